@@ -1,0 +1,23 @@
+import type { Severity } from '../detectors/detector.js';
+
+export type AlertAction = 'none' | 'freeze' | 'freeze-dry-run';
+
+/** One incident, as subscribers see it. Schema: schemas/alert.avsc. */
+export interface Alert {
+  id: string;
+  revision: number;
+  principal: string;
+  principalKind: string;
+  environment: string;
+  resourceType: string;
+  severity: Severity;
+  score: number;
+  detector: string;
+  reason: string;
+  firstEventTime: number;
+  detectedAt: number;
+  triggerEventId: string;
+  eventCount: number;
+  objectCount: number;
+  action: AlertAction;
+}

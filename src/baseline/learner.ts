@@ -1,0 +1,70 @@
+import type { AuditEvent } from '../events/audit-event.js';
+import { destructiveObjects, entityKeyOf, splitEntityKey } from './entity.js';
+import { emptyModel, type BaselineModel, type EntityBaseline } from './model.js';
+import { WindowSet } from './windows.js';
+
+/** Lower quantile of sorted values: never above an observed value, so one outlier entity cannot set it. */
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.floor(q * (sorted.length - 1))]!;
+}
+
+/**
+ * Learns per-entity peaks from history with the same window code detection runs, so what is "normal" is measured
+ * exactly the way live traffic will be.
+ */
+export class BaselineLearner {
+  private readonly windows = new Map<string, WindowSet>();
+  private readonly entities = new Map<string, EntityBaseline>();
+  private readonly bucketMs: number[];
+  private eventCount = 0;
+  private from = Infinity;
+  private to = -Infinity;
+
+  constructor(private readonly windowsMs: number[], private readonly populationQuantile: number) {
+    this.bucketMs = WindowSet.bucketSizes(windowsMs);
+  }
+
+  observe(e: AuditEvent): void {
+    this.eventCount++;
+    if (e.time < this.from) this.from = e.time;
+    if (e.time > this.to) this.to = e.time;
+    const key = entityKeyOf(e);
+    let entity = this.entities.get(key);
+    if (!entity) {
+      entity = { peaks: this.windowsMs.map(() => 0), events: 0, destructiveEvents: 0 };
+      this.entities.set(key, entity);
+    }
+    entity.events++;
+    const objects = destructiveObjects(e);
+    if (objects === 0) return;
+    entity.destructiveEvents++;
+    let w = this.windows.get(key);
+    if (!w) {
+      w = new WindowSet(this.bucketMs);
+      this.windows.set(key, w);
+    }
+    w.add(e.time, objects);
+    for (let i = 0; i < entity.peaks.length; i++) if (w.sums[i]! > entity.peaks[i]!) entity.peaks[i] = w.sums[i]!;
+  }
+
+  model(): BaselineModel {
+    const model = emptyModel(this.windowsMs, this.populationQuantile);
+    model.eventCount = this.eventCount;
+    model.timeRange = this.eventCount ? { from: this.from, to: this.to } : null;
+    const byEnvironment = new Map<string, EntityBaseline[]>();
+    for (const [key, entity] of this.entities) {
+      model.entities[key] = entity;
+      if (entity.destructiveEvents === 0) continue;
+      const env = splitEntityKey(key).environment;
+      byEnvironment.set(env, [...(byEnvironment.get(env) ?? []), entity]);
+    }
+    for (const [env, list] of [...byEnvironment].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      model.population[env] = {
+        entities: list.length,
+        peaks: this.windowsMs.map((_, i) => quantile(list.map((e) => e.peaks[i]!).sort((a, b) => a - b), this.populationQuantile)),
+      };
+    }
+    return model;
+  }
+}

@@ -1,0 +1,58 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AuditwatchError } from '../errors.js';
+
+export const BASELINE_FILE = 'baselines.json';
+export const BASELINE_FORMAT = 1;
+
+export interface EntityBaseline {
+  /** Largest destructive-object sum seen in each window (same order as `windowsMs`). */
+  peaks: number[];
+  events: number;
+  destructiveEvents: number;
+}
+
+export interface PopulationBaseline {
+  /** The configured quantile of the peaks of this environment's entities that ever deleted anything. */
+  peaks: number[];
+  entities: number;
+}
+
+/** What `auditwatch train` writes and detection reads: everything learned, nothing wall-clock. */
+export interface BaselineModel {
+  format: number;
+  windowsMs: number[];
+  populationQuantile: number;
+  eventCount: number;
+  timeRange: { from: number; to: number } | null;
+  entities: Record<string, EntityBaseline>;
+  population: Record<string, PopulationBaseline>;
+}
+
+export function emptyModel(windowsMs: number[], populationQuantile: number): BaselineModel {
+  return { format: BASELINE_FORMAT, windowsMs, populationQuantile, eventCount: 0, timeRange: null, entities: {}, population: {} };
+}
+
+export function writeModel(dir: string, model: BaselineModel): string {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, BASELINE_FILE);
+  // Keys sorted so the same training data always writes the same bytes.
+  const sorted = { ...model, entities: Object.fromEntries(Object.entries(model.entities).sort(([a], [b]) => (a < b ? -1 : 1))) };
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(sorted, null, 1)}\n`);
+  renameSync(`${path}.tmp`, path);
+  return path;
+}
+
+export function readModel(dir: string): BaselineModel {
+  const path = join(dir, BASELINE_FILE);
+  let model: BaselineModel;
+  try {
+    model = JSON.parse(readFileSync(path, 'utf8')) as BaselineModel;
+  } catch (err) {
+    throw new AuditwatchError('MODEL_INVALID', `model: cannot read ${path}: ${(err as Error).message} (run \`auditwatch train\` first)`, { cause: err });
+  }
+  if (model.format !== BASELINE_FORMAT || !Array.isArray(model.windowsMs) || typeof model.entities !== 'object') {
+    throw new AuditwatchError('MODEL_INVALID', `model: ${path} is not a format-${BASELINE_FORMAT} baseline model`);
+  }
+  return model;
+}

@@ -1,0 +1,49 @@
+/**
+ * Event-time sliding-window sums for one entity, over several window lengths at once.
+ *
+ * Each window of length W is a ring of BUCKETS buckets of W/BUCKETS ms, so its sum covers the last W ms to within
+ * one bucket. Everything is keyed on event time: the wall clock never enters, so replays give the same sums.
+ * An event older than a window's oldest bucket still counts in the longer windows that reach it.
+ */
+export const BUCKETS = 30;
+
+export class WindowSet {
+  private readonly counts: Uint32Array;
+  /** Per window: the bucket epoch (floor(t / bucketMs)) of the newest bucket. */
+  private readonly heads: Float64Array;
+  readonly sums: Float64Array;
+
+  constructor(private readonly bucketMs: readonly number[]) {
+    this.counts = new Uint32Array(bucketMs.length * BUCKETS);
+    this.heads = new Float64Array(bucketMs.length).fill(-Infinity);
+    this.sums = new Float64Array(bucketMs.length);
+  }
+
+  static bucketSizes(windowsMs: readonly number[]): number[] {
+    return windowsMs.map((w) => Math.max(1, Math.floor(w / BUCKETS)));
+  }
+
+  /** Adds `n` at event time `t` to every window and advances them to `t`. */
+  add(t: number, n: number): void {
+    for (let w = 0; w < this.bucketMs.length; w++) {
+      const epoch = Math.floor(t / this.bucketMs[w]!);
+      const base = w * BUCKETS;
+      const head = this.heads[w]!;
+      if (epoch > head) {
+        // Expire the buckets the window slid past.
+        const steps = head === -Infinity ? BUCKETS : Math.min(BUCKETS, epoch - head);
+        for (let s = 1; s <= steps; s++) {
+          const idx = base + ((((epoch - steps + s) % BUCKETS) + BUCKETS) % BUCKETS);
+          this.sums[w] = this.sums[w]! - this.counts[idx]!;
+          this.counts[idx] = 0;
+        }
+        this.heads[w] = epoch;
+      } else if (epoch <= head - BUCKETS) {
+        continue; // older than this window reaches
+      }
+      const idx = base + (((epoch % BUCKETS) + BUCKETS) % BUCKETS);
+      this.counts[idx] = this.counts[idx]! + n;
+      this.sums[w] = this.sums[w]! + n;
+    }
+  }
+}

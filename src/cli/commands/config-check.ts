@@ -1,0 +1,8 @@
+import { loadConfig } from '../../config/load.js';
+
+/** Validates a config file; problems are thrown as a ConfigError (one line each, exit 2). */
+export async function configCheckCommand(file: string): Promise<number> {
+  const config = loadConfig(file);
+  process.stdout.write(`${file}: ok (${config.sources.length} source(s), ${config.detectors.length} detector(s), freeze ${config.freeze.mode})\n`);
+  return 0;
+}

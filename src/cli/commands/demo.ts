@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Kafka } from 'kafkajs';
+import { WriteGate } from '../../actions/write-gate.js';
+import type { Alert } from '../../alerts/alert.js';
+import { readModel, type BaselineModel } from '../../baseline/model.js';
+import type { Config } from '../../config/schema.js';
+import { createKafka, ensureTopics, outputTopics } from '../../kafka/client.js';
+import { PROJECT_ROOT, startLocalBroker, type LocalBroker } from '../../kafka/local-broker.js';
+import { createLogger } from '../../log.js';
+import { Metrics } from '../../metrics/metrics.js';
+import { buildDetectionPipeline, buildTrainingPipeline, connectProducer } from '../../pipeline/assemble.js';
+import { decodeAlert } from '../../sinks/kafka.js';
+import { simulationConfig } from '../../sim/config.js';
+import { ELB_JANITOR, SIM_ACCOUNTS, simulateElbIncident, simulateNormalTraffic } from '../../sim/cloudtrail-sim.js';
+import { history, SHIPPED_HISTORY } from '../../sim/scenario.js';
+import { KafkaGroupSource } from '../../sources/kafka-group.js';
+import { MemorySource } from '../../sources/memory.js';
+
+export interface DemoArgs {
+  modelDir?: string;
+}
+
+/** Trains in process on the same simulated history the shipped model came from (used when models/ is absent). */
+async function trainFromSimulator(config: Config): Promise<BaselineModel> {
+  const { pipeline, learner } = buildTrainingPipeline(config, new Metrics(), createLogger('warn'));
+  await new MemorySource(history(SHIPPED_HISTORY).map((r) => JSON.stringify(r)), 'cloudtrail').run(pipeline.handle);
+  return learner.model();
+}
+
+function watchAlerts(kafka: Kafka, topic: string, onAlert: (a: Alert) => void) {
+  const consumer = kafka.consumer({ groupId: `demo-watch-${randomBytes(4).toString('hex')}`, maxWaitTimeInMs: 50 });
+  return {
+    start: async () => {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          if (message.value) onAlert(decodeAlert(message.value));
+        },
+      });
+    },
+    stop: () => consumer.disconnect(),
+  };
+}
+
+/**
+ * `npm start`: a local broker, simulated traffic, and the 2012 ELB incident re-enacted. The janitor asks the write
+ * gate before each delete, as a protected service would, so the freeze visibly stops it.
+ */
+export async function demoCommand(args: DemoArgs): Promise<number> {
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  let broker: LocalBroker | undefined;
+  let brokers = process.env.KAFKA_BROKERS;
+  if (!brokers) {
+    say('starting a local Apache Kafka (KRaft, official jars, Java 17) on a free loopback port...');
+    broker = await startLocalBroker({ log: say });
+    brokers = broker.brokers;
+  }
+  say(`Kafka at ${brokers}`);
+  const run = `demo-${Date.now().toString(36)}`;
+  const config = simulationConfig(brokers.split(','), run);
+  const modelDir = args.modelDir ?? join(PROJECT_ROOT, 'models');
+  const model = existsSync(join(modelDir, 'baselines.json')) ? readModel(modelDir) : await trainFromSimulator(config);
+  say(`baselines: ${Object.keys(model.entities).length} entities learned from ${model.eventCount} events of simulated history`);
+
+  const log = createLogger('warn');
+  const kafka = createKafka(config.kafka, log);
+  const admin = kafka.admin();
+  await admin.connect();
+  const inputTopic = config.sources[0]!.topics[0]!;
+  await ensureTopics(admin, [{ topic: inputTopic }, ...outputTopics(config)]);
+  await admin.disconnect();
+
+  const producer = await connectProducer(kafka);
+  const { pipeline } = buildDetectionPipeline({ config, model, metrics: new Metrics(), log, producer });
+  const source = new KafkaGroupSource(kafka, config.kafka.groupId, config.sources, new Metrics(), log);
+  const running = source.run(pipeline.handle);
+  const gate = new WriteGate(kafka, config.freeze.controlTopic);
+  await gate.start();
+
+  let firstDeleteAt = 0;
+  const since = () => ((Date.now() - firstDeleteAt) / 1000).toFixed(2);
+  let resolveAlert!: () => void;
+  const sawCritical = new Promise<void>((r) => (resolveAlert = r));
+  const watcher = watchAlerts(kafka, (config.alerts.sinks[0] as { topic: string }).topic, (a) => {
+    say(`[+${since()}s] ALERT ${a.severity} ${a.id} rev ${a.revision} score ${a.score} action=${a.action}\n           ${a.reason}`);
+    if (a.severity === 'critical') resolveAlert();
+  });
+  await watcher.start();
+  gate.onChange((key, c) => c && say(`[+${since()}s] FREEZE ${key} until ${new Date(c.expiresAt).toISOString()} (alert ${c.alertId})`));
+
+  // Warm-up: the last 15 minutes of ordinary traffic, stamped as if just now.
+  const now = Date.now();
+  const warm = simulateNormalTraffic({ seed: 7, from: now - 15 * 60_000, to: now });
+  await producer.send({ topic: inputTopic, messages: warm.map((r) => ({ value: JSON.stringify(r), timestamp: String(Date.parse(r.eventTime)) })) });
+  say(`streamed ${warm.length} events of ordinary traffic; now the janitor is pointed at production...`);
+
+  const incident = simulateElbIncident({ seed: 7, at: Date.now(), loadBalancers: 300, callsPerSecond: 20 });
+  const deletes = incident.filter((r) => String(r.eventName).startsWith('Delete'));
+  const principal = `arn:aws:iam::${SIM_ACCOUNTS.production}:role/${ELB_JANITOR}`;
+  let made = 0;
+  let refusedAt: string | undefined;
+  for (const r of incident) {
+    const resourceType = r.eventName === 'DeleteTargetGroup' ? 'elasticloadbalancing:targetgroup' : 'elasticloadbalancing:loadbalancer';
+    if (String(r.eventName).startsWith('Delete') && gate.check('production', principal, resourceType)) {
+      refusedAt = since();
+      say(`[+${refusedAt}s] write gate refused ${r.eventName} by ${ELB_JANITOR}: production is frozen for it`);
+      break;
+    }
+    if (String(r.eventName).startsWith('Delete')) {
+      if (made === 0) {
+        firstDeleteAt = Date.now();
+        say(`[+0.00s] first production delete: ${r.eventName}`);
+      }
+      made++;
+    }
+    await producer.send({ topic: inputTopic, messages: [{ value: JSON.stringify(r), timestamp: String(Date.parse(r.eventTime)) }] });
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  await Promise.race([sawCritical, new Promise((res) => setTimeout(res, 10_000))]);
+  say(refusedAt
+    ? `the freeze stopped the janitor after ${made} of ${deletes.length} deletes, ${refusedAt}s after the first one (in 2012: 4.5 hours to notice).`
+    : `the janitor finished all ${made} deletes without being stopped.`);
+
+  await watcher.stop();
+  await gate.stop();
+  await source.stop();
+  await running;
+  await producer.disconnect();
+  await broker?.stop();
+  return refusedAt ? 0 : 1;
+}

@@ -1,0 +1,53 @@
+import { readModel } from '../../baseline/model.js';
+import { createKafka, ensureTopics, outputTopics } from '../../kafka/client.js';
+import { createLogger } from '../../log.js';
+import { Metrics } from '../../metrics/metrics.js';
+import { startMetricsServer } from '../../metrics/server.js';
+import { buildDetectionPipeline, connectProducer } from '../../pipeline/assemble.js';
+import { KafkaGroupSource } from '../../sources/kafka-group.js';
+import { configFrom } from '../common.js';
+
+export interface RunArgs {
+  config?: string;
+  modelDir?: string;
+}
+
+/** The live job: a consumer group on the configured topics until SIGTERM or SIGINT, then drain, commit, exit 0. */
+export async function runCommand(args: RunArgs): Promise<number> {
+  const config = configFrom(args);
+  const log = createLogger(config.log.level);
+  const model = readModel(config.modelDir);
+  const metrics = new Metrics({ defaultMetrics: true });
+  const kafka = createKafka(config.kafka, log);
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, outputTopics(config));
+  await admin.disconnect();
+  const producer = await connectProducer(kafka);
+  const { pipeline, dispatcher, sinks } = buildDetectionPipeline({ config, model, metrics, log, producer });
+  await dispatcher.check();
+  const source = new KafkaGroupSource(kafka, config.kafka.groupId, config.sources, metrics, log);
+  const server = config.metrics.enabled
+    ? await startMetricsServer(metrics, config.metrics.host, config.metrics.port, () => source.running)
+    : undefined;
+  if (server) log.info({ port: server.port, host: config.metrics.host }, 'metrics and health endpoints up');
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping: draining the current batch and committing');
+    void source.stop();
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  metrics.ready.set(1);
+  log.info({ entities: Object.keys(model.entities).length, freeze: config.freeze.mode }, 'auditwatch running');
+  await source.run(pipeline.handle);
+  metrics.ready.set(0);
+  await Promise.all(sinks.map((s) => s.close()));
+  await producer.disconnect();
+  server?.server.close();
+  log.info(pipeline.totals, 'stopped');
+  return 0;
+}

@@ -1,0 +1,49 @@
+import { isAbsolute, resolve } from 'node:path';
+import { Option } from 'commander';
+import { loadConfig } from '../config/load.js';
+import { INPUT_FORMATS, type Config } from '../config/schema.js';
+import { AuditwatchError } from '../errors.js';
+
+/** A bad argument: printed as one line, exit code 2. */
+export class UsageError extends AuditwatchError {
+  constructor(message: string) {
+    super('USAGE', message);
+    this.name = 'UsageError';
+  }
+}
+
+export const formatOption = () => new Option('--format <format>', 'input format').choices(INPUT_FORMATS).default('auto');
+
+/** ISO-8601 or epoch milliseconds. */
+export function parseTimeArg(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const t = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+  if (Number.isNaN(t)) throw new UsageError(`${flag}: expected an ISO-8601 time or epoch milliseconds, got "${text}"`);
+  return t;
+}
+
+export function configFrom(opts: { config?: string; modelDir?: string }): Config {
+  const config = loadConfig(opts.config);
+  if (opts.modelDir) config.modelDir = opts.modelDir;
+  return config;
+}
+
+export function absolute(path: string): string {
+  return isAbsolute(path) ? path : resolve(process.cwd(), path);
+}
+
+/** --input FILE or --topic T [--from --to]: exactly one. */
+export function inputChoice(opts: { input?: string; topic?: string; from?: string; to?: string }): { kind: 'file'; path: string } | { kind: 'topic'; topic: string; from?: number; to?: number } {
+  if (opts.input !== undefined && opts.topic !== undefined) throw new UsageError('give either --input or --topic, not both');
+  if (opts.input !== undefined) {
+    if (opts.from !== undefined || opts.to !== undefined) throw new UsageError('--from and --to go with --topic');
+    return { kind: 'file', path: opts.input };
+  }
+  if (opts.topic !== undefined) {
+    const from = parseTimeArg('--from', opts.from);
+    const to = parseTimeArg('--to', opts.to);
+    if (from !== undefined && to !== undefined && to <= from) throw new UsageError('--to must be later than --from');
+    return { kind: 'topic', topic: opts.topic, from, to };
+  }
+  throw new UsageError('one of --input FILE (or - for stdin) or --topic TOPIC is required');
+}

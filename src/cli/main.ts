@@ -1,0 +1,92 @@
+import { Command, CommanderError, Option } from 'commander';
+import { AuditwatchError, ConfigError, errorMessage } from '../errors.js';
+import { UsageError, formatOption } from './common.js';
+import { brokerCommand } from './commands/broker.js';
+import { configCheckCommand } from './commands/config-check.js';
+import { demoCommand } from './commands/demo.js';
+import { replayCommand } from './commands/replay.js';
+import { runCommand } from './commands/run.js';
+import { simulateCommand } from './commands/simulate.js';
+import { trainCommand } from './commands/train.js';
+
+function program(setExit: (code: number) => void): Command {
+  const root = new Command('auditwatch')
+    .description('Scores audit events from Kafka against learned baselines; alerts on unusual bulk deletes and can freeze writes.')
+    .exitOverride()
+    .showSuggestionAfterError(false)
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+  const done = (p: Promise<number>) => p.then(setExit);
+
+  root.command('run')
+    .description('consume the configured topics as a consumer group and detect live (SIGTERM drains and exits 0)')
+    .option('--config <file>', 'YAML config file')
+    .option('--model-dir <dir>', 'model directory (default: modelDir in config, "models")')
+    .action((o) => done(runCommand(o)));
+
+  const rangeOptions = (c: Command) => c
+    .option('--input <file>', 'file, directory of files, or - for stdin')
+    .option('--topic <topic>', 'read a Kafka topic instead of a file')
+    .option('--from <time>', 'with --topic: start (ISO-8601 or epoch ms); default the beginning')
+    .option('--to <time>', 'with --topic: end, exclusive; default the end as it is now')
+    .addOption(formatOption())
+    .option('--model-dir <dir>', 'model directory (default: modelDir in config, "models")')
+    .option('--config <file>', 'YAML config file');
+
+  rangeOptions(root.command('train').description('learn baselines from a file or a topic time range and write them to the model directory'))
+    .action((o) => done(trainCommand(o)));
+
+  rangeOptions(root.command('replay').description('run detection over a file or topic range with the live code; freezes are dry-run'))
+    .requiredOption('--alerts <file>', 'write alerts here as NDJSON (- for stdout)')
+    .option('--live-actions', 'apply freezes for real (default: dry run)')
+    .action((o) => done(replayCommand(o)));
+
+  root.command('demo')
+    .description('start a local broker, stream simulated traffic with an ELB-style incident, show the alert and the freeze')
+    .option('--model-dir <dir>', 'model directory (default: the shipped models/)')
+    .action((o) => done(demoCommand(o)));
+
+  root.command('simulate')
+    .description('write simulated CloudTrail (one record per line) for training and tests')
+    .addOption(new Option('--days <n>', 'days of history').default('7'))
+    .addOption(new Option('--seed <n>', 'random seed').default('1'))
+    .option('--end <time>', 'end of the simulated range (default: today 00:00 UTC)')
+    .option('--elb-incident-at <time>', 'also re-enact the ELB incident at this time')
+    .requiredOption('--out <file>', 'output file, or - for stdout')
+    .action((o) => done(simulateCommand(o)));
+
+  root.command('broker')
+    .description('run a local single-node Kafka (KRaft) in the foreground')
+    .action(() => done(brokerCommand()));
+
+  root.command('config')
+    .description('configuration tools')
+    .command('check <file>')
+    .description('validate a config file: one line per problem, exit 2 if any')
+    .action((file: string) => done(configCheckCommand(file)));
+
+  return root;
+}
+
+/** Runs the CLI and returns the exit code: 0 ok, 1 failure, 2 bad argument or config. */
+export async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  try {
+    await program((c) => (code = c)).parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander has printed its one-line message already; help and version are not errors.
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2;
+    }
+    if (err instanceof ConfigError) {
+      for (const line of err.problems) process.stderr.write(`${line}\n`);
+      return 2;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`auditwatch: ${err instanceof AuditwatchError ? `${err.code}: ` : ''}${errorMessage(err)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,125 @@
+import { z } from 'zod';
+import { parseDuration } from '../util/duration.js';
+
+/** A duration written as "10s", "1m", "1h"; a bare number is milliseconds. */
+const duration = z.union([
+  z.number().int().positive(),
+  z.string().transform((s, ctx) => {
+    const ms = parseDuration(s);
+    if (ms === undefined || ms <= 0) {
+      ctx.addIssue({ code: 'custom', message: 'expected a duration such as 500ms, 10s, 1m, 1h or 7d' });
+      return z.NEVER;
+    }
+    return ms;
+  }),
+]);
+
+const regex = z.string().refine(
+  (s) => {
+    try {
+      new RegExp(s);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'expected a valid regular expression' },
+);
+
+const format = z.enum(['auto', 'canonical-json', 'canonical-avro', 'cloudtrail', 'k8s', 'k8s-csv']);
+
+const kafkaSourceSpec = z.strictObject({
+  type: z.literal('kafka'),
+  topics: z.array(z.string().min(1)).min(1),
+  format: format.default('auto'),
+  fromBeginning: z.boolean().default(true),
+});
+export const sourceSpec = z.discriminatedUnion('type', [kafkaSourceSpec]);
+
+const kafkaSinkSpec = z.strictObject({ type: z.literal('kafka'), topic: z.string().min(1) });
+const ndjsonSinkSpec = z.strictObject({ type: z.literal('ndjson'), path: z.string().min(1).default('-') });
+export const sinkSpec = z.discriminatedUnion('type', [kafkaSinkSpec, ndjsonSinkSpec]);
+
+const bulkDeleteDetectorSpec = z.strictObject({
+  type: z.literal('bulk-delete'),
+  /** Sliding windows checked on every event. */
+  windows: z.array(duration).min(1).default([10_000, 60_000, 600_000, 3_600_000]),
+  /** Headroom over the learned peak: observed must exceed peak × tolerance to be unusual. */
+  tolerance: z.number().min(1).default(1.5),
+  /** Never alert on fewer deleted objects than this in a window, whatever the baseline. */
+  minObjects: z.number().int().min(1).default(10),
+  /** Score (observed / threshold) at which a finding in a critical environment becomes critical. */
+  criticalScore: z.number().min(1).default(2),
+  /** Entities with no history use this quantile of their environment's entity peaks. */
+  populationQuantile: z.number().gt(0).lt(1).default(0.95),
+});
+export const detectorSpec = z.discriminatedUnion('type', [bulkDeleteDetectorSpec]);
+
+export const configSchema = z.strictObject({
+  kafka: z
+    .strictObject({
+      brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).min(1).default(['127.0.0.1:9092']),
+      clientId: z.string().min(1).default('auditwatch'),
+      groupId: z.string().min(1).default('auditwatch'),
+    })
+    .prefault({}),
+  sources: z.array(sourceSpec).min(1).default([{ type: 'kafka', topics: ['audit.events'], format: 'auto', fromBeginning: true }]),
+  deadLetter: z.strictObject({ topic: z.string().min(1).default('auditwatch.dead-letter') }).prefault({}),
+  environments: z
+    .strictObject({
+      /** Environment of an event whose source says nothing that maps. */
+      default: z.string().min(1).default('unknown'),
+      /** CloudTrail: account id → environment. */
+      awsAccounts: z.record(z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id'), z.string().min(1)).default({}),
+      /** Kubernetes: namespace glob → environment; first match wins, then `kubernetesDefault`. */
+      kubernetesNamespaces: z.record(z.string(), z.string().min(1)).default({}),
+      kubernetesDefault: z.string().min(1).optional(),
+      /** Environments whose state is production: only there can a finding be critical. */
+      critical: z.array(z.string().min(1)).default(['production']),
+    })
+    .prefault({}),
+  principals: z
+    .strictObject({
+      /** Role or user names matching one of these regexes are services; CloudTrail identity types decide otherwise. */
+      servicePatterns: z.array(regex).default([]),
+      humanPatterns: z.array(regex).default(['^AWSReservedSSO_', '[Aa]dmin', 'Developer']),
+    })
+    .prefault({}),
+  modelDir: z.string().min(1).default('models'),
+  detectors: z.array(detectorSpec).min(1).prefault([{ type: 'bulk-delete' }]),
+  alerts: z
+    .strictObject({
+      /** An incident with no anomalous event for this long (event time) is over; the next one gets a new id. */
+      incidentGap: duration.default(600_000),
+      /** An ongoing incident re-publishes its alert at most this often (event time), or when severity rises. */
+      updateEvery: duration.default(30_000),
+      sinks: z.array(sinkSpec).default([{ type: 'kafka', topic: 'auditwatch.alerts' }, { type: 'ndjson', path: '-' }]),
+    })
+    .prefault({}),
+  freeze: z
+    .strictObject({
+      mode: z.enum(['off', 'dry-run', 'enforce']).default('dry-run'),
+      /** Only these environments may ever be frozen. */
+      environments: z.array(z.string().min(1)).default(['production']),
+      scope: z.enum(['principal', 'resource-type']).default('principal'),
+      ttl: duration.default(3_600_000),
+      controlTopic: z.string().min(1).default('auditwatch.control'),
+    })
+    .prefault({}),
+  metrics: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      host: z.string().min(1).default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(9464),
+    })
+    .prefault({}),
+  log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info') }).prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type SourceSpec = z.infer<typeof sourceSpec>;
+export type SinkSpec = z.infer<typeof sinkSpec>;
+export type DetectorSpec = z.infer<typeof detectorSpec>;
+export type BulkDeleteSpec = z.infer<typeof bulkDeleteDetectorSpec>;
+export type InputFormat = z.infer<typeof format>;
+export const INPUT_FORMATS = format.options;

@@ -1,0 +1,135 @@
+import { DecodeError } from '../errors.js';
+import type { AuditEvent, PrincipalKind } from '../events/audit-event.js';
+import type { DecodeContext, DecodeResult } from './context.js';
+import { isObject, optionalString, parseJson, parseTime, requireString, type JsonObject } from './json.js';
+import { cloudTrailVerb } from './verbs.js';
+
+/** Keys in requestParameters that name the resource acted on, most specific first. */
+const RESOURCE_ID_KEYS = [
+  'loadBalancerArn', 'loadBalancerName', 'targetGroupArn', 'listenerArn', 'instanceId', 'bucketName', 'key',
+  'dBInstanceIdentifier', 'dBClusterIdentifier', 'dBSnapshotIdentifier', 'dBClusterSnapshotIdentifier', 'tableName',
+  'functionName', 'trailName', 'name', 'roleName', 'userName', 'policyArn', 'groupId', 'vpcId', 'subnetId',
+  'snapshotId', 'volumeId', 'imageId', 'keyId', 'secretId', 'clusterName', 'flowLogIds', 'accessKeyId', 'detectorId',
+  'logGroupName', 'stackName', 'queueUrl', 'topicArn', 'repositoryName', 'domainName', 'resourceArn',
+];
+
+function singular(noun: string): string {
+  if (/ies$/.test(noun)) return `${noun.slice(0, -3)}y`;
+  if (/(ss|x|ch|sh)es$/.test(noun)) return noun.slice(0, -2);
+  if (/[^su]s$/.test(noun)) return noun.slice(0, -1);
+  return noun;
+}
+
+function resourceType(eventSource: string, noun: string): string {
+  const service = eventSource.replace(/\.amazonaws\.com$/, '');
+  return `${service}:${singular(noun || 'unknown').toLowerCase()}`;
+}
+
+function firstScalar(v: unknown): string | undefined {
+  if (typeof v === 'string' || typeof v === 'number') return String(v);
+  if (Array.isArray(v)) return firstScalar(v[0]);
+  if (isObject(v)) {
+    if (Array.isArray(v.items)) return firstScalar(v.items[0]);
+    for (const inner of Object.values(v)) {
+      const s = firstScalar(inner);
+      if (s !== undefined) return s;
+    }
+  }
+  return undefined;
+}
+
+function findResourceId(record: JsonObject, params: JsonObject | undefined): string {
+  if (params) {
+    for (const key of RESOURCE_ID_KEYS) if (key in params) return firstScalar(params[key]) ?? '';
+    for (const key of ['instancesSet', 'resourcesSet']) if (key in params) return firstScalar(params[key]) ?? '';
+  }
+  const resources = record.resources;
+  if (Array.isArray(resources) && isObject(resources[0])) return optionalString(resources[0].ARN) ?? '';
+  return '';
+}
+
+/** The largest list of items in the request: TerminateInstances with 60 ids → 60; a plain call → 1. */
+function countObjects(params: unknown, depth = 0): number {
+  if (depth > 4) return 0;
+  if (Array.isArray(params)) return params.length;
+  if (!isObject(params)) return 0;
+  let best = 0;
+  for (const v of Object.values(params)) best = Math.max(best, countObjects(v, depth + 1));
+  return best;
+}
+
+function principalOf(identity: JsonObject | undefined, userAgent: string | undefined, ctx: DecodeContext): AuditEvent['principal'] {
+  if (!identity) return { id: 'unknown', kind: 'unknown' };
+  const type = optionalString(identity.type);
+  const arn = optionalString(identity.arn);
+  switch (type) {
+    case 'Root':
+      return { id: arn ?? `root:${optionalString(identity.accountId) ?? 'unknown'}`, kind: 'human' };
+    case 'IAMUser': {
+      const name = optionalString(identity.userName) ?? arn ?? 'unknown';
+      return { id: arn ?? name, kind: ctx.classifyPrincipalName(name) ?? 'human' };
+    }
+    case 'AssumedRole': {
+      const issuer = isObject(identity.sessionContext) && isObject(identity.sessionContext.sessionIssuer)
+        ? identity.sessionContext.sessionIssuer : undefined;
+      const roleName = optionalString(issuer?.userName) ?? '';
+      const byName: PrincipalKind | undefined = ctx.classifyPrincipalName(roleName);
+      const viaConsole = userAgent !== undefined && /console\.amazonaws\.com|signin\.amazonaws\.com/.test(userAgent);
+      const kind: PrincipalKind = byName ?? (viaConsole ? 'human' : 'service');
+      // A human's sessions keep the person (session name) in the id; a service's are all one principal, the role.
+      const id = kind === 'human' ? arn ?? roleName : optionalString(issuer?.arn) ?? arn ?? roleName;
+      return { id: id || 'unknown', kind };
+    }
+    case 'AWSService':
+      return { id: optionalString(identity.invokedBy) ?? 'aws-service', kind: 'service' };
+    case 'FederatedUser':
+      return { id: arn ?? optionalString(identity.principalId) ?? 'unknown', kind: 'human' };
+    default:
+      return { id: arn ?? optionalString(identity.principalId) ?? optionalString(identity.accountId) ?? 'unknown', kind: 'unknown' };
+  }
+}
+
+export function cloudTrailRecordToEvent(record: unknown, ctx: DecodeContext): AuditEvent {
+  if (!isObject(record)) throw new DecodeError('DECODE_BAD_FIELD', 'cloudtrail: record is not an object');
+  const eventName = requireString(record, 'eventName', 'cloudtrail');
+  const eventSource = requireString(record, 'eventSource', 'cloudtrail');
+  const id = requireString(record, 'eventID', 'cloudtrail');
+  const time = parseTime(requireString(record, 'eventTime', 'cloudtrail'), 'cloudtrail eventTime');
+  const identity = isObject(record.userIdentity) ? record.userIdentity : undefined;
+  const params = isObject(record.requestParameters) ? record.requestParameters : undefined;
+  const { verb, noun } = cloudTrailVerb(eventName);
+  const account = optionalString(record.recipientAccountId) ?? optionalString(identity?.accountId);
+  return {
+    id,
+    time,
+    principal: principalOf(identity, optionalString(record.userAgent), ctx),
+    action: eventName,
+    verb,
+    resource: { type: resourceType(eventSource, noun), id: findResourceId(record, params) },
+    environment: ctx.environmentForAccount(account),
+    source: 'cloudtrail',
+    outcome: record.errorCode ? 'failure' : 'success',
+    changeTicket: null,
+    objectCount: Math.max(1, countObjects(params)),
+  };
+}
+
+/** One record, a log file {"Records":[...]}, a JSON array of records, or one record per line. */
+export function decodeCloudTrail(value: Buffer, ctx: DecodeContext): DecodeResult {
+  let doc: unknown;
+  try {
+    doc = parseJson(value);
+  } catch (err) {
+    const text = value.toString('utf8');
+    if (!text.includes('\n')) throw err;
+    const lines = text.split('\n').filter((l) => l.trim().length > 0);
+    return { events: lines.map((line) => cloudTrailRecordToEvent(parseJson(Buffer.from(line)), ctx)), ignored: 0 };
+  }
+  const records = Array.isArray(doc) ? doc : isObject(doc) && Array.isArray(doc.Records) ? doc.Records : [doc];
+  return { events: records.map((r) => cloudTrailRecordToEvent(r, ctx)), ignored: 0 };
+}
+
+export function looksLikeCloudTrail(doc: unknown): boolean {
+  if (Array.isArray(doc)) return doc.length > 0 && looksLikeCloudTrail(doc[0]);
+  return isObject(doc) && (Array.isArray(doc.Records) || (typeof doc.eventName === 'string' && typeof doc.eventSource === 'string'));
+}

@@ -1,0 +1,41 @@
+import type { Config } from '../config/schema.js';
+import type { AuditEvent, PrincipalKind } from '../events/audit-event.js';
+
+/** What decoders need from the config: where an event's environment and principal kind come from. */
+export interface DecodeContext {
+  environmentForAccount(accountId: string | undefined): string;
+  environmentForNamespace(namespace: string | undefined): string;
+  classifyPrincipalName(name: string): PrincipalKind | undefined;
+}
+
+export interface DecodeResult {
+  events: AuditEvent[];
+  /** Records that decoded but are deliberately not events (e.g. a Kubernetes RequestReceived stage). */
+  ignored: number;
+}
+
+export type Decoder = (value: Buffer, ctx: DecodeContext) => DecodeResult;
+
+function globToRegExp(glob: string): RegExp {
+  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${escaped}$`);
+}
+
+export function decodeContextFrom(config: Config): DecodeContext {
+  const env = config.environments;
+  const namespaceRules = Object.entries(env.kubernetesNamespaces).map(([glob, name]) => [globToRegExp(glob), name] as const);
+  const servicePatterns = config.principals.servicePatterns.map((p) => new RegExp(p));
+  const humanPatterns = config.principals.humanPatterns.map((p) => new RegExp(p));
+  return {
+    environmentForAccount: (accountId) => (accountId && env.awsAccounts[accountId]) || env.default,
+    environmentForNamespace: (ns) => {
+      if (ns !== undefined) for (const [re, name] of namespaceRules) if (re.test(ns)) return name;
+      return env.kubernetesDefault ?? env.default;
+    },
+    classifyPrincipalName: (name) => {
+      if (servicePatterns.some((re) => re.test(name))) return 'service';
+      if (humanPatterns.some((re) => re.test(name))) return 'human';
+      return undefined;
+    },
+  };
+}

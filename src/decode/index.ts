@@ -1,0 +1,40 @@
+import type { InputFormat } from '../config/schema.js';
+import { DecodeError } from '../errors.js';
+import { decodeCanonicalAvro, decodeCanonicalJson } from './canonical.js';
+import { decodeCloudTrail, looksLikeCloudTrail } from './cloudtrail.js';
+import type { Decoder, DecodeContext, DecodeResult } from './context.js';
+import { parseJson } from './json.js';
+import { decodeKubernetes, decodeKubernetesCsv, looksLikeKubernetes } from './kubernetes.js';
+
+/** Recognises the format from the bytes: Confluent Avro by its magic byte, JSON by its shape. */
+function decodeAuto(value: Buffer, ctx: DecodeContext): DecodeResult {
+  if (value.length === 0) throw new DecodeError('DECODE_EMPTY', 'empty record');
+  if (value[0] === 0) return decodeCanonicalAvro(value, ctx);
+  let doc: unknown;
+  try {
+    doc = parseJson(value);
+  } catch (err) {
+    const firstLine = value.subarray(0, Math.max(0, value.indexOf(10)) || value.length);
+    try {
+      doc = parseJson(firstLine);
+    } catch {
+      throw err;
+    }
+  }
+  if (looksLikeCloudTrail(doc)) return decodeCloudTrail(value, ctx);
+  if (looksLikeKubernetes(doc)) return decodeKubernetes(value, ctx);
+  return decodeCanonicalJson(value, ctx);
+}
+
+/** One decoder per input format: the only place a format name turns into code. */
+export const DECODERS: Record<InputFormat, Decoder> = {
+  auto: decodeAuto,
+  'canonical-json': decodeCanonicalJson,
+  'canonical-avro': decodeCanonicalAvro,
+  cloudtrail: decodeCloudTrail,
+  k8s: decodeKubernetes,
+  'k8s-csv': decodeKubernetesCsv,
+};
+
+export type { Decoder, DecodeContext, DecodeResult } from './context.js';
+export { decodeContextFrom } from './context.js';

@@ -1,0 +1,113 @@
+import { destructiveObjects, entityKeyOf } from '../baseline/entity.js';
+import type { BaselineModel } from '../baseline/model.js';
+import { WindowSet } from '../baseline/windows.js';
+import type { BulkDeleteSpec } from '../config/schema.js';
+import { AuditwatchError } from '../errors.js';
+import type { AuditEvent } from '../events/audit-event.js';
+import { formatDuration } from '../util/duration.js';
+import type { Detector, Finding, Severity } from './detector.js';
+
+interface EntityState {
+  windows: WindowSet;
+  runStart: number;
+  lastDestructive: number;
+  runEvents: number;
+  runObjects: number;
+}
+
+export interface BulkDeleteOptions {
+  spec: BulkDeleteSpec;
+  model: BaselineModel;
+  criticalEnvironments: readonly string[];
+  /** A pause in deletes longer than this ends a run (the same gap that ends an incident). */
+  runGapMs: number;
+}
+
+/**
+ * Destructive volume per entity over several sliding windows, checked on every delete against the entity's
+ * learned peak (or, with no history, its environment's population peak).
+ */
+export class BulkDeleteDetector implements Detector {
+  readonly name = 'bulk-delete';
+  private readonly state = new Map<string, EntityState>();
+  private readonly bucketMs: number[];
+  private readonly windowIndex: number[];
+
+  constructor(private readonly opts: BulkDeleteOptions) {
+    const { spec, model } = opts;
+    // Windows must be ones the model learned; their positions in the model may differ from the config's order.
+    this.windowIndex = spec.windows.map((w) => {
+      const i = model.windowsMs.indexOf(w);
+      if (i < 0) {
+        throw new AuditwatchError('MODEL_INVALID',
+          `model: window ${formatDuration(w)} in detectors[bulk-delete].windows was not learned (model has ${model.windowsMs.map(formatDuration).join(', ')}); retrain`);
+      }
+      return i;
+    });
+    this.bucketMs = WindowSet.bucketSizes(spec.windows);
+  }
+
+  observe(e: AuditEvent): Finding | null {
+    const objects = destructiveObjects(e);
+    if (objects === 0) return null;
+    const key = entityKeyOf(e);
+    let s = this.state.get(key);
+    if (!s) {
+      s = { windows: new WindowSet(this.bucketMs), runStart: e.time, lastDestructive: e.time, runEvents: 0, runObjects: 0 };
+      this.state.set(key, s);
+    }
+    if (e.time - s.lastDestructive > this.opts.runGapMs) {
+      s.runStart = e.time;
+      s.runEvents = 0;
+      s.runObjects = 0;
+    }
+    s.lastDestructive = Math.max(s.lastDestructive, e.time);
+    s.runEvents++;
+    s.runObjects += objects;
+    s.windows.add(e.time, objects);
+    return this.score(e, key, s);
+  }
+
+  private score(e: AuditEvent, key: string, s: EntityState): Finding | null {
+    const { spec, model } = this.opts;
+    const own = model.entities[key];
+    const population = model.population[e.environment];
+    let best = -1;
+    let bestScore = 0;
+    let bestThreshold = 0;
+    let bestExpected = 0;
+    for (let w = 0; w < spec.windows.length; w++) {
+      const m = this.windowIndex[w]!;
+      const expected = own ? own.peaks[m]! : population?.peaks[m] ?? 0;
+      const threshold = Math.max(expected * spec.tolerance, spec.minObjects);
+      const score = s.windows.sums[w]! / threshold;
+      if (score > bestScore) {
+        best = w;
+        bestScore = score;
+        bestThreshold = threshold;
+        bestExpected = expected;
+      }
+    }
+    if (best < 0 || bestScore < 1) return null;
+    const critical = bestScore >= spec.criticalScore && this.opts.criticalEnvironments.includes(e.environment);
+    const severity: Severity = critical ? 'critical' : 'warning';
+    const window = formatDuration(spec.windows[best]!);
+    const observed = s.windows.sums[best]!;
+    const baseline = own
+      ? `this principal's learned peak here is ${bestExpected} per ${window}`
+      : `no history for this principal on ${e.resource.type} in ${e.environment}; the ${e.environment} population peak is ${bestExpected} per ${window}` +
+        (population ? ` (p${Math.round(model.populationQuantile * 100)} of ${population.entities} entities)` : ' (no population learned)');
+    return {
+      detector: this.name,
+      entityKey: key,
+      event: e,
+      score: Math.round(bestScore * 100) / 100,
+      severity,
+      reason: `${observed} ${e.resource.type} objects deleted in ${window} by ${e.principal.id} in ${e.environment}; ${baseline}; ` +
+        `threshold ${Math.round(bestThreshold * 10) / 10} (peak × ${spec.tolerance}, at least ${spec.minObjects})`,
+      firstEventTime: s.runStart,
+      eventCount: s.runEvents,
+      objectCount: s.runObjects,
+    };
+  }
+}

@@ -1,0 +1,25 @@
+import type { AuditEvent } from '../events/audit-event.js';
+
+export type Severity = 'info' | 'warning' | 'critical';
+export const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
+
+/** What a detector says about one event: this entity's behaviour, as of this event, is unusual. */
+export interface Finding {
+  detector: string;
+  entityKey: string;
+  event: AuditEvent;
+  score: number;
+  severity: Severity;
+  reason: string;
+  /** Event time of the first destructive call of the run this event belongs to. */
+  firstEventTime: number;
+  /** Destructive calls and the objects they addressed in that run, this event included. */
+  eventCount: number;
+  objectCount: number;
+}
+
+export interface Detector {
+  readonly name: string;
+  /** Called for every event, in order; returns a finding or null. Must depend on the events alone. */
+  observe(event: AuditEvent): Finding | null;
+}

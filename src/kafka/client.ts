@@ -1,0 +1,50 @@
+import { Kafka, logLevel, type Admin, type ITopicConfig, type LogEntry } from 'kafkajs';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+
+function kafkaLogCreator(log: Logger) {
+  return () => ({ namespace, level, log: entry }: LogEntry) => {
+    const { message, ...rest } = entry;
+    const fields = { namespace, ...rest };
+    if (level === logLevel.ERROR) log.error(fields, message);
+    else if (level === logLevel.WARN) log.warn(fields, message);
+    else if (level === logLevel.INFO) log.debug(fields, message);
+  };
+}
+
+export function createKafka(config: Config['kafka'], log: Logger): Kafka {
+  return new Kafka({
+    clientId: config.clientId,
+    brokers: config.brokers,
+    logLevel: logLevel.WARN,
+    logCreator: kafkaLogCreator(log.child({ component: 'kafkajs' })),
+    retry: { retries: 8, initialRetryTime: 200 },
+  });
+}
+
+export interface TopicSpec {
+  topic: string;
+  partitions?: number;
+  compacted?: boolean;
+}
+
+/** Creates the topics that do not exist yet; existing ones are left as they are. */
+export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const missing: ITopicConfig[] = specs
+    .filter((s) => !existing.has(s.topic))
+    .map((s) => ({
+      topic: s.topic,
+      numPartitions: s.partitions ?? 1,
+      replicationFactor: -1,
+      configEntries: s.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
+    }));
+  if (missing.length) await admin.createTopics({ topics: missing, waitForLeaders: true });
+}
+
+/** The internal topics a config writes to, so `run` can create them at start. */
+export function outputTopics(config: Config): TopicSpec[] {
+  const topics: TopicSpec[] = [{ topic: config.deadLetter.topic }, { topic: config.freeze.controlTopic, compacted: true }];
+  for (const s of config.alerts.sinks) if (s.type === 'kafka') topics.push({ topic: s.topic });
+  return topics;
+}

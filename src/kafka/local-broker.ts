@@ -1,0 +1,142 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel } from 'kafkajs';
+
+/** The package root, from src/kafka (tests) or dist/kafka (built). */
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const POM = join(PROJECT_ROOT, 'scripts', 'kafka', 'pom.xml');
+export const KAFKA_LIBS = process.env.AUDITWATCH_KAFKA_LIBS ?? join(PROJECT_ROOT, '.kafka', 'libs');
+
+function haveJars(): boolean {
+  return existsSync(KAFKA_LIBS) && readdirSync(KAFKA_LIBS).some((f) => /^kafka_2\.13-.*\.jar$/.test(f));
+}
+
+/** Resolves the official Apache Kafka jars from Maven Central into .kafka/libs, once; later runs reuse them. */
+export function ensureKafkaJars(log: (line: string) => void = () => {}): void {
+  if (haveJars()) return;
+  log(`resolving Apache Kafka jars with Maven into ${KAFKA_LIBS} (first run only)`);
+  const r = spawnSync('mvn', ['-q', '-B', '-f', POM, 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${KAFKA_LIBS}`], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.error) throw new Error(`cannot run mvn (${r.error.message}); install Maven and Java 17`);
+  if (r.status !== 0 || !haveJars()) throw new Error(`mvn could not resolve the Kafka jars (exit ${r.status})`);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolvePort(port));
+    });
+  });
+}
+
+function java(args: string[], opts: { detached?: boolean; logFile?: string } = {}): ChildProcess {
+  const out = opts.logFile ? openSync(opts.logFile, 'a') : 'ignore';
+  return spawn('java', args, { stdio: ['ignore', out, out], detached: opts.detached ?? false });
+}
+
+export interface LocalBroker {
+  brokers: string;
+  pid: number;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+const LOG4J = `log4j.rootLogger=WARN, stdout
+log4j.appender.stdout=org.apache.log4j.ConsoleAppender
+log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
+log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.server.KafkaRaftServer=INFO
+`;
+
+async function waitReady(brokers: string, child: ChildProcess, logFile: string, timeoutMs: number): Promise<void> {
+  const kafka = new Kafka({ clientId: 'auditwatch-broker-probe', brokers: [brokers], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+  const deadline = Date.now() + timeoutMs;
+  let lastError = '';
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`Kafka exited with code ${child.exitCode} while starting; see ${logFile}`);
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      const cluster = await admin.describeCluster();
+      if (cluster.brokers.length > 0) {
+        // A topic round-trip proves the controller is serving metadata writes, not just accepting connections.
+        await admin.listTopics();
+        return;
+      }
+    } catch (err) {
+      lastError = (err as Error).message;
+    } finally {
+      await admin.disconnect().catch(() => {});
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`Kafka did not become ready in ${timeoutMs} ms (${lastError}); see ${logFile}`);
+}
+
+/**
+ * Starts a single-node Apache Kafka in KRaft mode from the official jars on Java 17, on free loopback ports, and
+ * waits until it answers requests. `stop()` shuts it down cleanly (SIGTERM, then SIGKILL after 20 s).
+ */
+export async function startLocalBroker(opts: { log?: (line: string) => void; heap?: string; timeoutMs?: number } = {}): Promise<LocalBroker> {
+  ensureKafkaJars(opts.log);
+  const dir = mkdtempSync(join(tmpdir(), 'auditwatch-kafka-'));
+  const [port, controllerPort] = [await freePort(), await freePort()];
+  const props = join(dir, 'server.properties');
+  const log4j = join(dir, 'log4j.properties');
+  const logFile = join(dir, 'broker.log');
+  mkdirSync(join(dir, 'data'));
+  writeFileSync(log4j, LOG4J);
+  writeFileSync(props, [
+    'process.roles=broker,controller',
+    'node.id=1',
+    `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
+    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    'controller.listener.names=CONTROLLER',
+    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'inter.broker.listener.name=PLAINTEXT',
+    `log.dirs=${join(dir, 'data')}`,
+    'num.partitions=1',
+    'offsets.topic.replication.factor=1',
+    'offsets.topic.num.partitions=4',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'group.initial.rebalance.delay.ms=0',
+    'auto.create.topics.enable=true',
+    'log.message.timestamp.type=CreateTime',
+    // Event time rides in the message timestamp; simulated history lies days in the past and must be accepted.
+    'log.message.timestamp.before.max.ms=9223372036854775807',
+    'log.retention.hours=-1',
+    '',
+  ].join('\n'));
+  const cp = join(KAFKA_LIBS, '*');
+  const sysProps = [`-Dlog4j.configuration=file:${log4j}`, '-Djava.awt.headless=true'];
+  const format = spawnSync('java', ['-cp', cp, ...sysProps, 'kafka.tools.StorageTool', 'format', '-t', 'auditwatch-local-kraft-01', '-c', props], { encoding: 'utf8' });
+  if (format.error) throw new Error(`cannot run java (${format.error.message}); install Java 17`);
+  if (format.status !== 0) throw new Error(`kafka storage format failed: ${format.stderr || format.stdout}`);
+  const child = java([`-Xmx${opts.heap ?? '768m'}`, '-Xms256m', '-XX:+UseG1GC', '-cp', cp, ...sysProps, 'kafka.Kafka', props], { logFile });
+  const brokers = `127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitReady(brokers, child, logFile, opts.timeoutMs ?? 90_000);
+  } catch (err) {
+    await stop().catch(() => {});
+    throw err;
+  }
+  return { brokers, pid: child.pid!, dir, stop };
+}

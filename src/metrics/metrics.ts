@@ -1,0 +1,26 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Every metric auditwatch exports, on a registry of its own (so tests can run several pipelines in one process). */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly recordsConsumed = new Counter({ name: 'auditwatch_records_consumed_total', help: 'Records read from sources', labelNames: ['topic'], registers: [this.registry] });
+  readonly eventsDecoded = new Counter({ name: 'auditwatch_events_decoded_total', help: 'Audit events decoded', labelNames: ['source'], registers: [this.registry] });
+  readonly recordsIgnored = new Counter({ name: 'auditwatch_records_ignored_total', help: 'Records decoded but deliberately not events (e.g. non-final Kubernetes stages)', registers: [this.registry] });
+  readonly recordsFailed = new Counter({ name: 'auditwatch_records_failed_total', help: 'Records that could not be decoded, by error code (each goes to the dead-letter topic)', labelNames: ['code'], registers: [this.registry] });
+  readonly deadLettered = new Counter({ name: 'auditwatch_dead_letter_total', help: 'Records written to the dead-letter destination', registers: [this.registry] });
+  readonly alerts = new Counter({ name: 'auditwatch_alerts_total', help: 'Incidents raised, by severity at first alert', labelNames: ['severity'], registers: [this.registry] });
+  readonly alertUpdates = new Counter({ name: 'auditwatch_alert_updates_total', help: 'Alert revisions published for ongoing incidents', labelNames: ['severity'], registers: [this.registry] });
+  readonly freezes = new Counter({ name: 'auditwatch_freezes_total', help: 'Freezes by outcome: applied, or would have been (dry run)', labelNames: ['mode'], registers: [this.registry] });
+  readonly endToEndLag = new Histogram({
+    name: 'auditwatch_end_to_end_lag_seconds',
+    help: 'Wall-clock now minus event time, when an event has been processed and its outputs settled',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600],
+    registers: [this.registry],
+  });
+  readonly consumerLag = new Gauge({ name: 'auditwatch_consumer_lag', help: 'Messages behind the high watermark, per partition', labelNames: ['topic', 'partition'], registers: [this.registry] });
+  readonly ready = new Gauge({ name: 'auditwatch_ready', help: '1 when the model is loaded and the consumer is running', registers: [this.registry] });
+
+  constructor(opts: { defaultMetrics?: boolean } = {}) {
+    if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'auditwatch_process_' });
+  }
+}

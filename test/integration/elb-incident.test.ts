@@ -1,0 +1,155 @@
+import type { Producer } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WriteGate } from '../../src/actions/write-gate.js';
+import type { FreezeCommand } from '../../src/actions/freeze-command.js';
+import type { Alert } from '../../src/alerts/alert.js';
+import type { BaselineModel } from '../../src/baseline/model.js';
+import { createKafka, ensureTopics, outputTopics } from '../../src/kafka/client.js';
+import { createLogger } from '../../src/log.js';
+import { Metrics } from '../../src/metrics/metrics.js';
+import { buildDetectionPipeline, buildTrainingPipeline, connectProducer } from '../../src/pipeline/assemble.js';
+import { ELB_JANITOR, SIM_ACCOUNTS, SNAPSHOT_CLEANUP, simulateElbIncident, simulateNormalTraffic, type CloudTrailRecord } from '../../src/sim/cloudtrail-sim.js';
+import { simulationConfig } from '../../src/sim/config.js';
+import { NdjsonSink } from '../../src/sinks/ndjson.js';
+import { decodeAlert } from '../../src/sinks/kafka.js';
+import { KafkaGroupSource } from '../../src/sources/kafka-group.js';
+import { KafkaRangeSource } from '../../src/sources/kafka-range.js';
+import { brokers, collect, fresh, waitFor } from '../helpers/kafka.js';
+
+const DAY = 86_400_000;
+const HISTORY_DAYS = 3;
+const log = createLogger('warn');
+
+async function produceAll(producer: Producer, topic: string, records: CloudTrailRecord[]): Promise<void> {
+  for (let i = 0; i < records.length; i += 500) {
+    await producer.send({
+      topic,
+      messages: records.slice(i, i + 500).map((r) => ({ key: String((r.userIdentity as { arn?: string }).arn ?? 'svc'), value: JSON.stringify(r), timestamp: String(Date.parse(r.eventTime)) })),
+    });
+  }
+}
+
+describe('an ELB-style mass delete on a real broker', () => {
+  const run = fresh('elb').replace('.', '-');
+  const config = simulationConfig(brokers(), run);
+  const kafka = createKafka(config.kafka, log);
+  const historyTopic = `audit.history.${run}`;
+  const liveTopic = config.sources[0]!.topics[0]!;
+  const alertsTopic = (config.alerts.sinks[0] as { topic: string }).topic;
+  // "Today" starts at least two hours ago, so today's traffic always includes the 01:00 nightly cleanup.
+  const now = Date.now();
+  const today = Math.floor((now - 2 * 3_600_000) / DAY) * DAY;
+  let producer: Producer;
+  let model: BaselineModel;
+  let source: KafkaGroupSource;
+  let running: Promise<void>;
+  let live: ReturnType<typeof buildDetectionPipeline>;
+  let liveCount = 0;
+
+  beforeAll(async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, [{ topic: historyTopic }, { topic: liveTopic }, ...outputTopics(config)]);
+    await admin.disconnect();
+    producer = await connectProducer(kafka);
+  });
+
+  afterAll(async () => {
+    await source?.stop();
+    await running;
+    await producer?.disconnect();
+  });
+
+  it('learns baselines from several days of history read back from a topic time range', async () => {
+    const history = simulateNormalTraffic({ seed: 11, from: today - HISTORY_DAYS * DAY, to: today });
+    await produceAll(producer, historyTopic, history);
+    const { pipeline, learner } = buildTrainingPipeline(config, new Metrics(), log);
+    await new KafkaRangeSource(kafka, { topic: historyTopic, from: today - HISTORY_DAYS * DAY, to: today, format: 'cloudtrail' }).run(pipeline.handle);
+    model = learner.model();
+    expect(model.eventCount).toBe(history.length);
+    const cleanup = Object.entries(model.entities).find(([k]) => k.includes(SNAPSHOT_CLEANUP));
+    expect(cleanup?.[1].peaks.at(-1)).toBeGreaterThan(2000); // thousands of snapshot deletes an hour, every night
+    expect(Object.keys(model.entities).some((k) => k.includes(ELB_JANITOR) && k.includes('\u0001production\u0001'))).toBe(false);
+  }, 120_000);
+
+  it('stays quiet through a normal day that includes the nightly cleanup of thousands of snapshots', async () => {
+    live = buildDetectionPipeline({ config, model, metrics: new Metrics(), log, producer });
+    source = new KafkaGroupSource(kafka, config.kafka.groupId, config.sources, new Metrics(), log);
+    running = source.run(live.pipeline.handle);
+    const todays = simulateNormalTraffic({ seed: 11, from: today, to: now - 5000 });
+    const cleanupDeletes = todays.filter((r) => String((r.userIdentity as { arn?: string }).arn).includes(SNAPSHOT_CLEANUP) && r.eventName === 'DeleteSnapshot');
+    expect(cleanupDeletes.length).toBeGreaterThan(2000);
+    liveCount = todays.length;
+    await produceAll(producer, liveTopic, todays);
+    await waitFor('today\'s traffic to be processed', () => live.pipeline.totals.events >= liveCount, 60_000);
+    expect(live.pipeline.totals.alerts).toBe(0);
+    expect(live.pipeline.totals.freezes).toBe(0);
+  }, 120_000);
+
+  it('alerts critical and freezes within 5 seconds of the first production delete, and a write gate refuses', async () => {
+    const alerts = await collect(kafka, alertsTopic);
+    const control = await collect(kafka, config.freeze.controlTopic);
+    const gate = new WriteGate(kafka, config.freeze.controlTopic);
+    await gate.start();
+    const principal = `arn:aws:iam::${SIM_ACCOUNTS.production}:role/${ELB_JANITOR}`;
+    const incident = simulateElbIncident({ seed: 11, at: Date.now(), loadBalancers: 300, callsPerSecond: 20 });
+    let firstDeleteSentAt = 0;
+    let sent = 0;
+    // Paced like the real thing: 20 calls a second, stopping once the freeze is in force.
+    for (const r of incident) {
+      if (r.eventName !== 'DescribeLoadBalancers' && firstDeleteSentAt === 0) firstDeleteSentAt = Date.now();
+      await producer.send({ topic: liveTopic, messages: [{ key: principal, value: JSON.stringify(r), timestamp: String(Date.parse(r.eventTime)) }] });
+      sent++;
+      if (gate.check('production', principal, 'elasticloadbalancing:loadbalancer')) break;
+      if (firstDeleteSentAt > 0 && Date.now() - firstDeleteSentAt > 15_000) break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    const critical = await waitFor('a critical alert', () => alerts.messages.map((m) => ({ m, a: decodeAlert(m.value!) })).find(({ a }) => a.severity === 'critical'));
+    const freeze = await waitFor('a freeze command', () => control.messages.find((m) => m.value));
+    const command = JSON.parse(freeze.value!.toString()) as FreezeCommand;
+    const alertDelay = (critical.m.receivedAt - firstDeleteSentAt) / 1000;
+    const freezeDelay = (freeze.receivedAt - firstDeleteSentAt) / 1000;
+    console.log(`ELB incident: critical alert ${alertDelay.toFixed(2)} s and freeze ${freezeDelay.toFixed(2)} s after the first delete was produced; ${sent} calls sent before the gate closed`);
+
+    expect(critical.a.principal).toBe(principal);
+    expect(critical.a.environment).toBe('production');
+    expect(critical.a.action).toBe('freeze');
+    expect(critical.a.reason).toMatch(/no history for this principal/);
+    expect(alertDelay).toBeLessThan(5);
+    expect(freezeDelay).toBeLessThan(5);
+    expect(freeze.key!.toString()).toBe(`environment=production;principal=${principal}`);
+    expect(command.expiresAt - command.createdAt).toBe(3_600_000);
+    expect(gate.check('production', principal, 'elasticloadbalancing:targetgroup')?.alertId).toBe(command.alertId);
+    expect(gate.check('production', `arn:aws:iam::${SIM_ACCOUNTS.production}:role/ci-deployer`, 'ec2:instance')).toBeNull();
+    expect(sent).toBeLessThan(incident.length);
+
+    const all = alerts.messages.map((m) => decodeAlert(m.value!));
+    expect(all.every((a) => !a.principal.includes(SNAPSHOT_CLEANUP))).toBe(true);
+    expect(all.filter((a) => a.severity === 'critical').every((a) => a.principal === principal)).toBe(true);
+    // An ongoing incident updates its alert: one id per entity, revisions counting up.
+    const ids = new Set(all.map((a) => a.id));
+    expect(ids.size).toBeLessThanOrEqual(2);
+    expect(control.messages.filter((m) => m.value)).toHaveLength(1);
+    liveCount += sent;
+    await waitFor('the incident to be processed', () => live.pipeline.totals.events >= liveCount, 30_000);
+    await Promise.all([alerts.stop(), control.stop(), gate.stop()]);
+  }, 120_000);
+
+  it('replaying the live topic with the same code gives the same alerts with the same ids', async () => {
+    const liveAlerts = await collect(kafka, alertsTopic);
+    await waitFor('the live alerts', () => liveAlerts.messages.length >= 2 && liveAlerts.messages.length === live.pipeline.totals.alerts && liveAlerts.messages);
+    await liveAlerts.stop();
+    const expected = liveAlerts.messages.map((m) => decodeAlert(m.value!));
+    const replayed: Alert[] = [];
+    const replayConfig = { ...config, freeze: { ...config.freeze, mode: 'dry-run' as const } };
+    const sink = new NdjsonSink('/dev/null');
+    sink.publish = async (a) => void replayed.push(...a);
+    const { pipeline } = buildDetectionPipeline({ config: replayConfig, model, metrics: new Metrics(), log, sinks: [sink] });
+    await new KafkaRangeSource(kafka, { topic: liveTopic, format: 'cloudtrail' }).run(pipeline.handle);
+    expect(pipeline.totals.events).toBe(liveCount);
+    const key = (a: Alert) => `${a.id}/${a.revision}/${a.severity}/${a.triggerEventId}`;
+    expect(replayed.map(key)).toEqual(expected.map(key));
+    // The only difference is the action: a replay never freezes for real.
+    expect(replayed.filter((a) => a.action === 'freeze-dry-run').length).toBe(expected.filter((a) => a.action === 'freeze').length);
+  }, 120_000);
+});
