@@ -8,6 +8,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Integration tests share one broker; files run in parallel on fresh topics and groups.
     fileParallelism: true,
-    reporters: ['default'],
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
   },
 });

@@ -2,17 +2,14 @@ import { z } from 'zod';
 import { parseDuration } from '../util/duration.js';
 
 /** A duration written as "10s", "1m", "1h"; a bare number is milliseconds. */
-const duration = z.union([
-  z.number().int().positive(),
-  z.string().transform((s, ctx) => {
-    const ms = parseDuration(s);
-    if (ms === undefined || ms <= 0) {
-      ctx.addIssue({ code: 'custom', message: 'expected a duration such as 500ms, 10s, 1m, 1h or 7d' });
-      return z.NEVER;
-    }
-    return ms;
-  }),
-]);
+const duration = z.union([z.number(), z.string()], { error: 'expected a duration such as 500ms, 10s, 1m, 1h or 7d' }).transform((v, ctx) => {
+  const ms = typeof v === 'number' ? v : parseDuration(v);
+  if (ms === undefined || !Number.isInteger(ms) || ms <= 0) {
+    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 500ms, 10s, 1m, 1h or 7d' });
+    return z.NEVER;
+  }
+  return ms;
+});
 
 const regex = z.string().refine(
   (s) => {

@@ -6,7 +6,9 @@ function kafkaLogCreator(log: Logger) {
   return () => ({ namespace, level, log: entry }: LogEntry) => {
     const { message, ...rest } = entry;
     const fields = { namespace, ...rest };
-    if (level === logLevel.ERROR) log.error(fields, message);
+    // Request-level errors (e.g. "group coordinator not available" while a fresh broker elects one) are retried by
+    // kafkajs; they are worth a warning, not an error. Anything it gives up on surfaces as a thrown error instead.
+    if (level === logLevel.ERROR) (namespace === 'Connection' ? log.warn : log.error).call(log, fields, message);
     else if (level === logLevel.WARN) log.warn(fields, message);
     else if (level === logLevel.INFO) log.debug(fields, message);
   };

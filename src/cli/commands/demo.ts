@@ -65,7 +65,7 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
   const model = existsSync(join(modelDir, 'baselines.json')) ? readModel(modelDir) : await trainFromSimulator(config);
   say(`baselines: ${Object.keys(model.entities).length} entities learned from ${model.eventCount} events of simulated history`);
 
-  const log = createLogger('warn');
+  const log = createLogger('error'); // the demo narrates on stdout; the pipeline's own logs would repeat it
   const kafka = createKafka(config.kafka, log);
   const admin = kafka.admin();
   await admin.connect();
@@ -91,9 +91,9 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
   await watcher.start();
   gate.onChange((key, c) => c && say(`[+${since()}s] FREEZE ${key} until ${new Date(c.expiresAt).toISOString()} (alert ${c.alertId})`));
 
-  // Warm-up: the last 15 minutes of ordinary traffic, stamped as if just now.
+  // Warm-up: the last hour of ordinary traffic, stamped as if just now.
   const now = Date.now();
-  const warm = simulateNormalTraffic({ seed: 7, from: now - 15 * 60_000, to: now });
+  const warm = simulateNormalTraffic({ seed: 7, from: now - 60 * 60_000, to: now });
   await producer.send({ topic: inputTopic, messages: warm.map((r) => ({ value: JSON.stringify(r), timestamp: String(Date.parse(r.eventTime)) })) });
   say(`streamed ${warm.length} events of ordinary traffic; now the janitor is pointed at production...`);
 

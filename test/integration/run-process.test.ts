@@ -1,0 +1,98 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { PROJECT_ROOT } from '../../src/kafka/local-broker.js';
+import { brokers, collect, fresh, testKafka, waitFor } from '../helpers/kafka.js';
+
+const BIN = join(PROJECT_ROOT, 'bin', 'auditwatch.js');
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe('auditwatch run, as a process on a real broker', () => {
+  const kafka = testKafka();
+  const input = fresh('audit.in');
+  const dlq = fresh('dead');
+  const group = fresh('group');
+  const dir = mkdtempSync(join(tmpdir(), 'aw-run-'));
+  const stderr: string[] = [];
+  let child: ReturnType<typeof spawn> | undefined;
+  afterAll(() => child?.kill('SIGKILL'));
+
+  it('dead-letters undecodable records with the reason, keeps consuming, exports metrics, and drains on SIGTERM', async () => {
+    const port = await freePort();
+    const configPath = join(dir, 'config.yaml');
+    writeFileSync(configPath, stringify({
+      kafka: { brokers: brokers(), groupId: group },
+      sources: [{ type: 'kafka', topics: [input], format: 'auto' }],
+      deadLetter: { topic: dlq },
+      alerts: { sinks: [{ type: 'kafka', topic: fresh('alerts') }] },
+      freeze: { controlTopic: fresh('control') },
+      metrics: { port },
+    }));
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: input, numPartitions: 2 }], waitForLeaders: true });
+    const producer = kafka.producer();
+    await producer.connect();
+    const good = { id: 'ok-1', time: Date.now(), principal: { id: 'u', kind: 'human' }, action: 'GetThing', verb: 'read', resource: { type: 't', id: '1' }, environment: 'dev' };
+    await producer.send({
+      topic: input,
+      messages: [
+        { partition: 0, value: JSON.stringify(good) },
+        { partition: 0, value: '{"truncated": ' },
+        { partition: 1, value: JSON.stringify({ ...good, id: 'bad-verb', verb: 'obliterate' }) },
+        { partition: 1, value: Buffer.alloc(0) },
+        { partition: 1, value: JSON.stringify({ ...good, id: 'ok-2' }) },
+      ],
+    });
+
+    const dead = await collect(kafka, dlq).catch(async () => {
+      await admin.createTopics({ topics: [{ topic: dlq }], waitForLeaders: true });
+      return collect(kafka, dlq);
+    });
+    child = spawn(process.execPath, [BIN, 'run', '--config', configPath, '--model-dir', join(PROJECT_ROOT, 'models')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stderr!.on('data', (d: Buffer) => stderr.push(d.toString()));
+    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
+
+    await waitFor('three dead letters', () => dead.messages.length >= 3 && dead.messages, 30_000);
+    const reasons = dead.messages.map((m) => ({
+      code: m.headers!['auditwatch-error-code']!.toString(),
+      topic: m.headers!['auditwatch-source-topic']!.toString(),
+      partition: m.headers!['auditwatch-source-partition']!.toString(),
+      offset: m.headers!['auditwatch-source-offset']!.toString(),
+    }));
+    expect(reasons).toEqual(expect.arrayContaining([
+      { code: 'DECODE_NOT_JSON', topic: input, partition: '0', offset: '1' },
+      { code: 'DECODE_BAD_FIELD', topic: input, partition: '1', offset: '0' },
+      { code: 'DECODE_EMPTY', topic: input, partition: '1', offset: '1' },
+    ]));
+    expect(dead.messages.find((m) => m.headers!['auditwatch-error-code']!.toString() === 'DECODE_NOT_JSON')!.value!.toString()).toBe('{"truncated": ');
+
+    const metrics = await waitFor('metrics with both good events', async () => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return /auditwatch_events_decoded_total\{source="canonical"\} 2/.test(text) ? text : undefined;
+    }, 20_000);
+    expect(metrics).toMatch(/auditwatch_records_failed_total\{code="DECODE_NOT_JSON"\} 1/);
+    expect(metrics).toMatch(/auditwatch_records_consumed_total\{topic="[^"]+"\} 5/);
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    // Every record, good or bad, was settled before its offset was committed: nothing left behind.
+    const committed = await admin.fetchOffsets({ groupId: group, topics: [input] });
+    expect(committed[0]!.partitions.map((p) => [p.partition, p.offset]).sort()).toEqual([[0, '2'], [1, '3']]);
+    await Promise.all([dead.stop(), producer.disconnect(), admin.disconnect()]);
+  }, 90_000);
+});

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { validateConfig } from '../../src/config/load.js';
+import { ConfigError } from '../../src/errors.js';
+
+function problems(raw: unknown, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    validateConfig(raw, env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  return [];
+}
+
+describe('config validation', () => {
+  it('an empty config is valid and gets the documented defaults', () => {
+    const c = validateConfig({}, {});
+    expect(c.freeze).toMatchObject({ mode: 'dry-run', ttl: 3_600_000, environments: ['production'] });
+    expect(c.detectors[0]).toMatchObject({ type: 'bulk-delete', windows: [10_000, 60_000, 600_000, 3_600_000], minObjects: 10 });
+  });
+
+  it('a config with three mistakes gets three lines, each naming its key', () => {
+    const lines = problems({
+      freeze: { ttl: 'forever', mode: 'enforce' },
+      detectors: [{ type: 'bulk-delete', tolerance: 0.5 }],
+      kafka: { brokers: ['no-port'] },
+    });
+    expect(lines).toHaveLength(3);
+    expect(lines.find((l) => l.startsWith('config: freeze.ttl:'))).toMatch(/duration.*got "forever"/);
+    expect(lines.find((l) => l.startsWith('config: detectors.0.tolerance:'))).toMatch(/got 0\.5/);
+    expect(lines.find((l) => l.startsWith('config: kafka.brokers.0:'))).toMatch(/host:port/);
+  });
+
+  it('unknown keys and unknown detector types are errors, not silently ignored', () => {
+    expect(problems({ fereeze: {} })).toEqual(['config: fereeze: unknown key']);
+    expect(problems({ detectors: [{ type: 'magic' }] })[0]).toMatch(/^config: detectors\.0\.type:/);
+  });
+
+  it('KAFKA_BROKERS overrides the file', () => {
+    expect(validateConfig({ kafka: { brokers: ['a:1'] } }, { KAFKA_BROKERS: 'b:2,c:3' }).kafka.brokers).toEqual(['b:2', 'c:3']);
+    expect(problems({}, { KAFKA_BROKERS: 'oops' })[0]).toMatch(/^config: kafka\.brokers\.0: expected host:port/);
+  });
+});
+
+describe('the config files shipped in config/', () => {
+  it('all validate', async () => {
+    const { readdirSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { loadConfig } = await import('../../src/config/load.js');
+    const { PROJECT_ROOT } = await import('../../src/kafka/local-broker.js');
+    const files = readdirSync(join(PROJECT_ROOT, 'config')).filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThanOrEqual(3);
+    for (const f of files) expect(() => loadConfig(join(PROJECT_ROOT, 'config', f), {}), f).not.toThrow();
+  });
+});
