@@ -2,7 +2,7 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
-RUN npm ci --no-audit --no-fund --omit=optional
+RUN npm install --no-audit --no-fund --omit=optional
 COPY src ./src
 RUN npm run build
 
@@ -10,7 +10,7 @@ FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund --omit=dev --omit=optional
+RUN npm install --no-audit --no-fund --omit=dev --omit=optional
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
 COPY schemas ./schemas
