@@ -1,12 +1,16 @@
 import type { FreezeCommand } from './freeze-command.js';
 
+export type ApplyOutcome = 'applied' | 'already' | 'not-applicable';
+export type RevertOutcome = 'reverted' | 'still-held' | 'already' | 'not-applicable';
+
 /**
- * Something that makes a freeze real. `check` verifies preconditions and changes nothing; `apply` and `revert`
- * are idempotent (the same command twice is one freeze).
+ * Something that makes a freeze real. `check` verifies preconditions and changes nothing. `apply` and `revert`
+ * are idempotent: the same command applied twice is one freeze, and says 'already' the second time.
  */
 export interface Actuator {
   readonly name: string;
   check(): Promise<void>;
-  apply(command: FreezeCommand): Promise<void>;
-  revert(scopeKey: string): Promise<void>;
+  apply(command: FreezeCommand): Promise<ApplyOutcome>;
+  revert(command: FreezeCommand): Promise<RevertOutcome>;
+  close(): Promise<void>;
 }

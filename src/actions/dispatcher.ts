@@ -1,53 +1,155 @@
-import type { AlertAction } from '../alerts/alert.js';
-import type { Config } from '../config/schema.js';
+import type { Producer } from 'kafkajs';
+import type { Alert, AlertAction } from '../alerts/alert.js';
+import type { Config, FreezeRule } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { Actuator } from './actuator.js';
-import type { FreezeCommand } from './freeze-command.js';
+import { globToRegExp } from '../util/glob.js';
+import { AUDITWATCH_PRINCIPAL, freezeAuditEntry, type FreezeAuditEntry, type FreezeAuditLog } from './freeze-audit.js';
+import { scopeKey, type FreezeCommand, type FreezeScope } from './freeze-command.js';
+
+export type FreezeDecisionKind = 'freeze' | 'dry-run' | 'propose' | 'refused-cap' | 'already-frozen';
+
+export interface FreezeDecision {
+  kind: FreezeDecisionKind;
+  command: FreezeCommand;
+  /** For already-frozen: what the decision that holds the scope did (freeze, dry run or proposal). */
+  heldBy?: FreezeDecisionKind;
+  /** For a refusal: how many freezes the cap window already holds. */
+  inWindow: number;
+}
+
+const ACTION_OF: Record<FreezeDecisionKind, AlertAction> = {
+  freeze: 'freeze',
+  'already-frozen': 'freeze',
+  'dry-run': 'freeze-dry-run',
+  propose: 'freeze-proposed',
+  'refused-cap': 'freeze-refused',
+};
+
+export function alertActionOf(d: FreezeDecision | null): AlertAction {
+  if (!d) return 'none';
+  return ACTION_OF[d.kind === 'already-frozen' ? d.heldBy ?? 'freeze' : d.kind];
+}
 
 /**
- * The single point where freezes are carried out. Dry run is decided here and nowhere else: `plan` says what
- * will happen to a command, `dispatch` does exactly that.
+ * The single point where freezes are decided and carried out. `decide` applies the rules, the allowlist, the
+ * cap and the mode (so dry run is decided here and nowhere else), using event time only: a replay decides the
+ * same way. `dispatch` publishes what was decided. Actuators (PostgreSQL, webhooks) are driven by the
+ * FreezeExecutor from the control topic, so manual freezes and restarts go through the same path.
  */
 export class ActionDispatcher {
-  /** Scope key → expiry (event time) of the freeze this process already dispatched for it. */
-  private readonly frozenUntil = new Map<string, number>();
+  /** Scope key → expiry (event time) and kind of the freeze (or dry run, or proposal) already decided for it. */
+  private readonly frozenUntil = new Map<string, { until: number; kind: FreezeDecisionKind }>();
+  /** createdAt of every freeze decided (freeze, dry-run, propose), for the cap's sliding window. */
+  private decidedAt: number[] = [];
+  private readonly allowEnv: Set<string>;
+  private readonly allowTypes: RegExp[];
+  private readonly rules: Array<FreezeRule & { typeRes: RegExp[] }>;
 
   constructor(
     private readonly policy: Config['freeze'],
-    private readonly actuators: readonly Actuator[],
+    private readonly producer: Producer | undefined,
+    private readonly audit: FreezeAuditLog,
     private readonly metrics: Metrics,
     private readonly log: Logger,
-  ) {}
-
-  plan(command: FreezeCommand): AlertAction {
-    if (this.policy.mode === 'off' || !this.policy.environments.includes(command.scope.environment)) return 'none';
-    return this.policy.mode === 'enforce' ? 'freeze' : 'freeze-dry-run';
+  ) {
+    this.allowEnv = new Set(policy.allow.environments);
+    this.allowTypes = policy.allow.resourceTypes.map(globToRegExp);
+    this.rules = policy.rules.map((r) => ({ ...r, typeRes: r.resourceTypes.map(globToRegExp) }));
   }
 
-  async check(): Promise<void> {
-    for (const a of this.actuators) await a.check();
-  }
-
-  /** Carries out the commands; returns how many freezes were applied or dry-run (not those already in force). */
-  async dispatch(commands: readonly FreezeCommand[]): Promise<number> {
-    let dispatched = 0;
-    for (const command of commands) {
-      const plan = this.plan(command);
-      if (plan === 'none') continue;
-      // One freeze per scope while it lasts: two alerts about the same principal freeze it once.
-      if ((this.frozenUntil.get(command.scopeKey) ?? -Infinity) > command.createdAt) continue;
-      if (plan === 'freeze-dry-run') {
-        this.log.warn({ scope: command.scopeKey, alertId: command.alertId, expiresAt: new Date(command.expiresAt).toISOString() }, 'dry run: would have frozen');
-        this.metrics.freezes.inc({ mode: 'dry-run' });
-      } else {
-        await Promise.all(this.actuators.map((a) => a.apply(command)));
-        this.log.warn({ scope: command.scopeKey, alertId: command.alertId, expiresAt: new Date(command.expiresAt).toISOString(), actuators: this.actuators.map((a) => a.name) }, 'freeze applied');
-        this.metrics.freezes.inc({ mode: 'enforce' });
-      }
-      this.frozenUntil.set(command.scopeKey, command.expiresAt);
-      dispatched++;
+  /** Seeds the scope and cap state from freezes already on the control topic (after a restart). */
+  restore(commands: readonly FreezeCommand[]): void {
+    for (const c of commands) {
+      this.frozenUntil.set(c.scopeKey, { until: Math.max(this.frozenUntil.get(c.scopeKey)?.until ?? 0, c.expiresAt), kind: 'freeze' });
+      this.decidedAt.push(c.createdAt);
     }
-    return dispatched;
+    this.decidedAt.sort((a, b) => a - b);
+  }
+
+  private ruleFor(a: Alert): (FreezeRule & { typeRes: RegExp[] }) | undefined {
+    return this.rules.find((r) =>
+      (r.detectors.length === 0 || r.detectors.includes(a.detector)) &&
+      r.severities.includes(a.severity) &&
+      r.environments.includes(a.environment) &&
+      r.typeRes.some((re) => re.test(a.resourceType)));
+  }
+
+  /** What happens to a freeze for this alert; null when no rule (or the allowlist) lets it freeze at all. */
+  decide(a: Alert): FreezeDecision | null {
+    const rule = this.ruleFor(a);
+    if (!rule) return null;
+    const mode = rule.mode ?? this.policy.mode;
+    if (mode === 'off') return null;
+    if (!this.allowEnv.has(a.environment) || !this.allowTypes.some((re) => re.test(a.resourceType))) {
+      this.metrics.freezeDecisions.inc({ decision: 'not-allowed' });
+      return null;
+    }
+    const scope: FreezeScope = { environment: a.environment };
+    if (rule.scope !== 'resource-type') scope.principal = a.principal;
+    if (rule.scope !== 'principal') scope.resourceType = a.resourceType;
+    const command: FreezeCommand = {
+      scopeKey: scopeKey(scope), scope, alertId: a.id, reason: a.reason,
+      createdAt: a.detectedAt, expiresAt: a.detectedAt + rule.ttl, issuedBy: 'auditwatch',
+    };
+    const held = this.frozenUntil.get(command.scopeKey);
+    if (held && held.until > command.createdAt) return { kind: 'already-frozen', command, inWindow: 0, heldBy: held.kind };
+    const windowStart = command.createdAt - this.policy.cap.window;
+    this.decidedAt = this.decidedAt.filter((t) => t > windowStart);
+    if (this.decidedAt.length >= this.policy.cap.maxFreezes) return { kind: 'refused-cap', command, inWindow: this.decidedAt.length };
+    this.decidedAt.push(command.createdAt);
+    const kind: FreezeDecisionKind = mode === 'enforce' ? 'freeze' : mode === 'dry-run' ? 'dry-run' : 'propose';
+    this.frozenUntil.set(command.scopeKey, { until: command.expiresAt, kind });
+    return { kind, command, inWindow: this.decidedAt.length };
+  }
+
+  /** Carries out decisions; returns how many freezes were published, dry-run or proposed. */
+  async dispatch(decisions: readonly FreezeDecision[]): Promise<number> {
+    const audit: FreezeAuditEntry[] = [];
+    const toPublish: FreezeCommand[] = [];
+    let counted = 0;
+    for (const d of decisions) {
+      const c = d.command;
+      const fields = { scope: c.scopeKey, alertId: c.alertId, expiresAt: new Date(c.expiresAt).toISOString() };
+      this.metrics.freezeDecisions.inc({ decision: d.kind });
+      switch (d.kind) {
+        case 'freeze':
+          toPublish.push(c);
+          audit.push(freezeAuditEntry('FreezeRequested', c, c.createdAt, AUDITWATCH_PRINCIPAL, `freeze published to ${this.policy.controlTopic}`));
+          this.metrics.freezes.inc({ mode: 'enforce' });
+          this.log.warn(fields, 'freeze requested');
+          counted++;
+          break;
+        case 'dry-run':
+          audit.push(freezeAuditEntry('FreezeDryRun', c, c.createdAt, AUDITWATCH_PRINCIPAL, 'dry run: would have frozen'));
+          this.metrics.freezes.inc({ mode: 'dry-run' });
+          this.log.warn(fields, 'dry run: would have frozen');
+          counted++;
+          break;
+        case 'propose':
+          audit.push(freezeAuditEntry('FreezeProposed', c, c.createdAt, AUDITWATCH_PRINCIPAL, `approval needed: auditwatch freeze --approve ${c.alertId}`));
+          this.metrics.freezes.inc({ mode: 'proposed' });
+          this.log.warn(fields, 'freeze proposed; waiting for an operator');
+          counted++;
+          break;
+        case 'refused-cap':
+          audit.push(freezeAuditEntry('FreezeRefused', c, c.createdAt, AUDITWATCH_PRINCIPAL, `cap of ${this.policy.cap.maxFreezes} freezes per ${this.policy.cap.window} ms reached`));
+          this.log.error(fields, 'freeze refused: cap reached, alerting only');
+          break;
+        case 'already-frozen':
+          break;
+      }
+    }
+    if (toPublish.length && this.producer) {
+      await this.producer.send({
+        topic: this.policy.controlTopic,
+        acks: -1,
+        messages: toPublish.map((c) => ({ key: c.scopeKey, value: JSON.stringify(c), headers: { 'auditwatch-alert-id': c.alertId } })),
+      });
+    } else if (toPublish.length) {
+      throw new Error('freeze mode enforce needs a Kafka connection for the control topic');
+    }
+    await this.audit.write(audit);
+    return counted;
   }
 }

@@ -1,6 +1,6 @@
 import type { Severity } from '../detectors/detector.js';
 
-export type AlertAction = 'none' | 'freeze' | 'freeze-dry-run';
+export type AlertAction = 'none' | 'freeze' | 'freeze-dry-run' | 'freeze-proposed' | 'freeze-refused';
 
 /** One incident, as subscribers see it. Schema: schemas/alert.avsc. */
 export interface Alert {

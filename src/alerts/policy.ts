@@ -1,10 +1,10 @@
-import type { FreezeCommand } from '../actions/freeze-command.js';
-import { scopeKey, type FreezeScope } from '../actions/freeze-command.js';
+import { alertActionOf, type FreezeDecision } from '../actions/dispatcher.js';
 import { splitEntityKey } from '../baseline/entity.js';
 import type { Config } from '../config/schema.js';
 import { SEVERITY_RANK, type Finding, type Severity } from '../detectors/detector.js';
 import { stableId } from '../util/hash.js';
-import type { Alert, AlertAction } from './alert.js';
+import { formatDuration } from '../util/duration.js';
+import type { Alert } from './alert.js';
 
 interface Incident {
   alert: Alert;
@@ -14,11 +14,11 @@ interface Incident {
 
 export interface PolicyOutput {
   alerts: Alert[];
-  freezes: FreezeCommand[];
+  freezes: FreezeDecision[];
 }
 
-/** Decides, for a proposed freeze, whether it is applied, only recorded (dry run), or not made at all. */
-export type FreezePlanner = (command: FreezeCommand) => AlertAction;
+/** The dispatcher's decision for an alert: freeze, dry run, propose, refuse (cap) or nothing. */
+export type FreezeDecider = (alert: Alert) => FreezeDecision | null;
 
 /**
  * Turns findings into incidents: one alert id per incident, updates instead of a new alert per event, and at most
@@ -27,7 +27,7 @@ export type FreezePlanner = (command: FreezeCommand) => AlertAction;
 export class AlertPolicy {
   private readonly incidents = new Map<string, Incident>();
 
-  constructor(private readonly config: Config, private readonly planFreeze: FreezePlanner) {}
+  constructor(private readonly config: Config, private readonly decideFreeze: FreezeDecider) {}
 
   onFinding(f: Finding, out: PolicyOutput): void {
     const { incidentGap, updateEvery } = this.config.alerts;
@@ -82,30 +82,26 @@ export class AlertPolicy {
       objectCount: f.objectCount,
     });
     inc.lastEmitted = t;
-    if (a.severity === 'critical' && a.action === 'none') {
-      const command = this.freezeFor(a);
-      if (command) {
-        a.action = this.planFreeze(command);
-        if (a.action !== 'none') out.freezes.push(command);
-      }
+    if (a.action === 'none') {
+      const decision = this.decideFreeze(a);
+      a.action = alertActionOf(decision);
+      if (decision) out.freezes.push(decision);
+      if (decision?.kind === 'refused-cap') out.alerts.push(this.capAlert(a, decision));
     }
     out.alerts.push({ ...a });
   }
 
-  private freezeFor(a: Alert): FreezeCommand | null {
-    const policy = this.config.freeze;
-    if (policy.mode === 'off' || !policy.environments.includes(a.environment)) return null;
-    const scope: FreezeScope = policy.scope === 'principal'
-      ? { environment: a.environment, principal: a.principal }
-      : { environment: a.environment, resourceType: a.resourceType };
+  /** The cap stopped a freeze: say so in a critical alert of its own, so nobody assumes the scope is frozen. */
+  private capAlert(a: Alert, d: FreezeDecision): Alert {
+    const { maxFreezes, window } = this.config.freeze.cap;
     return {
-      scopeKey: scopeKey(scope),
-      scope,
-      alertId: a.id,
-      reason: a.reason,
-      createdAt: a.detectedAt,
-      expiresAt: a.detectedAt + policy.ttl,
-      issuedBy: 'auditwatch',
+      ...a,
+      id: stableId('alert', 'freeze-cap', a.id),
+      revision: 0,
+      severity: 'critical',
+      detector: 'freeze-cap',
+      reason: `freeze cap reached: ${d.inWindow} freezes in the last ${formatDuration(window)} (cap ${maxFreezes}); NOT freezing ${d.command.scopeKey} for alert ${a.id}, alerting only. ${a.reason}`,
+      action: 'freeze-refused',
     };
   }
 }

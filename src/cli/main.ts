@@ -4,6 +4,7 @@ import { UsageError, formatOption } from './common.js';
 import { brokerCommand } from './commands/broker.js';
 import { configCheckCommand } from './commands/config-check.js';
 import { demoCommand } from './commands/demo.js';
+import { freezeCommand, freezesCommand, unfreezeCommand } from './commands/freeze.js';
 import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
 import { simulateCommand } from './commands/simulate.js';
@@ -53,6 +54,29 @@ function program(setExit: (code: number) => void): Command {
     .option('--elb-incident-at <time>', 'also re-enact the ELB incident at this time')
     .requiredOption('--out <file>', 'output file, or - for stdout')
     .action((o) => done(simulateCommand(o)));
+
+  const scopeOptions = (c: Command) => c
+    .option('--environment <env>', 'the environment of the scope')
+    .option('--principal <id>', 'the principal (e.g. a role ARN)')
+    .option('--resource-type <type>', 'the resource type, e.g. elasticloadbalancing:loadbalancer')
+    .option('--reason <text>', 'why (goes into the audit topic)')
+    .option('--operator <name>', 'who you are (default: $AUDITWATCH_OPERATOR or your user name)')
+    .option('--config <file>', 'YAML config file');
+
+  scopeOptions(root.command('freeze').description('freeze a scope by hand, or --approve a proposal from approval mode'))
+    .addOption(new Option('--ttl <duration>', 'how long until it lifts by itself').default('1h'))
+    .option('--approve <alertId>', 'confirm the freeze auditwatch proposed for this alert')
+    .action((o) => done(freezeCommand(o)));
+
+  scopeOptions(root.command('unfreeze').description('lift a freeze now'))
+    .option('--scope <key>', 'the scope key exactly as `auditwatch freezes` prints it')
+    .action((o) => done(unfreezeCommand(o)));
+
+  root.command('freezes')
+    .description('list freezes in force (scope, owner, reason, alert id, expiry) and proposals waiting for approval')
+    .option('--json', 'as JSON')
+    .option('--config <file>', 'YAML config file')
+    .action((o) => done(freezesCommand(o)));
 
   root.command('broker')
     .description('run a local single-node Kafka (KRaft) in the foreground')

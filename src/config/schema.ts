@@ -52,6 +52,51 @@ const bulkDeleteDetectorSpec = z.strictObject({
 });
 export const detectorSpec = z.discriminatedUnion('type', [bulkDeleteDetectorSpec]);
 
+const freezeMode = z.enum(['off', 'dry-run', 'approval', 'enforce']);
+
+const freezeRule = z.strictObject({
+  /** Detectors whose alerts this rule covers; empty means all. */
+  detectors: z.array(z.string().min(1)).default([]),
+  severities: z.array(z.enum(['info', 'warning', 'critical'])).min(1).default(['critical']),
+  environments: z.array(z.string().min(1)).default(['production']),
+  /** Resource-type globs, e.g. "rds:*". */
+  resourceTypes: z.array(z.string().min(1)).default(['*']),
+  scope: z.enum(['principal', 'resource-type', 'principal-and-resource-type']).default('principal'),
+  /** Overrides freeze.mode for this rule (a shadow rule is mode: dry-run). */
+  mode: freezeMode.optional(),
+  ttl: duration.default(3_600_000),
+});
+
+const postgresActuatorSpec = z.strictObject({
+  type: z.literal('postgres'),
+  /** Name of the environment variable that holds the connection string (never the secret itself). */
+  connectionEnv: z.string().min(1).default('AUDITWATCH_PG_URL'),
+  /** Which database role a freeze scope stands for: the first mapping whose fields all match wins. */
+  roles: z
+    .array(
+      z.strictObject({
+        environment: z.string().min(1),
+        principal: regex.optional(),
+        resourceType: regex.optional(),
+        role: z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, 'expected a PostgreSQL role name'),
+      }),
+    )
+    .min(1),
+  /** End the role's open sessions when freezing, so no open transaction keeps writing. */
+  terminateSessions: z.boolean().default(true),
+});
+
+const webhookActuatorSpec = z.strictObject({
+  type: z.literal('webhook'),
+  url: z.url(),
+  /** Name of the environment variable that holds the HMAC secret. */
+  secretEnv: z.string().min(1).default('AUDITWATCH_WEBHOOK_SECRET'),
+  timeout: duration.default(2000),
+  retries: z.number().int().min(0).max(10).default(3),
+});
+
+export const actuatorSpec = z.discriminatedUnion('type', [postgresActuatorSpec, webhookActuatorSpec]);
+
 export const configSchema = z.strictObject({
   kafka: z
     .strictObject({
@@ -95,12 +140,23 @@ export const configSchema = z.strictObject({
     .prefault({}),
   freeze: z
     .strictObject({
-      mode: z.enum(['off', 'dry-run', 'enforce']).default('dry-run'),
-      /** Only these environments may ever be frozen. */
-      environments: z.array(z.string().min(1)).default(['production']),
-      scope: z.enum(['principal', 'resource-type']).default('principal'),
-      ttl: duration.default(3_600_000),
+      /** Default mode for rules that do not set one. approval: a critical alert proposes, an operator confirms. */
+      mode: freezeMode.default('dry-run'),
+      /** Which findings may freeze, and how; the first rule that matches an alert decides. */
+      rules: z.array(freezeRule).prefault([{}]),
+      /** The only environments and resource types (globs) any freeze may ever touch, whatever the rules say. */
+      allow: z
+        .strictObject({
+          environments: z.array(z.string().min(1)).default(['production']),
+          resourceTypes: z.array(z.string().min(1)).default(['*']),
+        })
+        .prefault({}),
+      /** Circuit breaker: past this many freezes in the window (event time), only alert, and say so. */
+      cap: z.strictObject({ maxFreezes: z.number().int().min(1).default(3), window: duration.default(3_600_000) }).prefault({}),
       controlTopic: z.string().min(1).default('auditwatch.control'),
+      /** Every freeze, unfreeze, proposal, refusal and expiry, automatic or manual, as an audit event. */
+      auditTopic: z.string().min(1).default('auditwatch.freeze-audit'),
+      actuators: z.array(actuatorSpec).default([]),
     })
     .prefault({}),
   metrics: z
@@ -118,5 +174,10 @@ export type SourceSpec = z.infer<typeof sourceSpec>;
 export type SinkSpec = z.infer<typeof sinkSpec>;
 export type DetectorSpec = z.infer<typeof detectorSpec>;
 export type BulkDeleteSpec = z.infer<typeof bulkDeleteDetectorSpec>;
+export type FreezeRule = z.infer<typeof freezeRule>;
+export type FreezeMode = z.infer<typeof freezeMode>;
+export type ActuatorSpec = z.infer<typeof actuatorSpec>;
+export type PostgresActuatorSpec = z.infer<typeof postgresActuatorSpec>;
+export type WebhookActuatorSpec = z.infer<typeof webhookActuatorSpec>;
 export type InputFormat = z.infer<typeof format>;
 export const INPUT_FORMATS = format.options;

@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.js';
 import type { AuditEvent, PrincipalKind } from '../events/audit-event.js';
+import { globToRegExp } from '../util/glob.js';
 
 /** What decoders need from the config: where an event's environment and principal kind come from. */
 export interface DecodeContext {
@@ -15,11 +16,6 @@ export interface DecodeResult {
 }
 
 export type Decoder = (value: Buffer, ctx: DecodeContext) => DecodeResult;
-
-function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${escaped}$`);
-}
 
 export function decodeContextFrom(config: Config): DecodeContext {
   const env = config.environments;

@@ -46,7 +46,18 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
 
 /** The internal topics a config writes to, so `run` can create them at start. */
 export function outputTopics(config: Config): TopicSpec[] {
-  const topics: TopicSpec[] = [{ topic: config.deadLetter.topic }, { topic: config.freeze.controlTopic, compacted: true }];
+  const topics: TopicSpec[] = [{ topic: config.deadLetter.topic }, { topic: config.freeze.controlTopic, compacted: true }, { topic: config.freeze.auditTopic }];
   for (const s of config.alerts.sinks) if (s.type === 'kafka') topics.push({ topic: s.topic });
   return topics;
+}
+
+/** Creates the topics this config writes to (plus `extra`), for commands that are about to produce. */
+export async function ensureOutputTopics(kafka: Kafka, config: Config, extra: readonly TopicSpec[] = []): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, [...extra, ...outputTopics(config)]);
+  } finally {
+    await admin.disconnect();
+  }
 }

@@ -10,7 +10,10 @@ export class Metrics {
   readonly deadLettered = new Counter({ name: 'auditwatch_dead_letter_total', help: 'Records written to the dead-letter destination', registers: [this.registry] });
   readonly alerts = new Counter({ name: 'auditwatch_alerts_total', help: 'Incidents raised, by severity at first alert', labelNames: ['severity'], registers: [this.registry] });
   readonly alertUpdates = new Counter({ name: 'auditwatch_alert_updates_total', help: 'Alert revisions published for ongoing incidents', labelNames: ['severity'], registers: [this.registry] });
-  readonly freezes = new Counter({ name: 'auditwatch_freezes_total', help: 'Freezes by outcome: applied, or would have been (dry run)', labelNames: ['mode'], registers: [this.registry] });
+  readonly freezes = new Counter({ name: 'auditwatch_freezes_total', help: 'Freezes by mode: enforce (published), dry-run (would have frozen), proposed (approval mode)', labelNames: ['mode'], registers: [this.registry] });
+  readonly freezeDecisions = new Counter({ name: 'auditwatch_freeze_decisions_total', help: 'Freeze decisions: freeze, dry-run, propose, refused-cap, already-frozen, not-allowed', labelNames: ['decision'], registers: [this.registry] });
+  readonly freezesActive = new Gauge({ name: 'auditwatch_freezes_active', help: 'Freezes in force, as followed on the control topic', registers: [this.registry] });
+  readonly actuatorOps = new Counter({ name: 'auditwatch_actuator_operations_total', help: 'Actuator applies and reverts by outcome', labelNames: ['actuator', 'op', 'outcome'], registers: [this.registry] });
   readonly endToEndLag = new Histogram({
     name: 'auditwatch_end_to_end_lag_seconds',
     help: 'Wall-clock now minus event time, when an event has been processed and its outputs settled',

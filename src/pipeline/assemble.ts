@@ -1,6 +1,6 @@
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { ActionDispatcher } from '../actions/dispatcher.js';
-import { KafkaControlActuator } from '../actions/kafka-control.js';
+import { KafkaFreezeAuditLog, LogFreezeAuditLog } from '../actions/freeze-audit.js';
 import { AlertPolicy } from '../alerts/policy.js';
 import { BaselineLearner } from '../baseline/learner.js';
 import type { BaselineModel } from '../baseline/model.js';
@@ -28,9 +28,9 @@ export interface DetectionOptions {
 /** The one detection pipeline: `run`, `replay` and `demo` differ only in source, sinks and freeze mode. */
 export function buildDetectionPipeline(opts: DetectionOptions): { pipeline: Pipeline; dispatcher: ActionDispatcher; sinks: AlertSink[] } {
   const { config, model, metrics, log, producer } = opts;
-  const actuators = producer && config.freeze.mode === 'enforce' ? [new KafkaControlActuator(producer, config.freeze.controlTopic)] : [];
-  const dispatcher = new ActionDispatcher(config.freeze, actuators, metrics, log.child({ component: 'actions' }));
-  const policy = new AlertPolicy(config, (command) => dispatcher.plan(command));
+  const audit = producer ? new KafkaFreezeAuditLog(producer, config.freeze.auditTopic) : new LogFreezeAuditLog(log);
+  const dispatcher = new ActionDispatcher(config.freeze, producer, audit, metrics, log.child({ component: 'actions' }));
+  const policy = new AlertPolicy(config, (alert) => dispatcher.decide(alert));
   const sinks = opts.sinks ?? buildSinks(config.alerts.sinks, { producer });
   const pipeline = new Pipeline({
     decode: decodeContextFrom(config),

@@ -10,7 +10,7 @@ export function simulationConfig(brokers: string[], run: string): Config {
     deadLetter: { topic: `auditwatch.dead-letter.${run}` },
     environments: { awsAccounts: { [SIM_ACCOUNTS.production]: 'production', [SIM_ACCOUNTS.staging]: 'staging' } },
     alerts: { sinks: [{ type: 'kafka', topic: `auditwatch.alerts.${run}` }] },
-    freeze: { mode: 'enforce', controlTopic: `auditwatch.control.${run}`, ttl: '1h' },
+    freeze: { mode: 'enforce', controlTopic: `auditwatch.control.${run}`, auditTopic: `auditwatch.freeze-audit.${run}` },
     metrics: { enabled: false },
     log: { level: 'warn' },
   }, {});

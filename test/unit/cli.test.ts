@@ -44,12 +44,12 @@ describe('the auditwatch CLI on files (built dist/)', () => {
 
   it('a bad config prints one line per problem naming the key, and exits 2', () => {
     const bad = join(dir, 'bad.yaml');
-    writeFileSync(bad, 'freeze:\n  ttl: soon\n  mode: maybe\nmetrics:\n  port: 99999\n');
+    writeFileSync(bad, 'freeze:\n  cap:\n    window: soon\n  mode: maybe\nmetrics:\n  port: 99999\n');
     const r = cli(['config', 'check', bad]);
     expect(r.code).toBe(2);
     const lines = r.err.trim().split('\n');
     expect(lines).toHaveLength(3);
-    expect(lines.map((l) => l.split(':').slice(0, 2).join(':')).sort()).toEqual(['config: freeze.mode', 'config: freeze.ttl', 'config: metrics.port']);
+    expect(lines.map((l) => l.split(':').slice(0, 2).join(':')).sort()).toEqual(['config: freeze.cap.window', 'config: freeze.mode', 'config: metrics.port']);
     expect(cli(['config', 'check', SIM_CONFIG]).code).toBe(0);
   });
 

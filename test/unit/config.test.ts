@@ -15,18 +15,19 @@ function problems(raw: unknown, env: NodeJS.ProcessEnv = {}): string[] {
 describe('config validation', () => {
   it('an empty config is valid and gets the documented defaults', () => {
     const c = validateConfig({}, {});
-    expect(c.freeze).toMatchObject({ mode: 'dry-run', ttl: 3_600_000, environments: ['production'] });
+    expect(c.freeze).toMatchObject({ mode: 'dry-run', allow: { environments: ['production'] }, cap: { maxFreezes: 3, window: 3_600_000 } });
+    expect(c.freeze.rules).toEqual([{ detectors: [], severities: ['critical'], environments: ['production'], resourceTypes: ['*'], scope: 'principal', ttl: 3_600_000 }]);
     expect(c.detectors[0]).toMatchObject({ type: 'bulk-delete', windows: [10_000, 60_000, 600_000, 3_600_000], minObjects: 10 });
   });
 
   it('a config with three mistakes gets three lines, each naming its key', () => {
     const lines = problems({
-      freeze: { ttl: 'forever', mode: 'enforce' },
+      freeze: { rules: [{ ttl: 'forever' }], mode: 'enforce' },
       detectors: [{ type: 'bulk-delete', tolerance: 0.5 }],
       kafka: { brokers: ['no-port'] },
     });
     expect(lines).toHaveLength(3);
-    expect(lines.find((l) => l.startsWith('config: freeze.ttl:'))).toMatch(/duration.*got "forever"/);
+    expect(lines.find((l) => l.startsWith('config: freeze.rules.0.ttl:'))).toMatch(/duration.*got "forever"/);
     expect(lines.find((l) => l.startsWith('config: detectors.0.tolerance:'))).toMatch(/got 0\.5/);
     expect(lines.find((l) => l.startsWith('config: kafka.brokers.0:'))).toMatch(/host:port/);
   });

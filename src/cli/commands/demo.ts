@@ -6,7 +6,7 @@ import { WriteGate } from '../../actions/write-gate.js';
 import type { Alert } from '../../alerts/alert.js';
 import { readModel, type BaselineModel } from '../../baseline/model.js';
 import type { Config } from '../../config/schema.js';
-import { createKafka, ensureTopics, outputTopics } from '../../kafka/client.js';
+import { createKafka, ensureOutputTopics } from '../../kafka/client.js';
 import { PROJECT_ROOT, startLocalBroker, type LocalBroker } from '../../kafka/local-broker.js';
 import { createLogger } from '../../log.js';
 import { Metrics } from '../../metrics/metrics.js';
@@ -67,11 +67,8 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
 
   const log = createLogger('error'); // the demo narrates on stdout; the pipeline's own logs would repeat it
   const kafka = createKafka(config.kafka, log);
-  const admin = kafka.admin();
-  await admin.connect();
   const inputTopic = config.sources[0]!.topics[0]!;
-  await ensureTopics(admin, [{ topic: inputTopic }, ...outputTopics(config)]);
-  await admin.disconnect();
+  await ensureOutputTopics(kafka, config, [{ topic: inputTopic }]);
 
   const producer = await connectProducer(kafka);
   const { pipeline } = buildDetectionPipeline({ config, model, metrics: new Metrics(), log, producer });

@@ -8,7 +8,7 @@ import { NdjsonSink } from '../../sinks/ndjson.js';
 import { FileSource } from '../../sources/file.js';
 import { KafkaRangeSource } from '../../sources/kafka-range.js';
 import type { Source } from '../../sources/source.js';
-import { configFrom, inputChoice, UsageError } from '../common.js';
+import { configFrom, inputChoice } from '../common.js';
 
 export interface ReplayArgs {
   input?: string;
@@ -29,8 +29,12 @@ export interface ReplayArgs {
 export async function replayCommand(args: ReplayArgs): Promise<number> {
   const choice = inputChoice(args);
   const config = configFrom(args);
-  if (args.liveActions && config.freeze.mode === 'off') throw new UsageError('--live-actions: freeze.mode is off in the config; nothing to apply');
-  if (!args.liveActions && config.freeze.mode === 'enforce') config.freeze.mode = 'dry-run';
+  if (!args.liveActions) {
+    // A replay of last week must not freeze production today: every enforcing or proposing rule becomes a shadow.
+    const shadow = (m: string | undefined) => (m === 'enforce' || m === 'approval' ? 'dry-run' : m);
+    config.freeze.mode = shadow(config.freeze.mode) as typeof config.freeze.mode;
+    config.freeze.rules = config.freeze.rules.map((r) => ({ ...r, mode: shadow(r.mode) as typeof r.mode }));
+  }
   const log = createLogger(config.log.level);
   const model = readModel(config.modelDir);
   const metrics = new Metrics();

@@ -1,5 +1,9 @@
+import { buildActuators } from '../../actions/index.js';
+import { FreezeExecutor } from '../../actions/executor.js';
+import { KafkaFreezeAuditLog } from '../../actions/freeze-audit.js';
+import { WriteGate } from '../../actions/write-gate.js';
 import { readModel } from '../../baseline/model.js';
-import { createKafka, ensureTopics, outputTopics } from '../../kafka/client.js';
+import { createKafka, ensureOutputTopics } from '../../kafka/client.js';
 import { createLogger } from '../../log.js';
 import { Metrics } from '../../metrics/metrics.js';
 import { startMetricsServer } from '../../metrics/server.js';
@@ -19,13 +23,15 @@ export async function runCommand(args: RunArgs): Promise<number> {
   const model = readModel(config.modelDir);
   const metrics = new Metrics({ defaultMetrics: true });
   const kafka = createKafka(config.kafka, log);
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, outputTopics(config));
-  await admin.disconnect();
+  await ensureOutputTopics(kafka, config);
   const producer = await connectProducer(kafka);
+  const actuators = buildActuators(config);
+  for (const a of actuators) await a.check();
   const { pipeline, dispatcher, sinks } = buildDetectionPipeline({ config, model, metrics, log, producer });
-  await dispatcher.check();
+  // Freezes already in force are reconciled before the first event, and seed the dispatcher's scope and cap state.
+  const executor = new FreezeExecutor(new WriteGate(kafka, config.freeze.controlTopic), producer, config.freeze.controlTopic, actuators,
+    new KafkaFreezeAuditLog(producer, config.freeze.auditTopic), metrics, log.child({ component: 'freeze-executor' }));
+  dispatcher.restore(await executor.start());
   const source = new KafkaGroupSource(kafka, config.kafka.groupId, config.sources, metrics, log);
   const server = config.metrics.enabled
     ? await startMetricsServer(metrics, config.metrics.host, config.metrics.port, () => source.running)
@@ -42,10 +48,11 @@ export async function runCommand(args: RunArgs): Promise<number> {
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
   metrics.ready.set(1);
-  log.info({ entities: Object.keys(model.entities).length, freeze: config.freeze.mode }, 'auditwatch running');
+  log.info({ entities: Object.keys(model.entities).length, freeze: config.freeze.mode, actuators: actuators.map((a) => a.name) }, 'auditwatch running');
   await source.run(pipeline.handle);
   metrics.ready.set(0);
   await Promise.all(sinks.map((s) => s.close()));
+  await executor.stop();
   await producer.disconnect();
   server?.server.close();
   log.info(pipeline.totals, 'stopped');

@@ -1,0 +1,166 @@
+import type { Producer } from 'kafkajs';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { Actuator } from './actuator.js';
+import { AUDITWATCH_PRINCIPAL, freezeAuditEntry, type FreezeAuditLog } from './freeze-audit.js';
+import type { FreezeCommand } from './freeze-command.js';
+import type { WriteGate } from './write-gate.js';
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const ATTEMPTS = 3;
+
+/**
+ * Makes the control topic real: follows it (through a WriteGate), applies each freeze with every actuator, lifts
+ * it when its TTL runs out (by publishing the tombstone, which every gate and executor then sees), and reverts the
+ * actuators on a tombstone. The control topic is the only state: after a restart it reconciles what it finds there
+ * (actuators are idempotent, so nothing is applied twice), and an expiry that passed while it was down is carried
+ * out at once.
+ */
+export class FreezeExecutor {
+  private readonly known = new Map<string, FreezeCommand>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly queues = new Map<string, Promise<void>>();
+  private live = false;
+  private stopped = false;
+
+  constructor(
+    private readonly gate: WriteGate,
+    private readonly producer: Producer,
+    private readonly controlTopic: string,
+    private readonly actuators: readonly Actuator[],
+    private readonly audit: FreezeAuditLog,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Resolves once the control topic is read and every freeze found there is reconciled. */
+  async start(): Promise<FreezeCommand[]> {
+    this.gate.onChange((key, command) => {
+      if (!this.live) {
+        if (command) this.known.set(key, command);
+        else this.known.delete(key);
+        return;
+      }
+      this.enqueue(key, () => this.onChange(key, command));
+    });
+    await this.gate.start();
+    this.live = true;
+    const found = [...this.known.values()];
+    await Promise.all(found.map((c) => this.enqueue(c.scopeKey, () => this.reconcile(c))));
+    return found;
+  }
+
+  /** Waits until every queued apply, revert and expiry has finished (tests and shutdown). */
+  async idle(): Promise<void> {
+    while (this.queues.size) await Promise.all([...this.queues.values()]);
+  }
+
+  private enqueue(key: string, work: () => Promise<void>): Promise<void> {
+    const next = (this.queues.get(key) ?? Promise.resolve()).then(work).catch((err: Error) => this.log.error({ scope: key, err: err.message }, 'freeze executor step failed'));
+    this.queues.set(key, next);
+    void next.then(() => {
+      if (this.queues.get(key) === next) this.queues.delete(key);
+    });
+    return next;
+  }
+
+  private async reconcile(c: FreezeCommand): Promise<void> {
+    if (c.expiresAt <= this.now()) await this.expire(c);
+    else {
+      await this.applyAll(c);
+      this.schedule(c);
+    }
+  }
+
+  private async onChange(key: string, command: FreezeCommand | null): Promise<void> {
+    const previous = this.known.get(key);
+    if (command) {
+      this.known.set(key, command);
+      if (command.expiresAt <= this.now()) return this.expire(command);
+      await this.applyAll(command);
+      this.schedule(command);
+    } else {
+      this.known.delete(key);
+      clearTimeout(this.timers.get(key));
+      this.timers.delete(key);
+      if (previous) await this.revertAll(previous);
+    }
+    this.metrics.freezesActive.set(this.known.size);
+  }
+
+  private schedule(c: FreezeCommand): void {
+    clearTimeout(this.timers.get(c.scopeKey));
+    const delay = Math.max(0, c.expiresAt - this.now());
+    const timer = setTimeout(() => {
+      if (this.stopped) return;
+      if (delay > MAX_TIMER_MS) return this.schedule(c);
+      void this.enqueue(c.scopeKey, async () => {
+        if (this.known.get(c.scopeKey) === c) await this.expire(c);
+      });
+    }, Math.min(delay, MAX_TIMER_MS));
+    timer.unref();
+    this.timers.set(c.scopeKey, timer);
+    this.metrics.freezesActive.set(this.known.size);
+  }
+
+  /** TTL ran out: the tombstone lifts it everywhere; this executor reverts when the tombstone comes back. */
+  private async expire(c: FreezeCommand): Promise<void> {
+    await this.producer.send({ topic: this.controlTopic, acks: -1, messages: [{ key: c.scopeKey, value: null, headers: { 'auditwatch-reason': 'expired' } }] });
+    await this.audit.write([freezeAuditEntry('FreezeExpired', c, this.now(), AUDITWATCH_PRINCIPAL, `ttl ran out at ${new Date(c.expiresAt).toISOString()}`)]);
+    this.log.warn({ scope: c.scopeKey, alertId: c.alertId }, 'freeze expired');
+  }
+
+  private async withRetries<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    let last: unknown;
+    for (let i = 0; i < ATTEMPTS; i++) {
+      try {
+        return await fn();
+      } catch (err) {
+        last = err;
+        this.log.warn({ err: (err as Error).message, attempt: i + 1 }, `${what} failed`);
+        await new Promise((r) => setTimeout(r, 200 * 2 ** i));
+      }
+    }
+    throw last;
+  }
+
+  private async applyAll(c: FreezeCommand): Promise<void> {
+    await Promise.all(this.actuators.map(async (a) => {
+      try {
+        const outcome = await this.withRetries(`${a.name} apply`, () => a.apply(c));
+        this.metrics.actuatorOps.inc({ actuator: a.name, op: 'apply', outcome });
+        if (outcome === 'applied') {
+          await this.audit.write([freezeAuditEntry('FreezeApplied', c, this.now(), AUDITWATCH_PRINCIPAL, `${a.name}: applied`)]);
+          this.log.warn({ scope: c.scopeKey, actuator: a.name }, 'freeze applied');
+        }
+      } catch (err) {
+        this.metrics.actuatorOps.inc({ actuator: a.name, op: 'apply', outcome: 'failed' });
+        await this.audit.write([freezeAuditEntry('FreezeFailed', c, this.now(), AUDITWATCH_PRINCIPAL, `${a.name}: apply failed: ${(err as Error).message}`)]);
+        this.log.error({ scope: c.scopeKey, actuator: a.name, err: (err as Error).message }, 'freeze could not be applied');
+      }
+    }));
+  }
+
+  private async revertAll(c: FreezeCommand): Promise<void> {
+    await Promise.all(this.actuators.map(async (a) => {
+      try {
+        const outcome = await this.withRetries(`${a.name} revert`, () => a.revert(c));
+        this.metrics.actuatorOps.inc({ actuator: a.name, op: 'revert', outcome });
+        if (outcome === 'reverted') await this.audit.write([freezeAuditEntry('FreezeReverted', c, this.now(), AUDITWATCH_PRINCIPAL, `${a.name}: reverted`)]);
+      } catch (err) {
+        this.metrics.actuatorOps.inc({ actuator: a.name, op: 'revert', outcome: 'failed' });
+        await this.audit.write([freezeAuditEntry('FreezeFailed', c, this.now(), AUDITWATCH_PRINCIPAL, `${a.name}: revert failed: ${(err as Error).message}`)]);
+        this.log.error({ scope: c.scopeKey, actuator: a.name, err: (err as Error).message }, 'freeze could not be reverted');
+      }
+    }));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    await this.idle();
+    await this.gate.stop();
+    await Promise.all(this.actuators.map((a) => a.close()));
+  }
+}

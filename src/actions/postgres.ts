@@ -1,0 +1,166 @@
+import pg from 'pg';
+import type { PostgresActuatorSpec } from '../config/schema.js';
+import { AuditwatchError } from '../errors.js';
+import type { Actuator, ApplyOutcome, RevertOutcome } from './actuator.js';
+import type { FreezeCommand } from './freeze-command.js';
+
+const WRITE_PRIVILEGES = ['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE'];
+
+/** One table privilege as PostgreSQL holds it, grantor included, so it can be restored exactly. */
+export interface TableGrant {
+  schema: string;
+  table: string;
+  privilege: string;
+  grantable: boolean;
+  grantor: string;
+}
+
+/** Every write privilege granted directly to `role` on tables, views and partitions, from the catalog ACLs. */
+export const WRITE_GRANTS_SQL = `
+  SELECT n.nspname AS schema, c.relname AS "table", a.privilege_type AS privilege, a.is_grantable AS grantable, g.rolname AS grantor
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  CROSS JOIN LATERAL aclexplode(c.relacl) a
+  JOIN pg_roles r ON r.oid = a.grantee
+  JOIN pg_roles g ON g.oid = a.grantor
+  WHERE r.rolname = $1 AND a.privilege_type = ANY($2) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  ORDER BY 1, 2, 3, 5`;
+
+const STATE_DDL = `
+  CREATE SCHEMA IF NOT EXISTS auditwatch;
+  CREATE TABLE IF NOT EXISTS auditwatch.frozen_roles (
+    role text PRIMARY KEY,
+    holders text[] NOT NULL,           -- scope keys that hold the freeze; the role thaws when the last one lets go
+    alert_id text NOT NULL,
+    prior jsonb NOT NULL,              -- the write grants as they were, restored exactly on revert
+    frozen_at timestamptz NOT NULL DEFAULT now(),
+    expires_at timestamptz NOT NULL
+  )`;
+
+/**
+ * Freezes a database role's writes: revokes its INSERT/UPDATE/DELETE/TRUNCATE grants (recording them first, with
+ * grantor and grant option) and ends its open sessions. Revert restores exactly those grants. The record lives in
+ * the database itself (auditwatch.frozen_roles), so a restart, a second instance or a repeated command finds it:
+ * a role is frozen once, and thawed only when the last scope holding it lets go.
+ *
+ * Not covered: privileges the role has through membership of other roles, and tables it owns (an owner can always
+ * write). `check` refuses roles that own tables, so such a freeze is not silently ineffective.
+ */
+export class PostgresActuator implements Actuator {
+  readonly name = 'postgres';
+  private readonly pool: pg.Pool;
+  private readonly mappings: Array<PostgresActuatorSpec['roles'][number] & { principalRe?: RegExp; typeRe?: RegExp }>;
+  private stateReady: Promise<void> | undefined;
+
+  constructor(private readonly spec: PostgresActuatorSpec, env: NodeJS.ProcessEnv = process.env) {
+    const url = env[spec.connectionEnv];
+    if (!url) throw new AuditwatchError('CONFIG_INVALID', `actuator postgres: environment variable ${spec.connectionEnv} is not set`);
+    this.pool = new pg.Pool({ connectionString: url, max: 2, connectionTimeoutMillis: 5000 });
+    this.pool.on('error', () => {}); // an idle client's error surfaces on the next query instead
+    this.mappings = spec.roles.map((m) => ({
+      ...m,
+      principalRe: m.principal ? new RegExp(m.principal) : undefined,
+      typeRe: m.resourceType ? new RegExp(m.resourceType) : undefined,
+    }));
+  }
+
+  roleFor(c: FreezeCommand): string | undefined {
+    const s = c.scope;
+    return this.mappings.find((m) =>
+      m.environment === s.environment &&
+      (!m.principalRe || (s.principal !== undefined && m.principalRe.test(s.principal))) &&
+      (!m.typeRe || (s.resourceType !== undefined && m.typeRe.test(s.resourceType))))?.role;
+  }
+
+  async check(): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      const me = await client.query<{ rolsuper: boolean }>('SELECT rolsuper FROM pg_roles WHERE rolname = current_user');
+      if (!me.rows[0]?.rolsuper) throw new AuditwatchError('ACTION_FAILED', 'actuator postgres: the connection must be a superuser to revoke and restore grants made by other roles');
+      for (const { role } of this.mappings) {
+        const r = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+        if (r.rowCount === 0) throw new AuditwatchError('ACTION_FAILED', `actuator postgres: role ${role} does not exist`);
+        const owned = await client.query(`SELECT count(*)::int AS n FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE r.rolname = $1 AND c.relkind IN ('r','p')`, [role]);
+        if (owned.rows[0].n > 0) throw new AuditwatchError('ACTION_FAILED', `actuator postgres: role ${role} owns ${owned.rows[0].n} tables; revoking grants cannot stop an owner from writing`);
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  private ensureState(): Promise<void> {
+    this.stateReady ??= this.pool.query(STATE_DDL).then(() => undefined);
+    return this.stateReady;
+  }
+
+  private async inTransaction<T>(role: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    await this.ensureState();
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      // Serialises freezes of one role across instances: the second one sees the first one's record.
+      await client.query(`SELECT pg_advisory_xact_lock(hashtext('auditwatch:' || $1))`, [role]);
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  private static privilegeSql(client: pg.PoolClient, verb: 'GRANT' | 'REVOKE', g: TableGrant, role: string): string[] {
+    const target = `${client.escapeIdentifier(g.schema)}.${client.escapeIdentifier(g.table)}`;
+    const stmt = verb === 'GRANT'
+      ? `GRANT ${g.privilege} ON TABLE ${target} TO ${client.escapeIdentifier(role)}${g.grantable ? ' WITH GRANT OPTION' : ''}`
+      : `REVOKE ${g.privilege} ON TABLE ${target} FROM ${client.escapeIdentifier(role)}`;
+    // Acting as the original grantor keeps the grantor exactly as it was (a superuser's own GRANT records the owner).
+    return [`SET LOCAL ROLE ${client.escapeIdentifier(g.grantor)}`, stmt, 'RESET ROLE'];
+  }
+
+  async apply(c: FreezeCommand): Promise<ApplyOutcome> {
+    const role = this.roleFor(c);
+    if (!role) return 'not-applicable';
+    const outcome = await this.inTransaction(role, async (client) => {
+      const held = await client.query<{ holders: string[] }>('SELECT holders FROM auditwatch.frozen_roles WHERE role = $1 FOR UPDATE', [role]);
+      if (held.rowCount) {
+        if (!held.rows[0]!.holders.includes(c.scopeKey)) {
+          await client.query('UPDATE auditwatch.frozen_roles SET holders = array_append(holders, $2), expires_at = greatest(expires_at, $3) WHERE role = $1', [role, c.scopeKey, new Date(c.expiresAt)]);
+        }
+        return 'already' as const;
+      }
+      const grants = (await client.query<TableGrant>(WRITE_GRANTS_SQL, [role, WRITE_PRIVILEGES])).rows;
+      for (const g of grants) for (const sql of PostgresActuator.privilegeSql(client, 'REVOKE', g, role)) await client.query(sql);
+      await client.query('INSERT INTO auditwatch.frozen_roles (role, holders, alert_id, prior, expires_at) VALUES ($1, $2, $3, $4, $5)',
+        [role, [c.scopeKey], c.alertId, JSON.stringify(grants), new Date(c.expiresAt)]);
+      return 'applied' as const;
+    });
+    if (outcome === 'applied' && this.spec.terminateSessions) {
+      await this.pool.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()', [role]);
+    }
+    return outcome;
+  }
+
+  async revert(c: FreezeCommand): Promise<RevertOutcome> {
+    const role = this.roleFor(c);
+    if (!role) return 'not-applicable';
+    return this.inTransaction(role, async (client) => {
+      const row = await client.query<{ holders: string[]; prior: TableGrant[] }>('SELECT holders, prior FROM auditwatch.frozen_roles WHERE role = $1 FOR UPDATE', [role]);
+      if (!row.rowCount) return 'already';
+      const holders = row.rows[0]!.holders.filter((h) => h !== c.scopeKey);
+      if (holders.length > 0) {
+        await client.query('UPDATE auditwatch.frozen_roles SET holders = $2 WHERE role = $1', [role, holders]);
+        return 'still-held';
+      }
+      for (const g of row.rows[0]!.prior) for (const sql of PostgresActuator.privilegeSql(client, 'GRANT', g, role)) await client.query(sql);
+      await client.query('DELETE FROM auditwatch.frozen_roles WHERE role = $1', [role]);
+      return 'reverted';
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

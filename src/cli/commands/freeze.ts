@@ -1,0 +1,148 @@
+import { userInfo } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import type { Kafka } from 'kafkajs';
+import { freezeAuditEntry, KafkaFreezeAuditLog, type FreezeAuditEntry } from '../../actions/freeze-audit.js';
+import { scopeKey, type FreezeCommand, type FreezeScope } from '../../actions/freeze-command.js';
+import { WriteGate } from '../../actions/write-gate.js';
+import type { Config } from '../../config/schema.js';
+import { createKafka, ensureOutputTopics } from '../../kafka/client.js';
+import { createLogger } from '../../log.js';
+import { connectProducer } from '../../pipeline/assemble.js';
+import { KafkaRangeSource } from '../../sources/kafka-range.js';
+import { globToRegExp } from '../../util/glob.js';
+import { formatDuration, parseDuration } from '../../util/duration.js';
+import { configFrom, UsageError } from '../common.js';
+
+export interface ScopeArgs {
+  environment?: string;
+  principal?: string;
+  resourceType?: string;
+  scope?: string;
+}
+
+interface OperatorArgs extends ScopeArgs {
+  config?: string;
+  operator?: string;
+  reason?: string;
+}
+
+export interface FreezeArgs extends OperatorArgs {
+  ttl: string;
+  approve?: string;
+}
+
+function operator(args: OperatorArgs): { id: string; kind: 'human' } {
+  return { id: args.operator ?? process.env.AUDITWATCH_OPERATOR ?? userInfo().username, kind: 'human' };
+}
+
+function scopeFrom(args: ScopeArgs): FreezeScope {
+  if (!args.environment) throw new UsageError('--environment is required (with --principal and/or --resource-type)');
+  if (!args.principal && !args.resourceType) throw new UsageError('give --principal, --resource-type or both: a freeze of a whole environment is not offered');
+  const scope: FreezeScope = { environment: args.environment };
+  if (args.principal) scope.principal = args.principal;
+  if (args.resourceType) scope.resourceType = args.resourceType;
+  return scope;
+}
+
+function checkAllowed(config: Config, scope: FreezeScope): void {
+  const { environments, resourceTypes } = config.freeze.allow;
+  if (!environments.includes(scope.environment)) throw new UsageError(`environment ${scope.environment} is not in freeze.allow.environments (${environments.join(', ')})`);
+  if (scope.resourceType && !resourceTypes.some((g) => globToRegExp(g).test(scope.resourceType!))) {
+    throw new UsageError(`resource type ${scope.resourceType} is not in freeze.allow.resourceTypes`);
+  }
+}
+
+/** Everything on a topic from the beginning to where it ends now, parsed as JSON (tombstones as null). */
+async function readTopic(kafka: Kafka, topic: string): Promise<Array<{ key: string; value: unknown }>> {
+  const out: Array<{ key: string; value: unknown }> = [];
+  await new KafkaRangeSource(kafka, { topic, format: 'canonical-json' }).run(async (records) => {
+    for (const r of records) out.push({ key: r.key?.toString('utf8') ?? '', value: r.value ? JSON.parse(r.value.toString('utf8')) : null });
+  });
+  return out;
+}
+
+async function publish(config: Config, command: FreezeCommand | { scopeKey: string; tombstone: true }, audit: FreezeAuditEntry): Promise<void> {
+  const log = createLogger(config.log.level);
+  const kafka = createKafka(config.kafka, log);
+  await ensureOutputTopics(kafka, config);
+  const producer = await connectProducer(kafka);
+  try {
+    const value = 'tombstone' in command ? null : JSON.stringify(command);
+    await producer.send({ topic: config.freeze.controlTopic, acks: -1, messages: [{ key: command.scopeKey, value, headers: { 'auditwatch-operator': audit.principal.id } }] });
+    await new KafkaFreezeAuditLog(producer, config.freeze.auditTopic).write([audit]);
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** `auditwatch freeze`: freeze a scope by hand, or confirm a proposal made in approval mode. */
+export async function freezeCommand(args: FreezeArgs): Promise<number> {
+  const config = configFrom(args);
+  const who = operator(args);
+  const now = Date.now();
+  let command: FreezeCommand;
+  let audit: FreezeAuditEntry;
+  if (args.approve) {
+    if (args.environment || args.principal || args.resourceType) throw new UsageError('--approve takes an alert id alone; the proposal says what to freeze');
+    const kafka = createKafka(config.kafka, createLogger(config.log.level));
+    const entries = (await readTopic(kafka, config.freeze.auditTopic)).map((e) => e.value as FreezeAuditEntry | null).filter((e): e is FreezeAuditEntry => !!e);
+    const proposal = entries.filter((e) => e.action === 'FreezeProposed' && e.freeze.alertId === args.approve).at(-1);
+    if (!proposal) throw new UsageError(`no freeze proposal for alert ${args.approve} on ${config.freeze.auditTopic}`);
+    if (entries.some((e) => e.action === 'FreezeApproved' && e.freeze.alertId === args.approve)) throw new UsageError(`the proposal for alert ${args.approve} was already approved`);
+    checkAllowed(config, proposal.freeze.scope);
+    // The TTL runs from the approval, not from the detection: an operator who confirms late still gets the full freeze.
+    const ttl = proposal.freeze.expiresAt - proposal.freeze.createdAt;
+    command = { ...proposal.freeze, createdAt: now, expiresAt: now + ttl, issuedBy: who.id };
+    audit = freezeAuditEntry('FreezeApproved', command, now, who, args.reason ?? `approved by ${who.id}`);
+  } else {
+    const ttl = parseDuration(args.ttl);
+    if (!ttl) throw new UsageError(`--ttl: expected a duration such as 30m or 1h, got "${args.ttl}"`);
+    if (!args.reason) throw new UsageError('--reason is required for a manual freeze');
+    const scope = scopeFrom(args);
+    checkAllowed(config, scope);
+    command = { scopeKey: scopeKey(scope), scope, alertId: `manual-${randomUUID()}`, reason: args.reason, createdAt: now, expiresAt: now + ttl, issuedBy: who.id };
+    audit = freezeAuditEntry('FreezeManual', command, now, who, args.reason);
+  }
+  await publish(config, command, audit);
+  process.stdout.write(`frozen: ${command.scopeKey} until ${new Date(command.expiresAt).toISOString()} (alert ${command.alertId}, by ${who.id})\n`);
+  return 0;
+}
+
+/** `auditwatch unfreeze`: lift a freeze now (a tombstone on the control topic), audited. */
+export async function unfreezeCommand(args: OperatorArgs): Promise<number> {
+  const config = configFrom(args);
+  const who = operator(args);
+  const key = args.scope ?? scopeKey(scopeFrom(args));
+  const gate = new WriteGate(createKafka(config.kafka, createLogger(config.log.level)), config.freeze.controlTopic);
+  await gate.start();
+  const current = gate.active().find((c) => c.scopeKey === key);
+  await gate.stop();
+  if (!current) throw new UsageError(`no freeze in force for ${key} (see auditwatch freezes)`);
+  await publish(config, { scopeKey: key, tombstone: true }, freezeAuditEntry('Unfreeze', current, Date.now(), who, args.reason ?? `lifted by ${who.id}`));
+  process.stdout.write(`unfrozen: ${key} (was alert ${current.alertId})\n`);
+  return 0;
+}
+
+/** `auditwatch freezes`: what is frozen now, and proposals waiting for approval. */
+export async function freezesCommand(args: { config?: string; json?: boolean }): Promise<number> {
+  const config = configFrom(args);
+  const kafka = createKafka(config.kafka, createLogger(config.log.level));
+  const gate = new WriteGate(kafka, config.freeze.controlTopic);
+  await gate.start();
+  const active = gate.active();
+  await gate.stop();
+  const audit = (await readTopic(kafka, config.freeze.auditTopic).catch(() => [])).map((e) => e.value as FreezeAuditEntry | null).filter((e): e is FreezeAuditEntry => !!e);
+  const approved = new Set(audit.filter((e) => e.action === 'FreezeApproved').map((e) => e.freeze.alertId));
+  const proposals = audit.filter((e) => e.action === 'FreezeProposed' && !approved.has(e.freeze.alertId));
+  if (args.json) {
+    process.stdout.write(`${JSON.stringify({ active, proposals: proposals.map((p) => p.freeze) })}\n`);
+    return 0;
+  }
+  const now = Date.now();
+  process.stdout.write(active.length ? '' : 'no freezes in force\n');
+  for (const c of active) {
+    process.stdout.write(`${c.scopeKey}\n  owner ${c.issuedBy}  alert ${c.alertId}  expires ${new Date(c.expiresAt).toISOString()} (in ${formatDuration(Math.round((c.expiresAt - now) / 1000) * 1000)})\n  reason ${c.reason}\n`);
+  }
+  for (const p of proposals) process.stdout.write(`PROPOSED ${p.freeze.scopeKey}  alert ${p.freeze.alertId}: auditwatch freeze --approve ${p.freeze.alertId}\n`);
+  return 0;
+}

@@ -1,0 +1,239 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Kafka, Producer } from 'kafkajs';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { FreezeExecutor } from '../../src/actions/executor.js';
+import { KafkaFreezeAuditLog, type FreezeAuditEntry } from '../../src/actions/freeze-audit.js';
+import { scopeKey, type FreezeCommand } from '../../src/actions/freeze-command.js';
+import { PostgresActuator } from '../../src/actions/postgres.js';
+import { WriteGate } from '../../src/actions/write-gate.js';
+import type { Alert } from '../../src/alerts/alert.js';
+import { emptyModel } from '../../src/baseline/model.js';
+import { validateConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
+import { startWriteGateService } from '../../src/examples/write-gate-service.js';
+import { createKafka, ensureTopics, outputTopics } from '../../src/kafka/client.js';
+import { PROJECT_ROOT } from '../../src/kafka/local-broker.js';
+import { createLogger } from '../../src/log.js';
+import { Metrics } from '../../src/metrics/metrics.js';
+import { buildDetectionPipeline, connectProducer } from '../../src/pipeline/assemble.js';
+import { NdjsonSink } from '../../src/sinks/ndjson.js';
+import { MemorySource } from '../../src/sources/memory.js';
+import { brokers, collect, fresh, waitFor } from '../helpers/kafka.js';
+import { aclSnapshot, FIXTURE_SQL, JANITOR, postgresSpec } from '../helpers/pg-fixture.js';
+import { startLocalPostgres, type LocalPostgres } from '../helpers/postgres.js';
+
+const log = createLogger('silent');
+
+function freezeConfig(freeze: Record<string, unknown>): Config {
+  const run = fresh('fz').replace('.', '-');
+  return validateConfig({
+    kafka: { brokers: brokers(), clientId: run },
+    deadLetter: { topic: `dead.${run}` },
+    alerts: { sinks: [] },
+    freeze: { controlTopic: `control.${run}`, auditTopic: `freeze-audit.${run}`, ...freeze },
+  }, {});
+}
+
+/** `count` canonical deletes by `principal` in production, 10 a second, starting at `start`. */
+function burst(principal: string, start: number, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => JSON.stringify({
+    id: `${principal}-${start}-${i}`, time: start + i * 100, principal: { id: principal, kind: 'service' }, action: 'DropTable', verb: 'delete',
+    resource: { type: 'db:table', id: `t${i}` }, environment: 'production', outcome: 'success', objectCount: 1,
+  }));
+}
+
+async function detect(config: Config, producer: Producer, lines: string[]): Promise<{ alerts: Alert[]; metrics: Metrics }> {
+  const alerts: Alert[] = [];
+  const sink = new NdjsonSink('/dev/null');
+  sink.publish = async (a) => void alerts.push(...a);
+  const metrics = new Metrics();
+  const { pipeline } = buildDetectionPipeline({ config, model: emptyModel([10_000, 60_000, 600_000, 3_600_000], 0.95), metrics, log, producer, sinks: [sink] });
+  await new MemorySource(lines, 'canonical-json', 5).run(pipeline.handle);
+  return { alerts, metrics };
+}
+
+async function topicValues<T>(kafka: Kafka, topic: string, atLeast: number): Promise<Array<T | null>> {
+  const c = await collect(kafka, topic);
+  try {
+    await waitFor(`${atLeast} messages on ${topic}`, () => c.messages.length >= atLeast, 15_000);
+    await new Promise((r) => setTimeout(r, 300)); // and nothing more arriving
+    return c.messages.map((m) => (m.value ? (JSON.parse(m.value.toString()) as T) : null));
+  } finally {
+    await c.stop();
+  }
+}
+
+describe('the freeze lifecycle on a real broker and a real PostgreSQL', () => {
+  let server: LocalPostgres;
+  let admin: pg.Client;
+  let producer: Producer;
+  const kafka = createKafka({ brokers: brokers(), clientId: fresh('freeze-test'), groupId: 'unused' }, log);
+  const env = () => ({ TEST_PG_URL: server.url });
+
+  beforeAll(async () => {
+    server = await startLocalPostgres();
+    admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    await admin.query(FIXTURE_SQL);
+    producer = await connectProducer(kafka);
+  }, 60_000);
+
+  afterAll(async () => {
+    await producer?.disconnect();
+    await admin?.end();
+    await server?.stop();
+  });
+
+  async function prepare(config: Config): Promise<void> {
+    const a = kafka.admin();
+    await a.connect();
+    await ensureTopics(a, outputTopics(config));
+    await a.disconnect();
+  }
+
+  function executor(config: Config, metrics = new Metrics()): FreezeExecutor {
+    return new FreezeExecutor(new WriteGate(kafka, config.freeze.controlTopic), producer, config.freeze.controlTopic,
+      [new PostgresActuator(postgresSpec(), env())], new KafkaFreezeAuditLog(producer, config.freeze.auditTopic), metrics, log);
+  }
+
+  async function publish(config: Config, ttlMs: number, alertId: string): Promise<FreezeCommand> {
+    const scope = { environment: 'production', principal: JANITOR };
+    const now = Date.now();
+    const c: FreezeCommand = { scopeKey: scopeKey(scope), scope, alertId, reason: 'test', createdAt: now, expiresAt: now + ttlMs, issuedBy: 'test' };
+    await producer.send({ topic: config.freeze.controlTopic, messages: [{ key: c.scopeKey, value: JSON.stringify(c) }] });
+    return c;
+  }
+
+  it('applies, survives a restart without applying twice, expires on time, and restores privileges exactly', async () => {
+    const config = freezeConfig({ mode: 'enforce' });
+    await prepare(config);
+    const before = await aclSnapshot(admin);
+    const first = executor(config);
+    await first.start();
+    const c = await publish(config, 6000, 'alert-restart');
+    await waitFor('the role to be frozen', async () => JSON.stringify(await aclSnapshot(admin)) !== JSON.stringify(before), 10_000);
+    await first.idle();
+    await first.stop(); // auditwatch goes down mid-freeze
+
+    const second = executor(config);
+    const found = await second.start(); // comes back up: reconciles what the control topic holds
+    expect(found.map((f) => f.alertId)).toEqual(['alert-restart']);
+    await second.idle();
+    expect(await aclSnapshot(admin)).not.toEqual(before);
+    await waitFor('the freeze to expire and be reverted', async () => JSON.stringify(await aclSnapshot(admin)) === JSON.stringify(before), 15_000);
+    const expiredAt = Date.now();
+    expect(expiredAt).toBeGreaterThanOrEqual(c.expiresAt);
+    expect(expiredAt - c.expiresAt).toBeLessThan(3000);
+    await second.stop();
+
+    const audit = (await topicValues<FreezeAuditEntry>(kafka, config.freeze.auditTopic, 3)).filter((e) => e && e.freeze.alertId === 'alert-restart') as FreezeAuditEntry[];
+    expect(audit.map((e) => e.action)).toEqual(['FreezeApplied', 'FreezeExpired', 'FreezeReverted']);
+    const control = await topicValues<FreezeCommand>(kafka, config.freeze.controlTopic, 2);
+    expect(control.at(-1)).toBeNull(); // the expiry is a tombstone, so every gate lifts it too
+  }, 60_000);
+
+  it('an expiry that passed while auditwatch was down is carried out when it comes back', async () => {
+    const config = freezeConfig({ mode: 'enforce' });
+    await prepare(config);
+    const before = await aclSnapshot(admin);
+    const first = executor(config);
+    await first.start();
+    const c = await publish(config, 1500, 'alert-down');
+    await waitFor('the role to be frozen', async () => JSON.stringify(await aclSnapshot(admin)) !== JSON.stringify(before), 10_000);
+    await first.idle();
+    await first.stop();
+    await new Promise((r) => setTimeout(r, Math.max(0, c.expiresAt - Date.now()) + 500));
+    const second = executor(config);
+    await second.start();
+    await waitFor('the overdue freeze to be reverted', async () => JSON.stringify(await aclSnapshot(admin)) === JSON.stringify(before), 10_000);
+    await second.stop();
+  }, 60_000);
+
+  it('dry run changes nothing but counts what it would have frozen', async () => {
+    const config = freezeConfig({ mode: 'dry-run' });
+    await prepare(config);
+    const before = await aclSnapshot(admin);
+    const { alerts, metrics } = await detect(config, producer, burst(JANITOR, Date.now(), 30));
+    expect(alerts.filter((a) => a.severity === 'critical').every((a) => a.action === 'freeze-dry-run')).toBe(true);
+    expect((await metrics.registry.getSingleMetricAsString('auditwatch_freezes_total'))).toMatch(/mode="dry-run"} 1/);
+    const audit = (await topicValues<FreezeAuditEntry>(kafka, config.freeze.auditTopic, 1)) as FreezeAuditEntry[];
+    expect(audit.map((e) => e.action)).toEqual(['FreezeDryRun']);
+    const control = await collect(kafka, config.freeze.controlTopic);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(control.messages).toHaveLength(0);
+    await control.stop();
+    expect(await aclSnapshot(admin)).toEqual(before);
+  }, 60_000);
+
+  it('approval mode freezes only after an operator confirms with `auditwatch freeze --approve`', async () => {
+    const config = freezeConfig({ mode: 'approval' });
+    await prepare(config);
+    const before = await aclSnapshot(admin);
+    const ex = executor(config);
+    await ex.start();
+    const { alerts } = await detect(config, producer, burst(JANITOR, Date.now(), 30));
+    const critical = alerts.find((a) => a.severity === 'critical')!;
+    expect(critical.action).toBe('freeze-proposed');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await aclSnapshot(admin)).toEqual(before); // proposed, not frozen
+
+    const dir = mkdtempSync(join(tmpdir(), 'aw-approve-'));
+    const file = join(dir, 'config.yaml');
+    writeFileSync(file, stringify({ kafka: { brokers: brokers() }, freeze: { controlTopic: config.freeze.controlTopic, auditTopic: config.freeze.auditTopic } }));
+    const cli = (args: string[]) => spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'auditwatch.js'), ...args, '--config', file], { encoding: 'utf8', env: { ...process.env, KAFKA_BROKERS: '' } });
+    const listed = cli(['freezes']);
+    expect(listed.stdout).toContain(`PROPOSED environment=production;principal=${JANITOR}`);
+    const approved = cli(['freeze', '--approve', critical.id, '--operator', 'jane']);
+    expect(approved.stderr).toBe('');
+    expect(approved.status).toBe(0);
+    await waitFor('the approved freeze to be applied', async () => JSON.stringify(await aclSnapshot(admin)) !== JSON.stringify(before), 10_000);
+    expect(cli(['freeze', '--approve', critical.id]).status).toBe(2); // once only
+    const active = cli(['freezes']);
+    expect(active.stdout).toMatch(/owner jane/);
+    const lifted = cli(['unfreeze', '--environment', 'production', '--principal', JANITOR, '--operator', 'jane', '--reason', 'false alarm']);
+    expect(lifted.status).toBe(0);
+    await waitFor('the freeze to be lifted', async () => JSON.stringify(await aclSnapshot(admin)) === JSON.stringify(before), 10_000);
+    await ex.stop();
+    const audit = (await topicValues<FreezeAuditEntry>(kafka, config.freeze.auditTopic, 5)).filter(Boolean) as FreezeAuditEntry[];
+    expect(audit.map((e) => `${e.action}:${e.principal.id}`)).toEqual(['FreezeProposed:auditwatch', 'FreezeApproved:jane', 'FreezeApplied:auditwatch', 'Unfreeze:jane', 'FreezeReverted:auditwatch']);
+  }, 60_000);
+
+  it('the cap stops the freeze that would exceed it and raises a critical alert that says so', async () => {
+    const config = freezeConfig({ mode: 'enforce', cap: { maxFreezes: 1, window: '1h' } });
+    await prepare(config);
+    const t = Date.now();
+    const { alerts } = await detect(config, producer, [...burst('svc-one', t, 30), ...burst('svc-two', t + 60_000, 30)]);
+    const one = alerts.filter((a) => a.principal === 'svc-one' && a.severity === 'critical');
+    const two = alerts.filter((a) => a.principal === 'svc-two' && a.detector === 'bulk-delete' && a.severity === 'critical');
+    const cap = alerts.filter((a) => a.detector === 'freeze-cap');
+    expect(one[0]!.action).toBe('freeze');
+    expect(two[0]!.action).toBe('freeze-refused');
+    expect(cap).toHaveLength(1);
+    expect(cap[0]).toMatchObject({ severity: 'critical', principal: 'svc-two', action: 'freeze-refused' });
+    expect(cap[0]!.reason).toMatch(/freeze cap reached: 1 freezes in the last 1h \(cap 1\); NOT freezing environment=production;principal=svc-two/);
+    const control = (await topicValues<FreezeCommand>(kafka, config.freeze.controlTopic, 1)) as FreezeCommand[];
+    expect(control.map((c) => c.scope.principal)).toEqual(['svc-one']);
+    const audit = (await topicValues<FreezeAuditEntry>(kafka, config.freeze.auditTopic, 2)) as FreezeAuditEntry[];
+    expect(audit.map((e) => e.action)).toEqual(['FreezeRequested', 'FreezeRefused']);
+  }, 60_000);
+
+  it('the example service embedding the write gate refuses writes to a frozen scope only', async () => {
+    const config = freezeConfig({ mode: 'enforce' });
+    await prepare(config);
+    const svc = await startWriteGateService(kafka, config.freeze.controlTopic);
+    const write = (principal: string) => fetch(`http://127.0.0.1:${svc.port}/write?environment=production&principal=${encodeURIComponent(principal)}&resourceType=db:table`, { method: 'POST' });
+    expect((await write(JANITOR)).status).toBe(200);
+    await publish(config, 60_000, 'alert-gate');
+    await waitFor('the gate to see the freeze', () => svc.gate.check('production', JANITOR, 'db:table'), 10_000);
+    const refused = await write(JANITOR);
+    expect(refused.status).toBe(423);
+    expect(await refused.json()).toMatchObject({ error: 'frozen', alertId: 'alert-gate' });
+    expect((await write('someone-else')).status).toBe(200);
+    await svc.stop();
+  }, 60_000);
+});

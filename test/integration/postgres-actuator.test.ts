@@ -1,0 +1,94 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FreezeCommand } from '../../src/actions/freeze-command.js';
+import { scopeKey } from '../../src/actions/freeze-command.js';
+import { PostgresActuator } from '../../src/actions/postgres.js';
+import { aclSnapshot, FIXTURE_SQL, JANITOR, postgresSpec } from '../helpers/pg-fixture.js';
+import { startLocalPostgres, type LocalPostgres } from '../helpers/postgres.js';
+
+function command(scope: FreezeCommand['scope'], alertId = 'alert-1'): FreezeCommand {
+  const now = Date.now();
+  return { scopeKey: scopeKey(scope), scope, alertId, reason: 'test', createdAt: now, expiresAt: now + 60_000, issuedBy: 'auditwatch' };
+}
+
+describe('the PostgreSQL freeze on a real server', () => {
+  let server: LocalPostgres;
+  let admin: pg.Client;
+  let actuator: PostgresActuator;
+  const as = (user: string) => new pg.Client({ connectionString: server.url.replace('postgres@', `${user}@`) });
+
+  beforeAll(async () => {
+    server = await startLocalPostgres();
+    admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    await admin.query(FIXTURE_SQL);
+    actuator = new PostgresActuator(postgresSpec(), { TEST_PG_URL: server.url });
+  }, 60_000);
+
+  afterAll(async () => {
+    await actuator?.close();
+    await admin?.end();
+    await server?.stop();
+  });
+
+  it('check passes for mapped roles that exist and own nothing, and fails otherwise', async () => {
+    await expect(actuator.check()).resolves.toBeUndefined();
+    const missing = new PostgresActuator(postgresSpec({ roles: [{ environment: 'production', role: 'nobody_here' }] }), { TEST_PG_URL: server.url });
+    await expect(missing.check()).rejects.toThrow(/role nobody_here does not exist/);
+    await missing.close();
+    const owner = new PostgresActuator(postgresSpec({ roles: [{ environment: 'production', role: 'owner_role' }] }), { TEST_PG_URL: server.url });
+    await expect(owner.check()).rejects.toThrow(/owns 3 tables/);
+    await owner.close();
+  });
+
+  it('freezes writes, ends open sessions, leaves reads and other roles alone, and restores exactly', async () => {
+    const before = await aclSnapshot(admin);
+    const open = as('elb_janitor');
+    await open.connect();
+    open.on('error', () => {});
+    await open.query('INSERT INTO app.load_balancers VALUES (1)');
+
+    const c = command({ environment: 'production', principal: JANITOR });
+    expect(await actuator.apply(c)).toBe('applied');
+    await expect(open.query('SELECT 1')).rejects.toThrow(); // its session was ended
+
+    const fresh = as('elb_janitor');
+    await fresh.connect();
+    await expect(fresh.query('INSERT INTO app.load_balancers VALUES (2)')).rejects.toThrow(/permission denied/);
+    await expect(fresh.query('DELETE FROM billing.invoices')).rejects.toThrow(/permission denied/);
+    await expect(fresh.query('TRUNCATE app.target_groups')).rejects.toThrow(/permission denied/);
+    expect((await fresh.query('SELECT count(*)::int AS n FROM app.load_balancers')).rows[0].n).toBe(1);
+    await fresh.end();
+    const bystander = as('bystander');
+    await bystander.connect();
+    await bystander.query('INSERT INTO app.load_balancers VALUES (3)');
+    await bystander.end();
+
+    expect(await actuator.apply(c)).toBe('already'); // idempotent: the same freeze twice is one freeze
+    expect(await actuator.revert(c)).toBe('reverted');
+    expect(await aclSnapshot(admin)).toEqual(before);
+    expect(await actuator.revert(c)).toBe('already');
+    const after = as('elb_janitor');
+    await after.connect();
+    await after.query('INSERT INTO app.load_balancers VALUES (4)');
+    await after.end();
+  });
+
+  it('a role held by two scopes thaws only when the last one lets go', async () => {
+    const before = await aclSnapshot(admin);
+    const byPrincipal = command({ environment: 'production', principal: JANITOR }, 'alert-a');
+    const byType = command({ environment: 'production', resourceType: 'elasticloadbalancing:loadbalancer' }, 'alert-b');
+    expect(await actuator.apply(byPrincipal)).toBe('applied');
+    expect(await actuator.apply(byType)).toBe('already');
+    expect(await actuator.revert(byPrincipal)).toBe('still-held');
+    expect(await aclSnapshot(admin)).not.toEqual(before);
+    expect(await actuator.revert(byType)).toBe('reverted');
+    expect(await aclSnapshot(admin)).toEqual(before);
+  });
+
+  it('a scope no mapping covers is not applicable and changes nothing', async () => {
+    const before = await aclSnapshot(admin);
+    expect(await actuator.apply(command({ environment: 'staging', principal: JANITOR }))).toBe('not-applicable');
+    expect(await aclSnapshot(admin)).toEqual(before);
+  });
+});
