@@ -1,0 +1,163 @@
+/**
+ * npm run bench:freeze — latency from the first destructive event produced to
+ *   (a) the critical alert on the alerts topic,
+ *   (b) the PostgreSQL role frozen (its INSERT privilege gone),
+ *   (c) the write gate refusing a write,
+ * under steady background load on the same broker and topic, with `auditwatch run` as its own process.
+ * Baseline in the same run: bare kafkajs, produce → a plain consumer receiving the same first event.
+ */
+import { fork, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import pg from 'pg';
+import { stringify } from 'yaml';
+import { WriteGate } from '../src/actions/write-gate.js';
+import { PROJECT_ROOT, startLocalBroker } from '../src/kafka/local-broker.js';
+import { decodeAlert } from '../src/sinks/kafka.js';
+import { startLocalPostgres } from '../test/helpers/postgres.js';
+import { machine, percentile } from './stats.js';
+
+const INCIDENTS = Number(process.env.BENCH_INCIDENTS ?? 20);
+const LOAD_RATE = Number(process.env.BENCH_LOAD_RATE ?? 10_000);
+const BURST = 25; // deletes in the incident's first produce call; critical is reached at the 20th object
+
+const say = (s: string) => process.stdout.write(`${s}\n`);
+
+async function main(): Promise<void> {
+  const broker = process.env.KAFKA_BROKERS ? undefined : await startLocalBroker();
+  const brokers = process.env.KAFKA_BROKERS ?? broker!.brokers;
+  const pgServer = await startLocalPostgres();
+  const run = `bench-${Date.now().toString(36)}`;
+  const topics = { input: `audit.${run}`, alerts: `alerts.${run}`, control: `control.${run}`, audit: `freeze-audit.${run}`, dead: `dead.${run}` };
+  const kafka = new Kafka({ clientId: run, brokers: brokers.split(','), logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: topics.input, numPartitions: 3 }, { topic: topics.alerts }, { topic: topics.control, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }, { topic: topics.audit }, { topic: topics.dead }], waitForLeaders: true });
+
+  const db = new pg.Client({ connectionString: pgServer.url });
+  await db.connect();
+  const roles = Array.from({ length: INCIDENTS }, (_, k) => `janitor_${k}`);
+  await db.query(`CREATE TABLE public.lbs (id int); ${roles.map((r) => `CREATE ROLE ${r} LOGIN; GRANT INSERT, DELETE ON public.lbs TO ${r};`).join(' ')}`);
+
+  const dir = mkdtempSync(join(tmpdir(), 'aw-bench-'));
+  const configPath = join(dir, 'config.yaml');
+  writeFileSync(configPath, stringify({
+    kafka: { brokers: brokers.split(','), groupId: `auditwatch-${run}` },
+    sources: [{ type: 'kafka', topics: [topics.input], format: 'cloudtrail' }],
+    deadLetter: { topic: topics.dead },
+    environments: { awsAccounts: { '111111111111': 'production', '222222222222': 'staging' } },
+    alerts: { sinks: [{ type: 'kafka', topic: topics.alerts }] },
+    freeze: {
+      mode: 'enforce', controlTopic: topics.control, auditTopic: topics.audit, cap: { maxFreezes: INCIDENTS + 1, window: '1h' },
+      actuators: [{ type: 'postgres', roles: roles.map((role, k) => ({ environment: 'production', principal: `role/janitor-${k}$`, role })) }],
+    },
+    metrics: { enabled: false },
+    log: { level: 'error' },
+  }));
+  const auditwatch = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'auditwatch.js'), 'run', '--config', configPath], {
+    stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, AUDITWATCH_PG_URL: pgServer.url, KAFKA_BROKERS: '' },
+  });
+
+  // Observers: bare kafkajs on the input topic (the baseline), the alerts topic, and a write gate.
+  const firstSeen = new Map<string, number>();
+  const baseline = kafka.consumer({ groupId: `baseline-${run}`, maxWaitTimeInMs: 100 });
+  await baseline.connect();
+  await baseline.subscribe({ topics: [topics.input], fromBeginning: false });
+  await baseline.run({ eachMessage: async ({ message }) => {
+    const id = message.headers?.['bench-incident']?.toString();
+    if (id && !firstSeen.has(id)) firstSeen.set(id, Date.now());
+  } });
+  const alertSeen = new Map<string, number>();
+  const alerts = kafka.consumer({ groupId: `alerts-${run}`, maxWaitTimeInMs: 100 });
+  await alerts.connect();
+  await alerts.subscribe({ topics: [topics.alerts], fromBeginning: true });
+  await alerts.run({ eachMessage: async ({ message }) => {
+    const a = decodeAlert(message.value!);
+    const k = /role\/janitor-(\d+)$/.exec(a.principal)?.[1];
+    if (a.severity === 'critical' && k !== undefined && !alertSeen.has(k)) alertSeen.set(k, Date.now());
+  } });
+  const gate = new WriteGate(kafka, topics.control);
+  await gate.start();
+  const gateSeen = new Map<string, number>();
+  gate.onChange((_key, c) => {
+    const k = c && /role\/janitor-(\d+)$/.exec(c.scope.principal ?? '')?.[1];
+    if (k !== undefined && k !== null && !gateSeen.has(k)) gateSeen.set(k, Date.now());
+  });
+  await new Promise((r) => setTimeout(r, 4000)); // auditwatch joins its group
+
+  const load = fork(join(PROJECT_ROOT, 'bench', 'background-load.mjs'), [brokers, topics.input, String(LOAD_RATE), String(15 + INCIDENTS * 2)], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  let loadReport = '';
+  load.stdout!.on('data', (d) => (loadReport += d));
+  await new Promise((r) => setTimeout(r, 5000)); // the load reaches steady state
+
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const rows: Array<{ baseline: number; alert: number; pg: number; gate: number }> = [];
+  for (let k = 0; k < INCIDENTS; k++) {
+    const principalArn = `arn:aws:iam::111111111111:role/janitor-${k}`;
+    const now = Date.now();
+    const messages = Array.from({ length: BURST }, (_, i) => ({
+      key: principalArn,
+      headers: i === 0 ? { 'bench-incident': String(k) } : {},
+      value: JSON.stringify({
+        eventVersion: '1.08', eventID: `incident-${run}-${k}-${i}`, eventTime: new Date(now).toISOString(), eventSource: 'elasticloadbalancing.amazonaws.com',
+        eventName: 'DeleteLoadBalancer', recipientAccountId: '111111111111', awsRegion: 'us-east-1',
+        userIdentity: { type: 'AssumedRole', arn: `arn:aws:sts::111111111111:assumed-role/janitor-${k}/s`, accountId: '111111111111', sessionContext: { sessionIssuer: { arn: principalArn, userName: `janitor-${k}` } } },
+        requestParameters: { loadBalancerArn: `arn:aws:elasticloadbalancing:us-east-1:111111111111:loadbalancer/app/lb-${k}-${i}` },
+      }),
+    }));
+    const t0 = Date.now();
+    await producer.send({ topic: topics.input, messages });
+    let pgAt = 0;
+    const deadline = t0 + 15_000;
+    while (Date.now() < deadline && (!pgAt || !alertSeen.has(String(k)) || !gateSeen.has(String(k)) || !firstSeen.has(String(k)))) {
+      if (!pgAt) {
+        const r = await db.query('SELECT has_table_privilege($1, $2, $3) AS ok', [roles[k], 'public.lbs', 'INSERT']);
+        if (!r.rows[0].ok) pgAt = Date.now();
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const ms = (t?: number) => (t ? t - t0 : NaN);
+    rows.push({ baseline: ms(firstSeen.get(String(k))), alert: ms(alertSeen.get(String(k))), pg: ms(pgAt), gate: ms(gateSeen.get(String(k))) });
+    say(`incident ${k}: baseline ${rows.at(-1)!.baseline} ms, alert ${rows.at(-1)!.alert} ms, postgres ${rows.at(-1)!.pg} ms, gate ${rows.at(-1)!.gate} ms`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  await new Promise<void>((r) => load.once('exit', () => r()));
+  const achieved = JSON.parse(loadReport.trim() || '{"rate":0}') as { rate: number };
+
+  const col = (name: keyof (typeof rows)[number]) => rows.map((r) => r[name]);
+  const summary = {
+    when: new Date().toISOString(),
+    machine: machine(),
+    incidents: INCIDENTS,
+    backgroundEventsPerSecond: Math.round(achieved.rate),
+    missed: { alert: col('alert').filter(Number.isNaN).length, postgres: col('pg').filter(Number.isNaN).length, gate: col('gate').filter(Number.isNaN).length },
+    ms: Object.fromEntries((['baseline', 'alert', 'pg', 'gate'] as const).map((n) => {
+      const v = col(n).filter((x) => !Number.isNaN(x));
+      return [n, { p50: percentile(v, 50), p99: percentile(v, 99), max: Math.max(...v) }];
+    })),
+  };
+  const b = summary.ms.baseline!.p50;
+  say('');
+  say(`freeze latency, ${INCIDENTS} incidents under ${summary.backgroundEventsPerSecond} background events/s (${summary.machine.cores} cores, ${summary.machine.cpu})`);
+  say('| from first delete produced to            | p50 ms | p99 ms | p50 vs baseline |');
+  say('|---|---|---|---|');
+  for (const [label, key] of [['bare kafkajs consumer receives it (baseline)', 'baseline'], ['(a) critical alert on the alerts topic', 'alert'], ['(b) PostgreSQL role frozen', 'pg'], ['(c) write gate refuses', 'gate']] as const) {
+    const m = summary.ms[key]!;
+    say(`| ${label} | ${m.p50} | ${m.p99} | ${key === 'baseline' ? '1.0x' : `${(m.p50 / b).toFixed(1)}x`} |`);
+  }
+  mkdirSync(join(PROJECT_ROOT, 'bench'), { recursive: true });
+  const resultsPath = join(PROJECT_ROOT, 'bench', 'results-freeze.json');
+  writeFileSync(resultsPath, `${JSON.stringify(summary, null, 2)}\n`);
+  say(`written to ${resultsPath}`);
+
+  auditwatch.kill('SIGTERM');
+  await new Promise<void>((r) => auditwatch.once('exit', () => r()));
+  await Promise.all([producer.disconnect(), baseline.disconnect(), alerts.disconnect(), gate.stop(), admin.disconnect(), db.end()]);
+  await pgServer.stop();
+  await broker?.stop();
+}
+
+await main();
