@@ -42,17 +42,23 @@ export class ActionDispatcher {
   private readonly frozenUntil = new Map<string, { until: number; kind: FreezeDecisionKind }>();
   /** createdAt of every freeze decided (freeze, dry-run, propose), for the cap's sliding window. */
   private decidedAt: number[] = [];
-  private readonly allowEnv: Set<string>;
-  private readonly allowTypes: RegExp[];
-  private readonly rules: Array<FreezeRule & { typeRes: RegExp[] }>;
+  private allowEnv!: Set<string>;
+  private allowTypes!: RegExp[];
+  private rules!: Array<FreezeRule & { typeRes: RegExp[] }>;
 
   constructor(
-    private readonly policy: Config['freeze'],
+    private policy: Config['freeze'],
     private readonly producer: Producer | undefined,
     private readonly audit: FreezeAuditLog,
     private readonly metrics: Metrics,
     private readonly log: Logger,
   ) {
+    this.reconfigure(policy);
+  }
+
+  /** Rules, allowlist, cap and mode from a reloaded config; freezes already decided stay decided. */
+  reconfigure(policy: Config['freeze']): void {
+    this.policy = policy;
     this.allowEnv = new Set(policy.allow.environments);
     this.allowTypes = policy.allow.resourceTypes.map(globToRegExp);
     this.rules = policy.rules.map((r) => ({ ...r, typeRes: r.resourceTypes.map(globToRegExp) }));

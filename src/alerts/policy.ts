@@ -1,9 +1,10 @@
 import { alertActionOf, type FreezeDecision } from '../actions/dispatcher.js';
 import { splitEntityKey } from '../baseline/entity.js';
-import type { Config } from '../config/schema.js';
+import type { Config, Suppression } from '../config/schema.js';
 import { SEVERITY_RANK, type Finding, type Severity } from '../detectors/detector.js';
 import { stableId } from '../util/hash.js';
 import { formatDuration } from '../util/duration.js';
+import { globToRegExp } from '../util/glob.js';
 import type { Alert } from './alert.js';
 
 interface Incident {
@@ -20,14 +21,58 @@ export interface PolicyOutput {
 /** The dispatcher's decision for an alert: freeze, dry run, propose, refuse (cap) or nothing. */
 export type FreezeDecider = (alert: Alert) => FreezeDecision | null;
 
+/** Told when a suppression swallows an alert, and (once) when one expires. */
+export interface SuppressionObserver {
+  suppressed(alert: Alert, s: Suppression): void;
+  expired(s: Suppression, at: number): void;
+}
+
+interface CompiledSuppression {
+  spec: Suppression;
+  principal?: RegExp;
+  resourceType?: RegExp;
+  expiredSaid: boolean;
+}
+
 /**
  * Turns findings into incidents: one alert id per incident, updates instead of a new alert per event, and at most
  * one freeze per incident. Time here is event time only.
  */
 export class AlertPolicy {
   private readonly incidents = new Map<string, Incident>();
+  private suppressions: CompiledSuppression[] = [];
 
-  constructor(private readonly config: Config, private readonly decideFreeze: FreezeDecider) {}
+  constructor(private config: Config, private readonly decideFreeze: FreezeDecider, private readonly observer?: SuppressionObserver) {
+    this.reconfigure(config);
+  }
+
+  /** A reloaded config: new incident timing and suppressions; open incidents keep their ids. */
+  reconfigure(config: Config): void {
+    this.config = config;
+    this.suppressions = config.suppressions.map((spec) => ({
+      spec,
+      principal: spec.principal ? new RegExp(spec.principal) : undefined,
+      resourceType: spec.resourceType ? globToRegExp(spec.resourceType) : undefined,
+      expiredSaid: false,
+    }));
+  }
+
+  /** The suppression covering this alert at its event time, if any; an expired one says so once and lets it through. */
+  private suppressionFor(a: Alert): Suppression | undefined {
+    for (const s of this.suppressions) {
+      const { spec } = s;
+      if (spec.detector !== undefined && spec.detector !== a.detector) continue;
+      if (spec.environment !== undefined && spec.environment !== a.environment) continue;
+      if (s.principal && !s.principal.test(a.principal)) continue;
+      if (s.resourceType && !s.resourceType.test(a.resourceType)) continue;
+      if (a.detectedAt < spec.expires) return spec;
+      if (!s.expiredSaid) {
+        s.expiredSaid = true;
+        this.observer?.expired(spec, a.detectedAt);
+      }
+    }
+    return undefined;
+  }
 
   onFinding(f: Finding, out: PolicyOutput): void {
     const { incidentGap, updateEvery } = this.config.alerts;
@@ -82,6 +127,11 @@ export class AlertPolicy {
       objectCount: f.objectCount,
     });
     inc.lastEmitted = t;
+    const suppressed = this.suppressionFor(a);
+    if (suppressed) {
+      this.observer?.suppressed(a, suppressed);
+      return;
+    }
     if (a.action === 'none') {
       const decision = this.decideFreeze(a);
       a.action = alertActionOf(decision);

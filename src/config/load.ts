@@ -3,12 +3,30 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { configSchema, type Config } from './schema.js';
 
+const ENV_PREFIX = 'AUDITWATCH__';
+
+/** camelCase from an environment variable segment: FREEZE__CAP__MAX_FREEZES → freeze.cap.maxFreezes. */
+function keyOf(segment: string): string {
+  return segment.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
 /**
  * Environment overrides, applied over the file before validation so that a bad value is reported against its key.
- * KAFKA_BROKERS is the one the whole project agrees on (tests and `run` use it to point at a cluster).
+ * AUDITWATCH__FREEZE__MODE=enforce sets freeze.mode; values are read as YAML scalars or flow collections
+ * (30, true, [a, b]). KAFKA_BROKERS is the one the whole project agrees on (tests and `run` use it).
  */
 function applyEnv(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
-  const out = { ...raw };
+  const out = structuredClone(raw);
+  for (const [name, value] of Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (!name.startsWith(ENV_PREFIX) || value === undefined) continue;
+    const path = name.slice(ENV_PREFIX.length).split('__').map(keyOf);
+    let node: Record<string, unknown> = out;
+    for (const key of path.slice(0, -1)) {
+      if (typeof node[key] !== 'object' || node[key] === null) node[key] = {};
+      node = node[key] as Record<string, unknown>;
+    }
+    node[path.at(-1)!] = parseYaml(value);
+  }
   if (env.KAFKA_BROKERS) {
     const kafka = typeof out.kafka === 'object' && out.kafka !== null ? { ...(out.kafka as object) } : {};
     out.kafka = { ...kafka, brokers: env.KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean) };

@@ -37,6 +37,29 @@ const kafkaSinkSpec = z.strictObject({ type: z.literal('kafka'), topic: z.string
 const ndjsonSinkSpec = z.strictObject({ type: z.literal('ndjson'), path: z.string().min(1).default('-') });
 export const sinkSpec = z.discriminatedUnion('type', [kafkaSinkSpec, ndjsonSinkSpec]);
 
+const thresholdOverride = z.strictObject({
+  environment: z.string().min(1).optional(),
+  /** Glob, e.g. "rds:*". */
+  resourceType: z.string().min(1).optional(),
+  /** Regex on the principal id. */
+  principal: regex.optional(),
+  tolerance: z.number().min(1).optional(),
+  minObjects: z.number().int().min(1).optional(),
+  criticalScore: z.number().min(1).optional(),
+});
+
+const suppression = z.strictObject({
+  detector: z.string().min(1).optional(),
+  principal: regex.optional(),
+  environment: z.string().min(1).optional(),
+  resourceType: z.string().min(1).optional(),
+  /** Who asked for it and why: both required, both logged with every alert it swallows. */
+  owner: z.string().min(1),
+  reason: z.string().min(1),
+  /** ISO-8601; compared with event time, so a replay suppresses exactly what the live run did. */
+  expires: z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
+});
+
 const bulkDeleteDetectorSpec = z.strictObject({
   type: z.literal('bulk-delete'),
   /** Sliding windows checked on every event. */
@@ -49,6 +72,8 @@ const bulkDeleteDetectorSpec = z.strictObject({
   criticalScore: z.number().min(1).default(2),
   /** Entities with no history use this quantile of their environment's entity peaks. */
   populationQuantile: z.number().gt(0).lt(1).default(0.95),
+  /** Thresholds for some environments, resource types or principals; every matching entry applies, later ones win. */
+  overrides: z.array(thresholdOverride).default([]),
 });
 export const detectorSpec = z.discriminatedUnion('type', [bulkDeleteDetectorSpec]);
 
@@ -129,6 +154,8 @@ export const configSchema = z.strictObject({
     .prefault({}),
   modelDir: z.string().min(1).default('models'),
   detectors: z.array(detectorSpec).min(1).prefault([{ type: 'bulk-delete' }]),
+  /** Alerts matching one of these are not raised (and cannot freeze) until the suppression expires. */
+  suppressions: z.array(suppression).default([]),
   alerts: z
     .strictObject({
       /** An incident with no anomalous event for this long (event time) is over; the next one gets a new id. */
@@ -179,5 +206,7 @@ export type FreezeMode = z.infer<typeof freezeMode>;
 export type ActuatorSpec = z.infer<typeof actuatorSpec>;
 export type PostgresActuatorSpec = z.infer<typeof postgresActuatorSpec>;
 export type WebhookActuatorSpec = z.infer<typeof webhookActuatorSpec>;
+export type ThresholdOverride = z.infer<typeof thresholdOverride>;
+export type Suppression = z.infer<typeof suppression>;
 export type InputFormat = z.infer<typeof format>;
 export const INPUT_FORMATS = format.options;

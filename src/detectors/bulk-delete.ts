@@ -1,14 +1,24 @@
 import { destructiveObjects, entityKeyOf } from '../baseline/entity.js';
 import type { BaselineModel } from '../baseline/model.js';
 import { WindowSet } from '../baseline/windows.js';
-import type { BulkDeleteSpec } from '../config/schema.js';
+import type { BulkDeleteSpec, ThresholdOverride } from '../config/schema.js';
 import { AuditwatchError } from '../errors.js';
 import type { AuditEvent } from '../events/audit-event.js';
 import { formatDuration } from '../util/duration.js';
-import type { Detector, Finding, Severity } from './detector.js';
+import { globToRegExp } from '../util/glob.js';
+import type { Detector, Finding, Reconfigurable, Severity } from './detector.js';
+
+interface Thresholds {
+  tolerance: number;
+  minObjects: number;
+  criticalScore: number;
+}
 
 interface EntityState {
   windows: WindowSet;
+  thresholds: Thresholds;
+  /** The spec version `thresholds` was computed for; a hot reload bumps it. */
+  version: number;
   runStart: number;
   lastDestructive: number;
   runEvents: number;
@@ -27,14 +37,17 @@ export interface BulkDeleteOptions {
  * Destructive volume per entity over several sliding windows, checked on every delete against the entity's
  * learned peak (or, with no history, its environment's population peak).
  */
-export class BulkDeleteDetector implements Detector {
+export class BulkDeleteDetector implements Detector, Reconfigurable<BulkDeleteSpec> {
   readonly name = 'bulk-delete';
   private readonly state = new Map<string, EntityState>();
   private readonly bucketMs: number[];
   private readonly windowIndex: number[];
+  private version = 0;
+  private overrides: Array<ThresholdOverride & { typeRe?: RegExp; principalRe?: RegExp }> = [];
 
   constructor(private readonly opts: BulkDeleteOptions) {
     const { spec, model } = opts;
+    this.compileOverrides(spec);
     // Windows must be ones the model learned; their positions in the model may differ from the config's order.
     this.windowIndex = spec.windows.map((w) => {
       const i = model.windowsMs.indexOf(w);
@@ -47,14 +60,55 @@ export class BulkDeleteDetector implements Detector {
     this.bucketMs = WindowSet.bucketSizes(spec.windows);
   }
 
+  private compileOverrides(spec: BulkDeleteSpec): void {
+    this.overrides = spec.overrides.map((o) => ({
+      ...o,
+      typeRe: o.resourceType ? globToRegExp(o.resourceType) : undefined,
+      principalRe: o.principal ? new RegExp(o.principal) : undefined,
+    }));
+  }
+
+  /** New thresholds, overrides and critical environments from a reloaded config, keeping every entity's windows. */
+  checkReconfigure(spec: BulkDeleteSpec): string | null {
+    const old = this.opts.spec.windows;
+    if (spec.windows.length !== old.length || spec.windows.some((w, i) => w !== old[i])) {
+      return 'detectors.bulk-delete.windows changed: windows are what the model learned; retrain and restart to change them';
+    }
+    return null;
+  }
+
+  reconfigure(spec: BulkDeleteSpec, criticalEnvironments: readonly string[]): void {
+    this.opts.spec = spec;
+    this.opts.criticalEnvironments = criticalEnvironments;
+    this.compileOverrides(spec);
+    this.version++;
+  }
+
+  private thresholdsFor(e: AuditEvent): Thresholds {
+    const { tolerance, minObjects, criticalScore } = this.opts.spec;
+    const t: Thresholds = { tolerance, minObjects, criticalScore };
+    for (const o of this.overrides) {
+      if (o.environment !== undefined && o.environment !== e.environment) continue;
+      if (o.typeRe && !o.typeRe.test(e.resource.type)) continue;
+      if (o.principalRe && !o.principalRe.test(e.principal.id)) continue;
+      if (o.tolerance !== undefined) t.tolerance = o.tolerance;
+      if (o.minObjects !== undefined) t.minObjects = o.minObjects;
+      if (o.criticalScore !== undefined) t.criticalScore = o.criticalScore;
+    }
+    return t;
+  }
+
   observe(e: AuditEvent): Finding | null {
     const objects = destructiveObjects(e);
     if (objects === 0) return null;
     const key = entityKeyOf(e);
     let s = this.state.get(key);
     if (!s) {
-      s = { windows: new WindowSet(this.bucketMs), runStart: e.time, lastDestructive: e.time, runEvents: 0, runObjects: 0 };
+      s = { windows: new WindowSet(this.bucketMs), thresholds: this.thresholdsFor(e), version: this.version, runStart: e.time, lastDestructive: e.time, runEvents: 0, runObjects: 0 };
       this.state.set(key, s);
+    } else if (s.version !== this.version) {
+      s.thresholds = this.thresholdsFor(e);
+      s.version = this.version;
     }
     if (e.time - s.lastDestructive > this.opts.runGapMs) {
       s.runStart = e.time;
@@ -70,6 +124,7 @@ export class BulkDeleteDetector implements Detector {
 
   private score(e: AuditEvent, key: string, s: EntityState): Finding | null {
     const { spec, model } = this.opts;
+    const { tolerance, minObjects, criticalScore } = s.thresholds;
     const own = model.entities[key];
     const population = model.population[e.environment];
     let best = -1;
@@ -79,7 +134,7 @@ export class BulkDeleteDetector implements Detector {
     for (let w = 0; w < spec.windows.length; w++) {
       const m = this.windowIndex[w]!;
       const expected = own ? own.peaks[m]! : population?.peaks[m] ?? 0;
-      const threshold = Math.max(expected * spec.tolerance, spec.minObjects);
+      const threshold = Math.max(expected * tolerance, minObjects);
       const score = s.windows.sums[w]! / threshold;
       if (score > bestScore) {
         best = w;
@@ -89,7 +144,7 @@ export class BulkDeleteDetector implements Detector {
       }
     }
     if (best < 0 || bestScore < 1) return null;
-    const critical = bestScore >= spec.criticalScore && this.opts.criticalEnvironments.includes(e.environment);
+    const critical = bestScore >= criticalScore && this.opts.criticalEnvironments.includes(e.environment);
     const severity: Severity = critical ? 'critical' : 'warning';
     const window = formatDuration(spec.windows[best]!);
     const observed = s.windows.sums[best]!;
@@ -104,7 +159,7 @@ export class BulkDeleteDetector implements Detector {
       score: Math.round(bestScore * 100) / 100,
       severity,
       reason: `${observed} ${e.resource.type} objects deleted in ${window} by ${e.principal.id} in ${e.environment}; ${baseline}; ` +
-        `threshold ${Math.round(bestThreshold * 10) / 10} (peak × ${spec.tolerance}, at least ${spec.minObjects})`,
+        `threshold ${Math.round(bestThreshold * 10) / 10} (peak × ${tolerance}, at least ${minObjects})`,
       firstEventTime: s.runStart,
       eventCount: s.runEvents,
       objectCount: s.runObjects,

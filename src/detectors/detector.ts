@@ -23,3 +23,10 @@ export interface Detector {
   /** Called for every event, in order; returns a finding or null. Must depend on the events alone. */
   observe(event: AuditEvent): Finding | null;
 }
+
+/** A detector whose thresholds can change under a running pipeline, keeping its state (hot reload). */
+export interface Reconfigurable<S> {
+  /** Why this spec cannot be applied without a restart, or null when it can. Changes nothing. */
+  checkReconfigure(spec: S): string | null;
+  reconfigure(spec: S, criticalEnvironments: readonly string[]): void;
+}

@@ -14,6 +14,9 @@ export class Metrics {
   readonly freezeDecisions = new Counter({ name: 'auditwatch_freeze_decisions_total', help: 'Freeze decisions: freeze, dry-run, propose, refused-cap, already-frozen, not-allowed', labelNames: ['decision'], registers: [this.registry] });
   readonly freezesActive = new Gauge({ name: 'auditwatch_freezes_active', help: 'Freezes in force, as followed on the control topic', registers: [this.registry] });
   readonly actuatorOps = new Counter({ name: 'auditwatch_actuator_operations_total', help: 'Actuator applies and reverts by outcome', labelNames: ['actuator', 'op', 'outcome'], registers: [this.registry] });
+  readonly alertsSuppressed = new Counter({ name: 'auditwatch_alerts_suppressed_total', help: 'Alert revisions a suppression swallowed', labelNames: ['owner'], registers: [this.registry] });
+  readonly suppressionsExpired = new Counter({ name: 'auditwatch_suppressions_expired_total', help: 'Suppressions that reached their expiry and stopped suppressing', labelNames: ['owner'], registers: [this.registry] });
+  readonly configReloads = new Counter({ name: 'auditwatch_config_reloads_total', help: 'Config reloads by outcome (applied, refused)', labelNames: ['outcome'], registers: [this.registry] });
   readonly endToEndLag = new Histogram({
     name: 'auditwatch_end_to_end_lag_seconds',
     help: 'Wall-clock now minus event time, when an event has been processed and its outputs settled',

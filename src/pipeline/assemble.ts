@@ -6,6 +6,7 @@ import { BaselineLearner } from '../baseline/learner.js';
 import type { BaselineModel } from '../baseline/model.js';
 import type { Config } from '../config/schema.js';
 import { decodeContextFrom } from '../decode/index.js';
+import type { Reconfigurable } from '../detectors/detector.js';
 import { buildDetectors } from '../detectors/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -26,22 +27,66 @@ export interface DetectionOptions {
 }
 
 /** The one detection pipeline: `run`, `replay` and `demo` differ only in source, sinks and freeze mode. */
-export function buildDetectionPipeline(opts: DetectionOptions): { pipeline: Pipeline; dispatcher: ActionDispatcher; sinks: AlertSink[] } {
+export function buildDetectionPipeline(opts: DetectionOptions) {
   const { config, model, metrics, log, producer } = opts;
   const audit = producer ? new KafkaFreezeAuditLog(producer, config.freeze.auditTopic) : new LogFreezeAuditLog(log);
   const dispatcher = new ActionDispatcher(config.freeze, producer, audit, metrics, log.child({ component: 'actions' }));
-  const policy = new AlertPolicy(config, (alert) => dispatcher.decide(alert));
+  const policy = new AlertPolicy(config, (alert) => dispatcher.decide(alert), {
+    suppressed: (a, s) => {
+      metrics.alertsSuppressed.inc({ owner: s.owner });
+      log.info({ alertId: a.id, severity: a.severity, owner: s.owner, reason: s.reason, expires: new Date(s.expires).toISOString() }, 'alert suppressed');
+    },
+    expired: (s, at) => {
+      metrics.suppressionsExpired.inc({ owner: s.owner });
+      log.warn({ owner: s.owner, reason: s.reason, expires: new Date(s.expires).toISOString(), at: new Date(at).toISOString() }, 'suppression expired: no longer suppressing');
+    },
+  });
   const sinks = opts.sinks ?? buildSinks(config.alerts.sinks, { producer });
-  const pipeline = new Pipeline({
+  const detectors = buildDetectors(config, model);
+  const parts = {
     decode: decodeContextFrom(config),
-    processor: new DetectionProcessor(buildDetectors(config, model), policy),
+    processor: new DetectionProcessor(detectors, policy),
     sinks,
     dispatcher,
     deadLetter: producer ? new KafkaDeadLetterSink(producer, config.deadLetter.topic, log.child({ component: 'dead-letter' })) : new LogDeadLetterSink(log),
     metrics,
     log,
-  });
-  return { pipeline, dispatcher, sinks };
+  };
+  const pipeline = new Pipeline(parts);
+  let running = config;
+
+  /**
+   * Hot reload, all or nothing: thresholds, overrides, suppressions, incident timing, freeze rules and the
+   * environment mappings change between two batches, with every entity's state kept. Returns the problems that
+   * refuse the reload (nothing changed) and, separately, the keys that only a restart picks up.
+   */
+  const reconfigure = (next: Config): { refused: string[]; needsRestart: string[] } => {
+    const refused: string[] = [];
+    if (next.detectors.length !== config.detectors.length || next.detectors.some((d, i) => d.type !== config.detectors[i]!.type)) {
+      refused.push('detectors: the list of detectors changed; restart to add or remove detectors');
+    } else {
+      next.detectors.forEach((spec, i) => {
+        const reason = (detectors[i] as unknown as Reconfigurable<typeof spec>).checkReconfigure(spec);
+        if (reason) refused.push(reason);
+      });
+    }
+    if (refused.length) return { refused, needsRestart: [] };
+    next.detectors.forEach((spec, i) => (detectors[i] as unknown as Reconfigurable<typeof spec>).reconfigure(spec, next.environments.critical));
+    policy.reconfigure(next);
+    dispatcher.reconfigure(next.freeze);
+    parts.decode = decodeContextFrom(next);
+    const needsRestart = RESTART_ONLY.filter((path) => JSON.stringify(pick(running, path)) !== JSON.stringify(pick(next, path)));
+    running = next;
+    return { refused: [], needsRestart };
+  };
+  return { pipeline, dispatcher, sinks, reconfigure };
+}
+
+/** Keys a running pipeline cannot change: connections, topics, outputs and the model. */
+const RESTART_ONLY = ['kafka', 'sources', 'deadLetter', 'alerts.sinks', 'alerts.incidentGap', 'freeze.controlTopic', 'freeze.auditTopic', 'freeze.actuators', 'modelDir', 'metrics', 'log'];
+
+function pick(config: Config, path: string): unknown {
+  return path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], config);
 }
 
 /** The windows every configured volume detector checks: training learns exactly these. */

@@ -15,6 +15,7 @@ export interface EventProcessor {
 }
 
 export interface PipelineParts {
+  /** Replaced between batches on a config reload (environment and principal mappings). */
   decode: DecodeContext;
   processor: EventProcessor;
   sinks: readonly AlertSink[];

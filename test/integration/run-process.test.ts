@@ -1,23 +1,14 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { PROJECT_ROOT } from '../../src/kafka/local-broker.js';
 import { brokers, collect, fresh, testKafka, waitFor } from '../helpers/kafka.js';
+import { freePort } from '../helpers/run-process.js';
 
 const BIN = join(PROJECT_ROOT, 'bin', 'auditwatch.js');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('auditwatch run, as a process on a real broker', () => {
   const kafka = testKafka();

@@ -37,6 +37,19 @@ describe('config validation', () => {
     expect(problems({ detectors: [{ type: 'magic' }] })[0]).toMatch(/^config: detectors\.0\.type:/);
   });
 
+  it('AUDITWATCH__ variables override any key, read as YAML values, and are validated like the file', () => {
+    const c = validateConfig({ freeze: { mode: 'dry-run' } }, { AUDITWATCH__FREEZE__MODE: 'enforce', AUDITWATCH__FREEZE__CAP__MAX_FREEZES: '5', AUDITWATCH__ENVIRONMENTS__CRITICAL: '[production, payments]' });
+    expect(c.freeze.mode).toBe('enforce');
+    expect(c.freeze.cap.maxFreezes).toBe(5);
+    expect(c.environments.critical).toEqual(['production', 'payments']);
+    expect(problems({}, { AUDITWATCH__FREEZE__CAP__MAX_FREEZES: 'many' })).toEqual(['config: freeze.cap.maxFreezes: Invalid input: expected number, received string (got "many")']);
+  });
+
+  it('suppressions need an owner, a reason and an expiry', () => {
+    const lines = problems({ suppressions: [{ principal: 'svc' }] });
+    expect(lines.map((l) => l.split(':').slice(0, 2).join(':')).sort()).toEqual(['config: suppressions.0.expires', 'config: suppressions.0.owner', 'config: suppressions.0.reason']);
+  });
+
   it('KAFKA_BROKERS overrides the file', () => {
     expect(validateConfig({ kafka: { brokers: ['a:1'] } }, { KAFKA_BROKERS: 'b:2,c:3' }).kafka.brokers).toEqual(['b:2', 'c:3']);
     expect(problems({}, { KAFKA_BROKERS: 'oops' })[0]).toMatch(/^config: kafka\.brokers\.0: expected host:port/);

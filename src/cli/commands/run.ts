@@ -3,6 +3,7 @@ import { FreezeExecutor } from '../../actions/executor.js';
 import { KafkaFreezeAuditLog } from '../../actions/freeze-audit.js';
 import { WriteGate } from '../../actions/write-gate.js';
 import { readModel } from '../../baseline/model.js';
+import { ConfigWatcher } from '../../config/watch.js';
 import { createKafka, ensureOutputTopics } from '../../kafka/client.js';
 import { createLogger } from '../../log.js';
 import { Metrics } from '../../metrics/metrics.js';
@@ -27,7 +28,14 @@ export async function runCommand(args: RunArgs): Promise<number> {
   const producer = await connectProducer(kafka);
   const actuators = buildActuators(config);
   for (const a of actuators) await a.check();
-  const { pipeline, dispatcher, sinks } = buildDetectionPipeline({ config, model, metrics, log, producer });
+  const { pipeline, dispatcher, sinks, reconfigure } = buildDetectionPipeline({ config, model, metrics, log, producer });
+  const watcher = args.config
+    ? new ConfigWatcher(args.config, (next) => {
+      if (args.modelDir) next.modelDir = args.modelDir;
+      return reconfigure(next);
+    }, log.child({ component: 'config' }), (outcome) => metrics.configReloads.inc({ outcome }))
+    : undefined;
+  watcher?.start();
   // Freezes already in force are reconciled before the first event, and seed the dispatcher's scope and cap state.
   const executor = new FreezeExecutor(new WriteGate(kafka, config.freeze.controlTopic), producer, config.freeze.controlTopic, actuators,
     new KafkaFreezeAuditLog(producer, config.freeze.auditTopic), metrics, log.child({ component: 'freeze-executor' }));
@@ -53,6 +61,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
   metrics.ready.set(0);
   await Promise.all(sinks.map((s) => s.close()));
   await executor.stop();
+  watcher?.stop();
   await producer.disconnect();
   server?.server.close();
   log.info(pipeline.totals, 'stopped');
