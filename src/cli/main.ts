@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { AuditwatchError, ConfigError, errorMessage } from '../errors.js';
 import { UsageError, formatOption } from './common.js';
+import { backtestCommand } from './commands/backtest.js';
 import { brokerCommand } from './commands/broker.js';
 import { configCheckCommand } from './commands/config-check.js';
 import { demoCommand } from './commands/demo.js';
@@ -40,6 +41,18 @@ function program(setExit: (code: number) => void): Command {
     .requiredOption('--alerts <file>', 'write alerts here as NDJSON (- for stdout)')
     .option('--live-actions', 'apply freezes for real (default: dry run)')
     .action((o) => done(replayCommand(o)));
+
+  root.command('backtest')
+    .description('run two configs over the same window and show which incidents each raises: new, gone, changed severity')
+    .option('--config <file>', 'a config file; give it twice: the running one, then the candidate', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--input <file>', 'file, directory of files, or - for stdin')
+    .option('--topic <topic>', 'read a Kafka topic instead of a file')
+    .option('--from <time>', 'with --topic: start (ISO-8601 or epoch ms)')
+    .option('--to <time>', 'with --topic: end, exclusive (default: now, the same for both runs)')
+    .addOption(formatOption())
+    .option('--model-dir <dir>', 'model directory (default: modelDir in the first config)')
+    .option('--out <file>', 'also write the comparison as JSON')
+    .action((o) => done(backtestCommand(o)));
 
   root.command('demo')
     .description('start a local broker, stream simulated traffic with an ELB-style incident, show the alert and the freeze')

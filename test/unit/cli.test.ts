@@ -34,6 +34,22 @@ describe('the auditwatch CLI on files (built dist/)', () => {
     expect(critical.every((a) => a.principal.endsWith('role/elb-janitor') && a.action === 'freeze-dry-run')).toBe(true);
   });
 
+  it('backtest shows the extra alerts a lowered threshold would have raised, and nothing lost', () => {
+    const day = join(dir, 'day.ndjson');
+    const lowered = join(dir, 'lowered.yaml');
+    writeFileSync(lowered, `${readFileSync(SIM_CONFIG, 'utf8')}\ndetectors:\n  - type: bulk-delete\n    minObjects: 2\n    tolerance: 1.0\n`);
+    const out = join(dir, 'backtest.json');
+    const r = cli(['backtest', '--config', SIM_CONFIG, '--config', lowered, '--input', day, '--format', 'cloudtrail', '--model-dir', join(dir, 'models'), '--out', out]);
+    expect(r.code).toBe(0);
+    const diff = JSON.parse(readFileSync(out, 'utf8'));
+    expect(diff.added.length).toBeGreaterThan(0);
+    expect(diff.gone).toEqual([]);
+    expect(diff.incidentsB).toBe(diff.incidentsA + diff.added.length);
+    expect(diff.added.every((i: { severity: string }) => i.severity === 'warning' || i.severity === 'critical')).toBe(true);
+    expect(r.out).toMatch(new RegExp(`${diff.added.length} new in B, 0 gone in B`));
+    expect(cli(['backtest', '--config', SIM_CONFIG, '--input', day]).code).toBe(2);
+  });
+
   it('a bad argument prints one line and exits 2', () => {
     for (const args of [['replay', '--input', 'x', '--format', 'xml', '--alerts', 'o'], ['train', '--input', 'a', '--topic', 'b'], ['frobnicate'], ['train', '--topic', 't', '--from', 'yesterday-ish']]) {
       const r = cli(args);

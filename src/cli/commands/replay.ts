@@ -5,9 +5,7 @@ import { createLogger } from '../../log.js';
 import { Metrics } from '../../metrics/metrics.js';
 import { buildDetectionPipeline, connectProducer } from '../../pipeline/assemble.js';
 import { NdjsonSink } from '../../sinks/ndjson.js';
-import { FileSource } from '../../sources/file.js';
-import { KafkaRangeSource } from '../../sources/kafka-range.js';
-import type { Source } from '../../sources/source.js';
+import { shadowFreezes, windowSource } from '../../pipeline/window.js';
 import { configFrom, inputChoice } from '../common.js';
 
 export interface ReplayArgs {
@@ -28,13 +26,8 @@ export interface ReplayArgs {
  */
 export async function replayCommand(args: ReplayArgs): Promise<number> {
   const choice = inputChoice(args);
-  const config = configFrom(args);
-  if (!args.liveActions) {
-    // A replay of last week must not freeze production today: every enforcing or proposing rule becomes a shadow.
-    const shadow = (m: string | undefined) => (m === 'enforce' || m === 'approval' ? 'dry-run' : m);
-    config.freeze.mode = shadow(config.freeze.mode) as typeof config.freeze.mode;
-    config.freeze.rules = config.freeze.rules.map((r) => ({ ...r, mode: shadow(r.mode) as typeof r.mode }));
-  }
+  const loaded = configFrom(args);
+  const config = args.liveActions ? loaded : shadowFreezes(loaded);
   const log = createLogger(config.log.level);
   const model = readModel(config.modelDir);
   const metrics = new Metrics();
@@ -43,9 +36,7 @@ export async function replayCommand(args: ReplayArgs): Promise<number> {
   const producer = kafka && args.liveActions ? await connectProducer(kafka) : undefined;
   const sink = new NdjsonSink(args.alerts);
   const { pipeline } = buildDetectionPipeline({ config, model, metrics, log, producer, sinks: [sink] });
-  const source: Source = choice.kind === 'file'
-    ? new FileSource(choice.path, args.format)
-    : new KafkaRangeSource(kafka!, { topic: choice.topic, from: choice.from, to: choice.to, format: args.format });
+  const source = windowSource(choice, args.format, kafka);
   try {
     await source.run(pipeline.handle);
   } finally {

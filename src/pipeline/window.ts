@@ -1,0 +1,38 @@
+import type { Kafka } from 'kafkajs';
+import type { Alert } from '../alerts/alert.js';
+import type { BaselineModel } from '../baseline/model.js';
+import type { Config, InputFormat } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import { Metrics } from '../metrics/metrics.js';
+import type { AlertSink } from '../sinks/sink.js';
+import { FileSource } from '../sources/file.js';
+import { KafkaRangeSource } from '../sources/kafka-range.js';
+import type { Source } from '../sources/source.js';
+import { buildDetectionPipeline } from './assemble.js';
+
+/** A window of events to run detection over again: a file (or stdin) or a topic's time range. */
+export type WindowInput = { kind: 'file'; path: string } | { kind: 'topic'; topic: string; from?: number; to?: number };
+
+export function windowSource(input: WindowInput, format: InputFormat, kafka: Kafka | undefined): Source {
+  if (input.kind === 'file') return new FileSource(input.path, format);
+  if (!kafka) throw new Error('a topic window needs a Kafka connection');
+  return new KafkaRangeSource(kafka, { topic: input.topic, from: input.from, to: input.to, format });
+}
+
+/**
+ * Makes every freeze rule a shadow (dry run): a replay or backtest of last week must not freeze production today.
+ * Returns a copy; the config it was given is unchanged.
+ */
+export function shadowFreezes(config: Config): Config {
+  const shadow = <M extends string | undefined>(m: M): M => (m === 'enforce' || m === 'approval' ? 'dry-run' : m) as M;
+  return { ...config, freeze: { ...config.freeze, mode: shadow(config.freeze.mode), rules: config.freeze.rules.map((r) => ({ ...r, mode: shadow(r.mode) })) } };
+}
+
+/** Runs detection over a window with the live code and freezes shadowed, and returns every alert revision. */
+export async function detectOverWindow(config: Config, model: BaselineModel, source: Source, log: Logger): Promise<{ alerts: Alert[]; events: number; rejected: number }> {
+  const alerts: Alert[] = [];
+  const collector: AlertSink = { name: 'collect', publish: async (a) => void alerts.push(...a), close: async () => {} };
+  const { pipeline } = buildDetectionPipeline({ config: shadowFreezes(config), model, metrics: new Metrics(), log, sinks: [collector] });
+  await source.run(pipeline.handle);
+  return { alerts, events: pipeline.totals.events, rejected: pipeline.totals.deadLettered };
+}
