@@ -7,6 +7,7 @@ import { configCheckCommand } from './commands/config-check.js';
 import { demoCommand } from './commands/demo.js';
 import { freezeCommand, freezesCommand, unfreezeCommand } from './commands/freeze.js';
 import { replayCommand } from './commands/replay.js';
+import { reportCommand } from './commands/report.js';
 import { runCommand } from './commands/run.js';
 import { simulateCommand } from './commands/simulate.js';
 import { trainCommand } from './commands/train.js';
@@ -41,6 +42,12 @@ function program(setExit: (code: number) => void): Command {
     .requiredOption('--alerts <file>', 'write alerts here as NDJSON (- for stdout)')
     .option('--live-actions', 'apply freezes for real (default: dry run)')
     .action((o) => done(replayCommand(o)));
+
+  rangeOptions(root.command('report').description('incident report for a window: first destructive event, restore point, deleted resources, changes to re-apply'))
+    .option('--alert <id>', 'report on this alert (default: the first critical one in the window)')
+    .option('--out <file>', 'write the report as JSON')
+    .option('--html <file>', 'write the report as one self-contained HTML page')
+    .action((o) => done(reportCommand(o)));
 
   root.command('backtest')
     .description('run two configs over the same window and show which incidents each raises: new, gone, changed severity')

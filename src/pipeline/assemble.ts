@@ -12,7 +12,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { KafkaDeadLetterSink, LogDeadLetterSink } from '../sinks/dead-letter.js';
 import { buildSinks, type AlertSink } from '../sinks/index.js';
-import { Pipeline } from './pipeline.js';
+import { Pipeline, type EventProcessor } from './pipeline.js';
 import { DetectionProcessor, LearningProcessor } from './processors.js';
 
 export interface DetectionOptions {
@@ -24,6 +24,8 @@ export interface DetectionOptions {
   producer?: Producer;
   /** Replaces the configured sinks (replay writes to the file it was given). */
   sinks?: AlertSink[];
+  /** Wraps the detection processor (a report records every event beside it). */
+  wrap?: (detection: DetectionProcessor) => EventProcessor;
 }
 
 /** The one detection pipeline: `run`, `replay` and `demo` differ only in source, sinks and freeze mode. */
@@ -45,7 +47,7 @@ export function buildDetectionPipeline(opts: DetectionOptions) {
   const detectors = buildDetectors(config, model);
   const parts = {
     decode: decodeContextFrom(config),
-    processor: new DetectionProcessor(detectors, policy),
+    processor: (opts.wrap ?? ((d: DetectionProcessor): EventProcessor => d))(new DetectionProcessor(detectors, policy)),
     sinks,
     dispatcher,
     deadLetter: producer ? new KafkaDeadLetterSink(producer, config.deadLetter.topic, log.child({ component: 'dead-letter' })) : new LogDeadLetterSink(log),

@@ -11,7 +11,8 @@ import type { SourceRecord } from '../sources/source.js';
 
 /** What happens to each decoded event: detection (run, replay) or learning (train). */
 export interface EventProcessor {
-  process(event: AuditEvent, out: PolicyOutput): void;
+  /** `record` is where the event came from (topic, partition, offset); reports use it to name restore points. */
+  process(event: AuditEvent, out: PolicyOutput, record: SourceRecord): void;
 }
 
 export interface PipelineParts {
@@ -69,7 +70,7 @@ export class Pipeline {
         perSource.set(event.source, (perSource.get(event.source) ?? 0) + 1);
         if (event.time > newestEventTime) newestEventTime = event.time;
         if (event.time < oldestEventTime) oldestEventTime = event.time;
-        processor.process(event, out);
+        processor.process(event, out, record);
       }
       events += decoded.length;
     }

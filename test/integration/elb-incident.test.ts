@@ -1,10 +1,16 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Producer } from 'kafkajs';
+import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WriteGate } from '../../src/actions/write-gate.js';
 import type { FreezeCommand } from '../../src/actions/freeze-command.js';
 import type { Alert } from '../../src/alerts/alert.js';
-import type { BaselineModel } from '../../src/baseline/model.js';
+import { writeModel, type BaselineModel } from '../../src/baseline/model.js';
 import { createKafka, ensureTopics, outputTopics } from '../../src/kafka/client.js';
+import { PROJECT_ROOT } from '../../src/kafka/local-broker.js';
 import { createLogger } from '../../src/log.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import { buildDetectionPipeline, buildTrainingPipeline, connectProducer } from '../../src/pipeline/assemble.js';
@@ -151,5 +157,18 @@ describe('an ELB-style mass delete on a real broker', () => {
     expect(replayed.map(key)).toEqual(expected.map(key));
     // The only difference is the action: a replay never freezes for real.
     expect(replayed.filter((a) => a.action === 'freeze-dry-run').length).toBe(expected.filter((a) => a.action === 'freeze').length);
+
+    // The same through the CLI, seeking the topic by time: `auditwatch replay --topic T --from --to`.
+    const dir = mkdtempSync(join(tmpdir(), 'aw-replay-'));
+    const configFile = join(dir, 'config.yaml');
+    writeFileSync(configFile, stringify({ kafka: config.kafka, environments: { awsAccounts: config.environments.awsAccounts } }));
+    const modelDir = join(dir, 'model');
+    writeModel(modelDir, model);
+    const out = join(dir, 'alerts.ndjson');
+    const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'auditwatch.js'), 'replay', '--topic', liveTopic, '--from', new Date(today).toISOString(), '--to', new Date(Date.now() + 60_000).toISOString(),
+      '--format', 'cloudtrail', '--model-dir', modelDir, '--alerts', out, '--config', configFile], { encoding: 'utf8', env: { ...process.env, KAFKA_BROKERS: '' } });
+    expect(r.status, r.stderr).toBe(0);
+    const fromCli = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Alert);
+    expect(fromCli.map(key)).toEqual(expected.map(key));
   }, 120_000);
 });
