@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { Option } from 'commander';
 import { loadConfig } from '../config/load.js';
-import { INPUT_FORMATS, type Config } from '../config/schema.js';
+import { INPUT_FORMATS, type Config, type InputFormat } from '../config/schema.js';
 import { AuditwatchError } from '../errors.js';
 
 /** A bad argument: printed as one line, exit code 2. */
@@ -30,6 +30,16 @@ export function configFrom(opts: { config?: string; modelDir?: string }): Config
 
 export function absolute(path: string): string {
   return isAbsolute(path) ? path : resolve(process.cwd(), path);
+}
+
+/** The options every command that reads a window of events takes. */
+export interface WindowArgs {
+  input?: string;
+  topic?: string;
+  from?: string;
+  to?: string;
+  format: InputFormat;
+  modelDir?: string;
 }
 
 /** --input FILE or --topic T [--from --to]: exactly one. */

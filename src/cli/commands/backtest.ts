@@ -1,21 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import type { Alert } from '../../alerts/alert.js';
 import { readModel } from '../../baseline/model.js';
-import type { InputFormat } from '../../config/schema.js';
 import { SEVERITY_RANK } from '../../detectors/detector.js';
 import { createKafka } from '../../kafka/client.js';
 import { createLogger } from '../../log.js';
 import { detectOverWindow, windowSource } from '../../pipeline/window.js';
-import { configFrom, inputChoice, UsageError } from '../common.js';
+import { configFrom, inputChoice, UsageError, type WindowArgs } from '../common.js';
 
-export interface BacktestArgs {
+export interface BacktestArgs extends WindowArgs {
   config: string[];
-  input?: string;
-  topic?: string;
-  from?: string;
-  to?: string;
-  format: InputFormat;
-  modelDir?: string;
   out?: string;
 }
 

@@ -1,20 +1,13 @@
 import { readModel } from '../../baseline/model.js';
-import type { InputFormat } from '../../config/schema.js';
 import { createKafka } from '../../kafka/client.js';
 import { createLogger } from '../../log.js';
 import { Metrics } from '../../metrics/metrics.js';
 import { buildDetectionPipeline, connectProducer } from '../../pipeline/assemble.js';
 import { NdjsonSink } from '../../sinks/ndjson.js';
 import { shadowFreezes, windowSource } from '../../pipeline/window.js';
-import { configFrom, inputChoice } from '../common.js';
+import { configFrom, inputChoice, type WindowArgs } from '../common.js';
 
-export interface ReplayArgs {
-  input?: string;
-  topic?: string;
-  from?: string;
-  to?: string;
-  format: InputFormat;
-  modelDir?: string;
+export interface ReplayArgs extends WindowArgs {
   alerts: string;
   config?: string;
   liveActions?: boolean;

@@ -1,7 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import type { Alert } from '../../alerts/alert.js';
 import { readModel } from '../../baseline/model.js';
-import type { InputFormat } from '../../config/schema.js';
 import { createKafka } from '../../kafka/client.js';
 import { createLogger } from '../../log.js';
 import { Metrics } from '../../metrics/metrics.js';
@@ -11,16 +10,10 @@ import { renderReportHtml } from '../../report/html.js';
 import { ReportRecorder } from '../../report/recorder.js';
 import { buildReport } from '../../report/report.js';
 import type { AlertSink } from '../../sinks/sink.js';
-import { configFrom, inputChoice, UsageError } from '../common.js';
+import { configFrom, inputChoice, UsageError, type WindowArgs } from '../common.js';
 
-export interface ReportArgs {
-  input?: string;
-  topic?: string;
-  from?: string;
-  to?: string;
-  format: InputFormat;
+export interface ReportArgs extends WindowArgs {
   alert?: string;
-  modelDir?: string;
   config?: string;
   out?: string;
   html?: string;

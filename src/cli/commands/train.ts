@@ -6,16 +6,9 @@ import { buildTrainingPipeline } from '../../pipeline/assemble.js';
 import { FileSource } from '../../sources/file.js';
 import { KafkaRangeSource } from '../../sources/kafka-range.js';
 import type { Source } from '../../sources/source.js';
-import type { InputFormat } from '../../config/schema.js';
-import { configFrom, inputChoice } from '../common.js';
+import { configFrom, inputChoice, type WindowArgs } from '../common.js';
 
-export interface TrainArgs {
-  input?: string;
-  topic?: string;
-  from?: string;
-  to?: string;
-  format: InputFormat;
-  modelDir?: string;
+export interface TrainArgs extends WindowArgs {
   config?: string;
 }
 
