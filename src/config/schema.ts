@@ -128,6 +128,16 @@ export const configSchema = z.strictObject({
       brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).min(1).default(['127.0.0.1:9092']),
       clientId: z.string().min(1).default('auditwatch'),
       groupId: z.string().min(1).default('auditwatch'),
+      /** Fetch tuning for the live consumer: larger fetches amortise the per-request cost at high volume. */
+      consumer: z
+        .strictObject({
+          maxBytesPerPartition: z.number().int().positive().default(8 * 1024 * 1024),
+          maxBytes: z.number().int().positive().default(32 * 1024 * 1024),
+          maxWaitTime: duration.default(100),
+          /** Partitions processed at once; per-entity state is shared, so keep an entity's events on one partition. */
+          partitionsConsumedConcurrently: z.number().int().min(1).max(64).default(3),
+        })
+        .prefault({}),
     })
     .prefault({}),
   sources: z.array(sourceSpec).min(1).default([{ type: 'kafka', topics: ['audit.events'], format: 'auto', fromBeginning: true }]),

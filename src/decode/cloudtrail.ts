@@ -2,6 +2,7 @@ import { DecodeError } from '../errors.js';
 import type { AuditEvent, PrincipalKind } from '../events/audit-event.js';
 import type { DecodeContext, DecodeResult } from './context.js';
 import { isObject, optionalString, parseJson, parseTime, requireString, type JsonObject } from './json.js';
+import { memo } from '../util/memo.js';
 import { cloudTrailVerb } from './verbs.js';
 
 /** Keys in requestParameters that name the resource acted on, most specific first. */
@@ -20,9 +21,14 @@ function singular(noun: string): string {
   return noun;
 }
 
-function resourceType(eventSource: string, noun: string): string {
+const resourceTypeOf = memo((key: string) => {
+  const [eventSource = '', noun = ''] = key.split('\u0000');
   const service = eventSource.replace(/\.amazonaws\.com$/, '');
   return `${service}:${singular(noun || 'unknown').toLowerCase()}`;
+});
+
+function resourceType(eventSource: string, noun: string): string {
+  return resourceTypeOf(`${eventSource}\u0000${noun}`);
 }
 
 function firstScalar(v: unknown): string | undefined {
@@ -110,7 +116,8 @@ export function cloudTrailRecordToEvent(record: unknown, ctx: DecodeContext): Au
     source: 'cloudtrail',
     outcome: record.errorCode ? 'failure' : 'success',
     changeTicket: null,
-    objectCount: Math.max(1, countObjects(params)),
+    // Only state changes are counted by object; walking a read's request would be work nobody uses.
+    objectCount: verb === 'read' ? 1 : Math.max(1, countObjects(params)),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema.js';
 import type { AuditEvent, PrincipalKind } from '../events/audit-event.js';
 import { globToRegExp } from '../util/glob.js';
+import { memo } from '../util/memo.js';
 
 /** What decoders need from the config: where an event's environment and principal kind come from. */
 export interface DecodeContext {
@@ -28,10 +29,10 @@ export function decodeContextFrom(config: Config): DecodeContext {
       if (ns !== undefined) for (const [re, name] of namespaceRules) if (re.test(ns)) return name;
       return env.kubernetesDefault ?? env.default;
     },
-    classifyPrincipalName: (name) => {
+    classifyPrincipalName: memo((name) => {
       if (servicePatterns.some((re) => re.test(name))) return 'service';
       if (humanPatterns.some((re) => re.test(name))) return 'human';
       return undefined;
-    },
+    }),
   };
 }

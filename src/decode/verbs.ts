@@ -1,4 +1,5 @@
 import type { Verb } from '../events/audit-event.js';
+import { memo } from '../util/memo.js';
 
 // Order matters: the first matching prefix decides (e.g. "DeleteBucketPolicy" is a delete of a policy object).
 const CLOUDTRAIL_PREFIXES: ReadonlyArray<readonly [string, Verb]> = [
@@ -16,8 +17,7 @@ const CLOUDTRAIL_PREFIXES: ReadonlyArray<readonly [string, Verb]> = [
   ['Suspend', 'update'], ['Leave', 'delete'],
 ];
 
-/** CloudTrail eventName → verb, and the noun that remains (DeleteLoadBalancer → delete, LoadBalancer). */
-export function cloudTrailVerb(eventName: string): { verb: Verb; noun: string } {
+function splitEventName(eventName: string): { verb: Verb; noun: string } {
   for (const [prefix, verb] of CLOUDTRAIL_PREFIXES) {
     if (eventName.startsWith(prefix) && (eventName.length === prefix.length || /[A-Z]/.test(eventName[prefix.length]!))) {
       return { verb, noun: eventName.slice(prefix.length) };
@@ -36,3 +36,6 @@ const K8S_VERBS: Record<string, Verb> = {
 export function kubernetesVerb(verb: string): Verb {
   return K8S_VERBS[verb] ?? 'other';
 }
+
+/** CloudTrail eventName → verb, and the noun that remains (DeleteLoadBalancer → delete, LoadBalancer). */
+export const cloudTrailVerb = memo(splitEventName);

@@ -1,5 +1,5 @@
 import type { Consumer, Kafka } from 'kafkajs';
-import type { SourceSpec } from '../config/schema.js';
+import type { Config, SourceSpec } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Source, SourceRecord } from './source.js';
@@ -17,6 +17,7 @@ export class KafkaGroupSource implements Source {
     private readonly kafka: Kafka,
     private readonly groupId: string,
     private readonly specs: ReadonlyArray<Extract<SourceSpec, { type: 'kafka' }>>,
+    private readonly tuning: Config['kafka']['consumer'],
     private readonly metrics: Metrics,
     private readonly log: Logger,
   ) {}
@@ -24,7 +25,10 @@ export class KafkaGroupSource implements Source {
   async run(handle: (records: SourceRecord[]) => Promise<void>): Promise<void> {
     const formatOf = new Map<string, SourceRecord['format']>();
     for (const spec of this.specs) for (const t of spec.topics) formatOf.set(t, spec.format);
-    const consumer = this.kafka.consumer({ groupId: this.groupId, maxWaitTimeInMs: 100, sessionTimeout: 30_000, heartbeatInterval: 3000 });
+    const consumer = this.kafka.consumer({
+      groupId: this.groupId, sessionTimeout: 30_000, heartbeatInterval: 3000,
+      maxWaitTimeInMs: this.tuning.maxWaitTime, maxBytesPerPartition: this.tuning.maxBytesPerPartition, maxBytes: this.tuning.maxBytes,
+    });
     this.consumer = consumer;
     await consumer.connect();
     for (const spec of this.specs) await consumer.subscribe({ topics: spec.topics, fromBeginning: spec.fromBeginning });
@@ -32,7 +36,7 @@ export class KafkaGroupSource implements Source {
     await consumer.run({
       autoCommit: true,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      partitionsConsumedConcurrently: this.tuning.partitionsConsumedConcurrently,
       eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }) => {
         if (!isRunning() || isStale() || batch.messages.length === 0) return;
         const format = formatOf.get(batch.topic) ?? 'auto';

@@ -80,7 +80,7 @@ describe('an ELB-style mass delete on a real broker', () => {
 
   it('stays quiet through a normal day that includes the nightly cleanup of thousands of snapshots', async () => {
     live = buildDetectionPipeline({ config, model, metrics: new Metrics(), log, producer });
-    source = new KafkaGroupSource(kafka, config.kafka.groupId, config.sources, new Metrics(), log);
+    source = new KafkaGroupSource(kafka, config.kafka.groupId, config.sources, config.kafka.consumer, new Metrics(), log);
     running = source.run(live.pipeline.handle);
     const todays = simulateNormalTraffic({ seed: 11, from: today, to: now - 5000 });
     const cleanupDeletes = todays.filter((r) => String((r.userIdentity as { arn?: string }).arn).includes(SNAPSHOT_CLEANUP) && r.eventName === 'DeleteSnapshot');

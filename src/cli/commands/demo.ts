@@ -72,7 +72,7 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
 
   const producer = await connectProducer(kafka);
   const { pipeline } = buildDetectionPipeline({ config, model, metrics: new Metrics(), log, producer });
-  const source = new KafkaGroupSource(kafka, config.kafka.groupId, config.sources, new Metrics(), log);
+  const source = new KafkaGroupSource(kafka, config.kafka.groupId, config.sources, config.kafka.consumer, new Metrics(), log);
   const running = source.run(pipeline.handle);
   const gate = new WriteGate(kafka, config.freeze.controlTopic);
   await gate.start();

@@ -40,7 +40,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
   const executor = new FreezeExecutor(new WriteGate(kafka, config.freeze.controlTopic), producer, config.freeze.controlTopic, actuators,
     new KafkaFreezeAuditLog(producer, config.freeze.auditTopic), metrics, log.child({ component: 'freeze-executor' }));
   dispatcher.restore(await executor.start());
-  const source = new KafkaGroupSource(kafka, config.kafka.groupId, config.sources, metrics, log);
+  const source = new KafkaGroupSource(kafka, config.kafka.groupId, config.sources, config.kafka.consumer, metrics, log);
   const server = config.metrics.enabled
     ? await startMetricsServer(metrics, config.metrics.host, config.metrics.port, () => source.running)
     : undefined;

@@ -1,0 +1,210 @@
+/**
+ * npm run bench — auditwatch against bare kafkajs on the same broker, topic and partitions.
+ *   baseline: a kafkajs consumer that JSON.parses every value (the unavoidable work)
+ *   auditwatch end to end (decode, windows, detectors, alert policy, sinks), on CloudTrail JSON and canonical Avro
+ *   replay from a file; produce→alert latency under background load (bench:freeze at 20,000 events/s);
+ *   memory per tracked entity and RSS at one million entities.
+ * Medians over BENCH_REPEATS runs; ratios against the baseline of this run. Writes bench/results.json.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { readModel } from '../src/baseline/model.js';
+import { loadConfig } from '../src/config/load.js';
+import { DECODERS, decodeContextFrom } from '../src/decode/index.js';
+import { auditEventType, toConfluentWire } from '../src/events/avro.js';
+import { createKafka } from '../src/kafka/client.js';
+import { PROJECT_ROOT, startLocalBroker } from '../src/kafka/local-broker.js';
+import { createLogger } from '../src/log.js';
+import { Metrics } from '../src/metrics/metrics.js';
+import { buildDetectionPipeline, connectProducer } from '../src/pipeline/assemble.js';
+import { simulateNormalTraffic } from '../src/sim/cloudtrail-sim.js';
+import { FileSource } from '../src/sources/file.js';
+import { KafkaGroupSource } from '../src/sources/kafka-group.js';
+import { machine, median } from './stats.js';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 2_000_000);
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
+const FILE_EVENTS = Number(process.env.BENCH_FILE_EVENTS ?? 1_000_000);
+const PARTITIONS = 3;
+const say = (s: string) => process.stdout.write(`${s}\n`);
+const DAY = 86_400_000;
+
+/** CloudTrail-sized records from the simulator, as templates: every copy gets its own id and a later event time. */
+function templates(): { tpl: string[]; span: number; start: number } {
+  const start = Date.parse('2026-02-02T00:00:00Z');
+  const recs = simulateNormalTraffic({ seed: 9, from: start, to: start + 2 * DAY });
+  return { tpl: recs.map((r) => JSON.stringify({ ...r, eventID: '__ID__', eventTime: '__T__', _off: Date.parse(r.eventTime) - start })), span: 2 * DAY, start };
+}
+
+function* cloudTrailValues(n: number): Generator<string> {
+  const { tpl, span, start } = templates();
+  for (let i = 0; i < n; i++) {
+    const cycle = Math.floor(i / tpl.length);
+    const t = tpl[i % tpl.length]!;
+    const off = Number(/"_off":(\d+)/.exec(t)![1]);
+    yield t.replace('"__ID__"', `"bench-${i}"`).replace('"__T__"', `"${new Date(start + cycle * span + off).toISOString().replace('.000Z', 'Z')}"`);
+  }
+}
+
+/** Sends in batches under the broker's default 1 MB request limit, eight in flight. */
+async function produce(producer: Producer, topic: string, values: Iterable<string | Buffer>): Promise<number> {
+  let batch: Array<{ value: string | Buffer }> = [];
+  let bytes = 0;
+  let n = 0;
+  const pending: Promise<unknown>[] = [];
+  for (const value of values) {
+    batch.push({ value });
+    bytes += value.length + 40;
+    if (bytes > 700_000) {
+      bytes = 0;
+      pending.push(producer.send({ topic, acks: 1, messages: batch }));
+      n += batch.length;
+      batch = [];
+      if (pending.length >= 8) await Promise.all(pending.splice(0));
+    }
+  }
+  if (batch.length) pending.push(producer.send({ topic, acks: 1, messages: batch }));
+  await Promise.all(pending);
+  return n + batch.length;
+}
+
+const CONSUMER_TUNING = { maxBytesPerPartition: 8 * 2 ** 20, maxBytes: 32 * 2 ** 20, maxWaitTimeInMs: 100 };
+
+/** Bare kafkajs: JSON.parse every value; events/s from the first batch to the last message. */
+async function baseline(kafka: Kafka, topic: string, n: number): Promise<number> {
+  const consumer = kafka.consumer({ groupId: `baseline-${Date.now()}-${Math.random()}`, ...CONSUMER_TUNING });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  let seen = 0;
+  let first = 0;
+  let done!: (ms: number) => void;
+  const finished = new Promise<number>((r) => (done = r));
+  await consumer.run({
+    partitionsConsumedConcurrently: PARTITIONS,
+    eachBatch: async ({ batch }) => {
+      if (!first) first = performance.now();
+      for (const m of batch.messages) JSON.parse(m.value!.toString());
+      seen += batch.messages.length;
+      if (seen >= n) done(performance.now() - first);
+    },
+  });
+  const ms = await finished;
+  await consumer.disconnect();
+  return n / (ms / 1000);
+}
+
+/** auditwatch's live source and pipeline, as `run` builds them (alerts to a Kafka topic, freezes dry-run). */
+async function auditwatchRun(kafka: Kafka, producer: Producer, topic: string, format: 'cloudtrail' | 'canonical-avro', n: number, alertsTopic: string): Promise<number> {
+  const config = loadConfig(join(PROJECT_ROOT, 'config', 'simulation.yaml'), {});
+  config.alerts.sinks = [{ type: 'kafka', topic: alertsTopic }];
+  const log = createLogger('error');
+  const { pipeline } = buildDetectionPipeline({ config, model: readModel(join(PROJECT_ROOT, 'models')), metrics: new Metrics(), log, producer });
+  const source = new KafkaGroupSource(kafka, `aw-${Date.now()}-${Math.random()}`, [{ type: 'kafka', topics: [topic], format, fromBeginning: true }], config.kafka.consumer, new Metrics(), log);
+  let first = 0;
+  let done!: (ms: number) => void;
+  const finished = new Promise<number>((r) => (done = r));
+  const running = source.run(async (records) => {
+    if (!first) first = performance.now();
+    await pipeline.handle(records);
+    if (pipeline.totals.records >= n) done(performance.now() - first);
+  });
+  const ms = await finished;
+  await source.stop();
+  await running;
+  return n / (ms / 1000);
+}
+
+async function main(): Promise<void> {
+  process.on('unhandledRejection', (err) => {
+    console.error(err);
+    process.exit(1);
+  });
+  const broker = process.env.KAFKA_BROKERS ? undefined : await startLocalBroker({ heap: '1g' });
+  const brokers = process.env.KAFKA_BROKERS ?? broker!.brokers;
+  const run = `bench-${Date.now().toString(36)}`;
+  const kafka = new Kafka({ clientId: run, brokers: brokers.split(','), logLevel: logLevel.ERROR });
+  const admin = kafka.admin();
+  await admin.connect();
+  const jsonTopic = `bench.json.${run}`;
+  const avroTopic = `bench.avro.${run}`;
+  const alertsTopic = `bench.alerts.${run}`;
+  await admin.createTopics({ topics: [{ topic: jsonTopic, numPartitions: PARTITIONS }, { topic: avroTopic, numPartitions: PARTITIONS }, { topic: alertsTopic }], waitForLeaders: true });
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+
+  let t = performance.now();
+  const avgBytes = Math.round([...cloudTrailValues(10_000)].reduce((s, v) => s + v.length, 0) / 10_000);
+  await produce(producer, jsonTopic, cloudTrailValues(EVENTS));
+  say(`produced ${EVENTS} CloudTrail JSON events (${avgBytes} bytes each on average) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  const ctx = decodeContextFrom(loadConfig(join(PROJECT_ROOT, 'config', 'simulation.yaml'), {}));
+  t = performance.now();
+  await produce(producer, avroTopic, (function* () {
+    for (const v of cloudTrailValues(EVENTS)) yield toConfluentWire(auditEventType, DECODERS.cloudtrail(Buffer.from(v), ctx).events[0], 1);
+  })());
+  say(`produced the same ${EVENTS} events as canonical Avro (Confluent wire format) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+  const awProducer = await connectProducer(createKafka({ brokers: brokers.split(','), clientId: run, groupId: run }, createLogger('error')));
+  const runs: Record<string, number[]> = { baseline: [], json: [], avro: [], file: [] };
+  for (let r = 0; r < REPEATS; r++) {
+    runs.baseline!.push(await baseline(kafka, jsonTopic, EVENTS));
+    runs.json!.push(await auditwatchRun(kafka, awProducer, jsonTopic, 'cloudtrail', EVENTS, alertsTopic));
+    runs.avro!.push(await auditwatchRun(kafka, awProducer, avroTopic, 'canonical-avro', EVENTS, alertsTopic));
+    say(`run ${r + 1}/${REPEATS}: baseline ${Math.round(runs.baseline!.at(-1)!)} /s, auditwatch JSON ${Math.round(runs.json!.at(-1)!)} /s, Avro ${Math.round(runs.avro!.at(-1)!)} /s`);
+  }
+
+  if (process.env.BENCH_ONLY === 'kafka') {
+    await Promise.all([producer.disconnect(), awProducer.disconnect(), admin.disconnect()]);
+    await broker?.stop();
+    return;
+  }
+  // Replay from a file: the same code path as `auditwatch replay --input`.
+  const dir = mkdtempSync(join(tmpdir(), 'aw-bench-file-'));
+  const file = join(dir, 'events.ndjson');
+  writeFileSync(file, `${[...cloudTrailValues(FILE_EVENTS)].join('\n')}\n`);
+  for (let r = 0; r < REPEATS; r++) {
+    const config = loadConfig(join(PROJECT_ROOT, 'config', 'simulation.yaml'), {});
+    const { pipeline } = buildDetectionPipeline({ config, model: readModel(join(PROJECT_ROOT, 'models')), metrics: new Metrics(), log: createLogger('error'), sinks: [] });
+    const start = performance.now();
+    await new FileSource(file, 'cloudtrail').run(pipeline.handle);
+    runs.file!.push(FILE_EVENTS / ((performance.now() - start) / 1000));
+  }
+  rmSync(dir, { recursive: true, force: true });
+  say(`replay from a file of ${FILE_EVENTS} events: ${runs.file!.map(Math.round).join(', ')} /s`);
+  await Promise.all([producer.disconnect(), awProducer.disconnect(), admin.disconnect()]);
+
+  const memory = JSON.parse(execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(PROJECT_ROOT, 'bench', 'memory.ts'), '1000000'], { encoding: 'utf8' })) as { bytesPerEntity: number; rssMiB: number };
+  say(`memory: ${memory.bytesPerEntity} bytes per tracked entity; RSS ${memory.rssMiB} MiB at one million entities`);
+
+  // Produce→alert latency under 20,000 background events/s: the freeze benchmark's (a), with its own broker use.
+  execFileSync(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'bench', 'freeze-latency.ts')], { env: { ...process.env, KAFKA_BROKERS: brokers, BENCH_LOAD_RATE: '20000', BENCH_INCIDENTS: '20' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const latency = JSON.parse(readFileSync(join(PROJECT_ROOT, 'bench', 'results-freeze.json'), 'utf8')) as { backgroundEventsPerSecond: number; ms: Record<string, { p50: number; p99: number }> };
+
+  const m = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, Math.round(median(v))])) as Record<string, number>;
+  const results = {
+    when: new Date().toISOString(),
+    machine: machine(),
+    events: EVENTS, repeats: REPEATS, partitions: PARTITIONS, avgEventBytes: avgBytes,
+    eventsPerSecond: m,
+    ratioToBaseline: { json: +(m.json! / m.baseline!).toFixed(2), avro: +(m.avro! / m.baseline!).toFixed(2) },
+    allRuns: runs,
+    latencyUnderLoad: { backgroundEventsPerSecond: latency.backgroundEventsPerSecond, baselineMs: latency.ms.baseline, alertMs: latency.ms.alert },
+    memory,
+  };
+  writeFileSync(join(PROJECT_ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  say('');
+  say(`auditwatch bench: ${EVENTS} events, medians of ${REPEATS} runs, ${results.machine.cores} cores (${results.machine.cpu}), Node ${results.machine.node}`);
+  say('| measure | result | vs baseline | target |');
+  say('|---|---|---|---|');
+  say(`| bare kafkajs + JSON.parse (baseline) | ${m.baseline} events/s | 1.00 | |`);
+  say(`| auditwatch end to end, CloudTrail JSON | ${m.json} events/s | ${results.ratioToBaseline.json} | ≥ 0.90 and ≥ 100,000/s |`);
+  say(`| auditwatch end to end, canonical Avro | ${m.avro} events/s | ${results.ratioToBaseline.avro} | |`);
+  say(`| replay from a file | ${m.file} events/s | | ≥ 200,000/s |`);
+  say(`| produce → alert at ${latency.backgroundEventsPerSecond}/s background | p50 ${latency.ms.alert!.p50} ms, p99 ${latency.ms.alert!.p99} ms | (kafkajs p50 ${latency.ms.baseline!.p50}, p99 ${latency.ms.baseline!.p99} ms) | p99 < 250 ms |`);
+  say(`| memory per tracked entity | ${memory.bytesPerEntity} bytes (RSS ${memory.rssMiB} MiB at 1M entities) | | ≤ 1 KB |`);
+  await broker?.stop();
+}
+
+await main();
