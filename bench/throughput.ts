@@ -7,7 +7,7 @@
  * Medians over BENCH_REPEATS runs; ratios against the baseline of this run. Writes bench/results.json.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
@@ -163,7 +163,17 @@ async function main(): Promise<void> {
   // Replay from a file: the same code path as `auditwatch replay --input`.
   const dir = mkdtempSync(join(tmpdir(), 'aw-bench-file-'));
   const file = join(dir, 'events.ndjson');
-  writeFileSync(file, `${[...cloudTrailValues(FILE_EVENTS)].join('\n')}\n`);
+  const fd = openSync(file, 'w');
+  let chunk: string[] = [];
+  for (const v of cloudTrailValues(FILE_EVENTS)) {
+    chunk.push(v);
+    if (chunk.length === 10_000) {
+      writeSync(fd, `${chunk.join('\n')}\n`);
+      chunk = [];
+    }
+  }
+  if (chunk.length) writeSync(fd, `${chunk.join('\n')}\n`);
+  closeSync(fd);
   for (let r = 0; r < REPEATS; r++) {
     const config = loadConfig(join(PROJECT_ROOT, 'config', 'simulation.yaml'), {});
     const { pipeline } = buildDetectionPipeline({ config, model: readModel(join(PROJECT_ROOT, 'models')), metrics: new Metrics(), log: createLogger('error'), sinks: [] });

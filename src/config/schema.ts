@@ -72,6 +72,8 @@ const bulkDeleteDetectorSpec = z.strictObject({
   criticalScore: z.number().min(1).default(2),
   /** Entities with no history use this quantile of their environment's entity peaks. */
   populationQuantile: z.number().gt(0).lt(1).default(0.95),
+  /** Upper bound on entities tracked at once; idle ones (windows empty) are dropped first, then the least recent. */
+  maxEntities: z.number().int().min(1000).default(2_000_000),
   /** Thresholds for some environments, resource types or principals; every matching entry applies, later ones win. */
   overrides: z.array(thresholdOverride).default([]),
 });
@@ -128,6 +130,28 @@ export const configSchema = z.strictObject({
       brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).min(1).default(['127.0.0.1:9092']),
       clientId: z.string().min(1).default('auditwatch'),
       groupId: z.string().min(1).default('auditwatch'),
+      /** TLS to the brokers: true for the system CAs, or files for a private CA and client certificates. */
+      ssl: z
+        .union([
+          z.boolean(),
+          z.strictObject({
+            caFile: z.string().min(1).optional(),
+            certFile: z.string().min(1).optional(),
+            keyFile: z.string().min(1).optional(),
+            rejectUnauthorized: z.boolean().default(true),
+          }),
+        ])
+        .default(false),
+      /** SASL. The password comes from an environment variable or a file, never from this file. */
+      sasl: z
+        .strictObject({
+          mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+          username: z.string().min(1),
+          passwordEnv: z.string().min(1).optional(),
+          passwordFile: z.string().min(1).optional(),
+        })
+        .refine((s) => (s.passwordEnv === undefined) !== (s.passwordFile === undefined), { message: 'give exactly one of passwordEnv or passwordFile' })
+        .optional(),
       /** Fetch tuning for the live consumer: larger fetches amortise the per-request cost at high volume. */
       consumer: z
         .strictObject({
@@ -164,6 +188,15 @@ export const configSchema = z.strictObject({
     .prefault({}),
   modelDir: z.string().min(1).default('models'),
   detectors: z.array(detectorSpec).min(1).prefault([{ type: 'bulk-delete' }]),
+  /** Input validation between decode and detection. */
+  admission: z
+    .strictObject({
+      /** Events stamped further ahead of this machine's clock are dead-lettered. */
+      maxFutureSkew: duration.default(900_000),
+      /** Recent event ids remembered to drop redeliveries. */
+      dedupeWindow: z.number().int().min(1).max(10_000_000).default(100_000),
+    })
+    .prefault({}),
   /** Alerts matching one of these are not raised (and cannot freeze) until the suppression expires. */
   suppressions: z.array(suppression).default([]),
   alerts: z

@@ -43,6 +43,9 @@ export class BulkDeleteDetector implements Detector, Reconfigurable<BulkDeleteSp
   private readonly bucketMs: number[];
   private readonly windowIndex: number[];
   private version = 0;
+  private newest = -Infinity;
+  private sinceSweep = 0;
+  private evicted = 0;
   private overrides: Array<ThresholdOverride & { typeRe?: RegExp; principalRe?: RegExp }> = [];
 
   constructor(private readonly opts: BulkDeleteOptions) {
@@ -98,9 +101,41 @@ export class BulkDeleteDetector implements Detector, Reconfigurable<BulkDeleteSp
     return t;
   }
 
+  stats(): { tracked: number; evicted: number } {
+    return { tracked: this.state.size, evicted: this.evicted };
+  }
+
+  /**
+   * Keeps memory bounded. An entity whose last delete is older than the longest window plus the run gap has empty
+   * windows and a finished run, so dropping it loses nothing. Past `maxEntities` the least recently created go too
+   * (their state is lost: counted in auditwatch_entities_evicted_total).
+   */
+  private sweep(): void {
+    const horizon = this.newest - Math.max(...this.opts.spec.windows) - this.opts.runGapMs;
+    for (const [key, s] of this.state) if (s.lastDestructive < horizon) {
+      this.state.delete(key);
+      this.evicted++;
+    }
+    // Room for the entity about to be added, too.
+    const over = this.state.size - this.opts.spec.maxEntities + 1;
+    if (over > 0) {
+      let n = 0;
+      for (const key of this.state.keys()) {
+        if (n++ >= over) break;
+        this.state.delete(key);
+        this.evicted++;
+      }
+    }
+  }
+
   observe(e: AuditEvent): Finding | null {
     const objects = destructiveObjects(e);
     if (objects === 0) return null;
+    if (e.time > this.newest) this.newest = e.time;
+    if (++this.sinceSweep >= 50_000 || this.state.size >= this.opts.spec.maxEntities) {
+      this.sinceSweep = 0;
+      this.sweep();
+    }
     const key = entityKeyOf(e);
     let s = this.state.get(key);
     if (!s) {

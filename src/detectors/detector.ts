@@ -22,6 +22,8 @@ export interface Detector {
   readonly name: string;
   /** Called for every event, in order; returns a finding or null. Must depend on the events alone. */
   observe(event: AuditEvent): Finding | null;
+  /** Entities with state now, and how many were evicted so far. */
+  stats?(): { tracked: number; evicted: number };
 }
 
 /** A detector whose thresholds can change under a running pipeline, keeping its state (hot reload). */

@@ -1,4 +1,6 @@
-import { Kafka, logLevel, type Admin, type ITopicConfig, type LogEntry } from 'kafkajs';
+import { readFileSync } from 'node:fs';
+import { Kafka, logLevel, type Admin, type ITopicConfig, type KafkaConfig, type LogEntry } from 'kafkajs';
+import { AuditwatchError } from '../errors.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 
@@ -14,10 +16,42 @@ function kafkaLogCreator(log: Logger) {
   };
 }
 
+/**
+ * TLS and SASL options for kafkajs. Secrets are read here, from the environment or files, and go nowhere but the
+ * client: they are not in the config object, and nothing logs these options.
+ */
+export function connectionSecurity(config: Config['kafka'], env: NodeJS.ProcessEnv = process.env): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  const out: Pick<KafkaConfig, 'ssl' | 'sasl'> = {};
+  const read = (file: string, what: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new AuditwatchError('CONFIG_INVALID', `kafka.${what}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? err})`);
+    }
+  };
+  if (config.ssl === true) out.ssl = true;
+  else if (config.ssl) {
+    out.ssl = {
+      rejectUnauthorized: config.ssl.rejectUnauthorized,
+      ...(config.ssl.caFile ? { ca: [read(config.ssl.caFile, 'ssl.caFile')] } : {}),
+      ...(config.ssl.certFile ? { cert: read(config.ssl.certFile, 'ssl.certFile') } : {}),
+      ...(config.ssl.keyFile ? { key: read(config.ssl.keyFile, 'ssl.keyFile') } : {}),
+    };
+  }
+  if (config.sasl) {
+    const { mechanism, username, passwordEnv, passwordFile } = config.sasl;
+    const password = passwordEnv ? env[passwordEnv] : read(passwordFile!, 'sasl.passwordFile').trim();
+    if (!password) throw new AuditwatchError('CONFIG_INVALID', `kafka.sasl.passwordEnv: environment variable ${passwordEnv} is not set`);
+    out.sasl = { mechanism, username, password } as KafkaConfig['sasl'];
+  }
+  return out;
+}
+
 export function createKafka(config: Config['kafka'], log: Logger): Kafka {
   return new Kafka({
     clientId: config.clientId,
     brokers: config.brokers,
+    ...connectionSecurity(config),
     logLevel: logLevel.WARN,
     logCreator: kafkaLogCreator(log.child({ component: 'kafkajs' })),
     retry: { retries: 8, initialRetryTime: 200 },

@@ -17,6 +17,9 @@ export class Metrics {
   readonly alertsSuppressed = new Counter({ name: 'auditwatch_alerts_suppressed_total', help: 'Alert revisions a suppression swallowed', labelNames: ['owner'], registers: [this.registry] });
   readonly suppressionsExpired = new Counter({ name: 'auditwatch_suppressions_expired_total', help: 'Suppressions that reached their expiry and stopped suppressing', labelNames: ['owner'], registers: [this.registry] });
   readonly configReloads = new Counter({ name: 'auditwatch_config_reloads_total', help: 'Config reloads by outcome (applied, refused)', labelNames: ['outcome'], registers: [this.registry] });
+  readonly duplicates = new Counter({ name: 'auditwatch_events_duplicate_total', help: 'Redelivered events (an id seen recently) dropped so they do not count twice', registers: [this.registry] });
+  readonly entitiesTracked = new Gauge({ name: 'auditwatch_entities_tracked', help: 'Entities (principal x environment x resource type) with live detector state', registers: [this.registry] });
+  readonly entitiesEvicted = new Counter({ name: 'auditwatch_entities_evicted_total', help: 'Entities whose state was dropped: idle ones (windows empty) first, then the least recent past maxEntities', registers: [this.registry] });
   readonly endToEndLag = new Histogram({
     name: 'auditwatch_end_to_end_lag_seconds',
     help: 'Wall-clock now minus event time, when an event has been processed and its outputs settled',

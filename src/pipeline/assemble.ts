@@ -12,6 +12,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { KafkaDeadLetterSink, LogDeadLetterSink } from '../sinks/dead-letter.js';
 import { buildSinks, type AlertSink } from '../sinks/index.js';
+import { EventAdmission } from './admission.js';
 import { Pipeline, type EventProcessor } from './pipeline.js';
 import { DetectionProcessor, LearningProcessor } from './processors.js';
 
@@ -46,6 +47,11 @@ export function buildDetectionPipeline(opts: DetectionOptions) {
   const sinks = opts.sinks ?? buildSinks(config.alerts.sinks, { producer });
   const detectors = buildDetectors(config, model);
   const parts = {
+    admission: new EventAdmission({ maxFutureSkewMs: config.admission.maxFutureSkew, dedupeWindow: config.admission.dedupeWindow }),
+    stats: () => detectors.reduce((t, d) => {
+      const s = d.stats?.() ?? { tracked: 0, evicted: 0 };
+      return { tracked: t.tracked + s.tracked, evicted: t.evicted + s.evicted };
+    }, { tracked: 0, evicted: 0 }),
     decode: decodeContextFrom(config),
     processor: (opts.wrap ?? ((d: DetectionProcessor): EventProcessor => d))(new DetectionProcessor(detectors, policy)),
     sinks,
@@ -85,7 +91,7 @@ export function buildDetectionPipeline(opts: DetectionOptions) {
 }
 
 /** Keys a running pipeline cannot change: connections, topics, outputs and the model. */
-const RESTART_ONLY = ['kafka', 'sources', 'deadLetter', 'alerts.sinks', 'alerts.incidentGap', 'freeze.controlTopic', 'freeze.auditTopic', 'freeze.actuators', 'modelDir', 'metrics', 'log'];
+const RESTART_ONLY = ['admission', 'kafka', 'sources', 'deadLetter', 'alerts.sinks', 'alerts.incidentGap', 'freeze.controlTopic', 'freeze.auditTopic', 'freeze.actuators', 'modelDir', 'metrics', 'log'];
 
 function pick(config: Config, path: string): unknown {
   return path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], config);
@@ -103,6 +109,8 @@ export function buildTrainingPipeline(config: Config, metrics: Metrics, log: Log
   const quantile = config.detectors[0]?.populationQuantile ?? 0.95;
   const learner = new BaselineLearner(trainingWindows(config), quantile);
   const pipeline = new Pipeline({
+    // Training admits events as detection does: a redelivered delete must not inflate a learned peak.
+    admission: new EventAdmission({ maxFutureSkewMs: config.admission.maxFutureSkew, dedupeWindow: config.admission.dedupeWindow }),
     decode: decodeContextFrom(config),
     processor: new LearningProcessor(learner),
     sinks: [],

@@ -8,6 +8,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { DeadLetter, DeadLetterSink } from '../sinks/dead-letter.js';
 import type { AlertSink } from '../sinks/sink.js';
 import type { SourceRecord } from '../sources/source.js';
+import type { EventAdmission } from './admission.js';
 
 /** What happens to each decoded event: detection (run, replay) or learning (train). */
 export interface EventProcessor {
@@ -16,6 +17,8 @@ export interface EventProcessor {
 }
 
 export interface PipelineParts {
+  /** Validates decoded events (time bounds, redeliveries) before they reach the processor. */
+  admission?: EventAdmission;
   /** Replaced between batches on a config reload (environment and principal mappings). */
   decode: DecodeContext;
   processor: EventProcessor;
@@ -24,7 +27,11 @@ export interface PipelineParts {
   deadLetter: DeadLetterSink;
   metrics: Metrics;
   log: Logger;
+  /** Entities tracked by the detectors, and evicted so far (for the memory-bound metrics). */
+  stats?: () => { tracked: number; evicted: number };
 }
+
+const ADMITTED = { ok: true } as const;
 
 export interface BatchSummary {
   records: number;
@@ -40,6 +47,7 @@ export interface BatchSummary {
  */
 export class Pipeline {
   readonly totals: BatchSummary = { records: 0, events: 0, alerts: 0, freezes: 0, deadLettered: 0 };
+  private evictedSeen = 0;
 
   constructor(private readonly parts: PipelineParts) {}
 
@@ -53,6 +61,7 @@ export class Pipeline {
     let newestEventTime = -Infinity;
     let oldestEventTime = Infinity;
     let events = 0;
+    let duplicates = 0;
 
     for (const record of records) {
       perTopic.set(record.topic, (perTopic.get(record.topic) ?? 0) + 1);
@@ -66,13 +75,22 @@ export class Pipeline {
         dead.push({ record, error: err instanceof AuditwatchError ? err : new DecodeError('DECODE_BAD_FIELD', `decoder failed: ${(err as Error).message}`, err) });
         continue;
       }
+      let rejected: DecodeError | undefined;
       for (const event of decoded) {
+        const verdict = this.parts.admission?.admit(event) ?? ADMITTED;
+        if (!verdict.ok) {
+          if (verdict.duplicate) duplicates++;
+          else rejected ??= verdict.error;
+          continue;
+        }
+        events++;
         perSource.set(event.source, (perSource.get(event.source) ?? 0) + 1);
         if (event.time > newestEventTime) newestEventTime = event.time;
         if (event.time < oldestEventTime) oldestEventTime = event.time;
         processor.process(event, out, record);
       }
-      events += decoded.length;
+      // The record goes to the dead-letter topic with the first reason; its admissible events were processed.
+      if (rejected) dead.push({ record, error: rejected });
     }
 
     const [freezes] = await Promise.all([
@@ -85,10 +103,17 @@ export class Pipeline {
     for (const [topic, n] of perTopic) metrics.recordsConsumed.inc({ topic }, n);
     for (const [source, n] of perSource) metrics.eventsDecoded.inc({ source }, n);
     if (ignored) metrics.recordsIgnored.inc(ignored);
+    if (duplicates) metrics.duplicates.inc(duplicates);
+    if (this.parts.stats) {
+      const { tracked, evicted } = this.parts.stats();
+      metrics.entitiesTracked.set(tracked);
+      if (evicted > this.evictedSeen) metrics.entitiesEvicted.inc(evicted - this.evictedSeen);
+      this.evictedSeen = evicted;
+    }
     for (const d of dead) metrics.recordsFailed.inc({ code: d.error.code });
     if (dead.length) metrics.deadLettered.inc(dead.length);
     for (const a of out.alerts) (a.revision === 0 ? metrics.alerts : metrics.alertUpdates).inc({ severity: a.severity });
-    if (events) {
+    if (events && Number.isFinite(newestEventTime)) {
       const now = Date.now();
       metrics.endToEndLag.observe(Math.max(0, (now - newestEventTime) / 1000));
       if (oldestEventTime !== newestEventTime) metrics.endToEndLag.observe(Math.max(0, (now - oldestEventTime) / 1000));
