@@ -30,11 +30,16 @@ let i = 0;
 while (Date.now() - started < seconds * 1000) {
   const due = Math.floor(((Date.now() - started) / 1000) * rate);
   if (sent < due) {
+    // Catch up in sends of at most 700 records (~650 KB), under the broker's 1 MB request limit.
     const n = Math.min(perTick * 4, due - sent);
     const now = Date.now();
-    const messages = [];
-    for (let k = 0; k < n; k++) messages.push({ value: template(i++, now) });
-    await producer.send({ topic, messages });
+    const sends = [];
+    for (let done = 0; done < n; done += 700) {
+      const messages = [];
+      for (let k = done; k < Math.min(n, done + 700); k++) messages.push({ value: template(i++, now) });
+      sends.push(producer.send({ topic, messages }));
+    }
+    await Promise.all(sends);
     sent += n;
   } else {
     await new Promise((r) => setTimeout(r, tickMs / 2));

@@ -146,8 +146,11 @@ async function main(): Promise<void> {
   })());
   say(`produced the same ${EVENTS} events as canonical Avro (Confluent wire format) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
-  const awProducer = await connectProducer(createKafka({ brokers: brokers.split(','), clientId: run, groupId: run }, createLogger('error')));
+  const awProducer = await connectProducer(createKafka({ brokers: brokers.split(','), clientId: run }, createLogger('error')));
   const runs: Record<string, number[]> = { baseline: [], json: [], avro: [], file: [] };
+  // Each phase's raw figures are saved as soon as it ends, so a failure later does not lose them.
+  const progressPath = join(PROJECT_ROOT, 'bench', 'results.partial.json');
+  const saveProgress = (extra: Record<string, unknown> = {}) => writeFileSync(progressPath, `${JSON.stringify({ when: new Date().toISOString(), machine: machine(), events: EVENTS, runs, ...extra }, null, 2)}\n`);
   for (let r = 0; r < REPEATS; r++) {
     runs.baseline!.push(await baseline(kafka, jsonTopic, EVENTS));
     runs.json!.push(await auditwatchRun(kafka, awProducer, jsonTopic, 'cloudtrail', EVENTS, alertsTopic));
@@ -155,6 +158,7 @@ async function main(): Promise<void> {
     say(`run ${r + 1}/${REPEATS}: baseline ${Math.round(runs.baseline!.at(-1)!)} /s, auditwatch JSON ${Math.round(runs.json!.at(-1)!)} /s, Avro ${Math.round(runs.avro!.at(-1)!)} /s`);
   }
 
+  saveProgress();
   if (process.env.BENCH_ONLY === 'kafka') {
     await Promise.all([producer.disconnect(), awProducer.disconnect(), admin.disconnect()]);
     await broker?.stop();
@@ -183,10 +187,12 @@ async function main(): Promise<void> {
   }
   rmSync(dir, { recursive: true, force: true });
   say(`replay from a file of ${FILE_EVENTS} events: ${runs.file!.map(Math.round).join(', ')} /s`);
+  saveProgress();
   await Promise.all([producer.disconnect(), awProducer.disconnect(), admin.disconnect()]);
 
   const memory = JSON.parse(execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(PROJECT_ROOT, 'bench', 'memory.ts'), '1000000'], { encoding: 'utf8' })) as { bytesPerEntity: number; rssMiB: number };
   say(`memory: ${memory.bytesPerEntity} bytes per tracked entity; RSS ${memory.rssMiB} MiB at one million entities`);
+  saveProgress({ memory });
 
   // Produce→alert latency under 20,000 background events/s: the freeze benchmark's (a), with its own broker use.
   execFileSync(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'bench', 'freeze-latency.ts')], { env: { ...process.env, KAFKA_BROKERS: brokers, BENCH_LOAD_RATE: '20000', BENCH_INCIDENTS: '20' }, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -204,6 +210,7 @@ async function main(): Promise<void> {
     memory,
   };
   writeFileSync(join(PROJECT_ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  rmSync(progressPath, { force: true });
   say('');
   say(`auditwatch bench: ${EVENTS} events, medians of ${REPEATS} runs, ${results.machine.cores} cores (${results.machine.cpu}), Node ${results.machine.node}`);
   say('| measure | result | vs baseline | target |');

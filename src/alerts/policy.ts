@@ -80,7 +80,9 @@ export class AlertPolicy {
     const t = f.event.time;
     let inc = this.incidents.get(key);
     let emit = false;
-    if (!inc || t - inc.lastAnomalous > incidentGap) {
+    // A finding whose window still reaches back to the incident's last anomalous event is that incident's
+    // aftermath (a 1 h window keeps a wipe's objects for an hour), not a new incident: no new id, no new freeze.
+    if (!inc || t - inc.lastAnomalous > Math.max(incidentGap, f.windowMs)) {
       const { principal, environment, resourceType } = splitEntityKey(f.entityKey);
       inc = {
         alert: {

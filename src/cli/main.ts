@@ -5,6 +5,7 @@ import { backtestCommand } from './commands/backtest.js';
 import { brokerCommand } from './commands/broker.js';
 import { configCheckCommand } from './commands/config-check.js';
 import { demoCommand } from './commands/demo.js';
+import { evaluateCommand } from './commands/evaluate.js';
 import { freezeCommand, freezesCommand, unfreezeCommand } from './commands/freeze.js';
 import { replayCommand } from './commands/replay.js';
 import { reportCommand } from './commands/report.js';
@@ -60,6 +61,15 @@ function program(setExit: (code: number) => void): Command {
     .option('--model-dir <dir>', 'model directory (default: modelDir in the first config)')
     .option('--out <file>', 'also write the comparison as JSON')
     .action((o) => done(backtestCommand(o)));
+
+  root.command('evaluate')
+    .description('train on simulated history, replay a window with labelled incidents, and score detection per incident')
+    .addOption(new Option('--seeds <list>', 'comma-separated seeds').default('11,12,13'))
+    .addOption(new Option('--history-days <n>', 'days of history to train on').default('7'))
+    .addOption(new Option('--test-days <n>', 'days of test traffic with the incidents in it').default('2'))
+    .option('--config <file>', 'YAML config (default: the simulated organisation, freezes enforced)')
+    .option('--out <file>', 'also write the results as JSON')
+    .action((o) => done(evaluateCommand(o)));
 
   root.command('demo')
     .description('start a local broker, stream simulated traffic with an ELB-style incident, show the alert and the freeze')

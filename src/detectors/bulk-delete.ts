@@ -193,6 +193,7 @@ export class BulkDeleteDetector implements Detector, Reconfigurable<BulkDeleteSp
       event: e,
       score: Math.round(bestScore * 100) / 100,
       severity,
+      windowMs: spec.windows[best]!,
       reason: `${observed} ${e.resource.type} objects deleted in ${window} by ${e.principal.id} in ${e.environment}; ${baseline}; ` +
         `threshold ${Math.round(bestThreshold * 10) / 10} (peak × ${tolerance}, at least ${minObjects})`,
       firstEventTime: s.runStart,

@@ -11,6 +11,8 @@ export interface Finding {
   score: number;
   severity: Severity;
   reason: string;
+  /** Length of the window whose sum made the score: how far back this finding's evidence reaches. */
+  windowMs: number;
   /** Event time of the first destructive call of the run this event belongs to. */
   firstEventTime: number;
   /** Destructive calls and the objects they addressed in that run, this event included. */

@@ -20,7 +20,7 @@ function kafkaLogCreator(log: Logger) {
  * TLS and SASL options for kafkajs. Secrets are read here, from the environment or files, and go nowhere but the
  * client: they are not in the config object, and nothing logs these options.
  */
-export function connectionSecurity(config: Config['kafka'], env: NodeJS.ProcessEnv = process.env): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+export function connectionSecurity(config: Pick<Config['kafka'], 'ssl' | 'sasl'>, env: NodeJS.ProcessEnv = process.env): Pick<KafkaConfig, 'ssl' | 'sasl'> {
   const out: Pick<KafkaConfig, 'ssl' | 'sasl'> = {};
   const read = (file: string, what: string) => {
     try {
@@ -47,11 +47,12 @@ export function connectionSecurity(config: Config['kafka'], env: NodeJS.ProcessE
   return out;
 }
 
-export function createKafka(config: Config['kafka'], log: Logger): Kafka {
+/** A kafkajs client; TLS and SASL are optional (tests and benchmarks pass only brokers and a client id). */
+export function createKafka(config: Pick<Config['kafka'], 'brokers' | 'clientId'> & Partial<Pick<Config['kafka'], 'ssl' | 'sasl'>>, log: Logger): Kafka {
   return new Kafka({
     clientId: config.clientId,
     brokers: config.brokers,
-    ...connectionSecurity(config),
+    ...connectionSecurity({ ssl: config.ssl ?? false, sasl: config.sasl }),
     logLevel: logLevel.WARN,
     logCreator: kafkaLogCreator(log.child({ component: 'kafkajs' })),
     retry: { retries: 8, initialRetryTime: 200 },

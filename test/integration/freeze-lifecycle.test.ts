@@ -72,7 +72,7 @@ describe('the freeze lifecycle on a real broker and a real PostgreSQL', () => {
   let server: LocalPostgres;
   let admin: pg.Client;
   let producer: Producer;
-  const kafka = createKafka({ brokers: brokers(), clientId: fresh('freeze-test'), groupId: 'unused' }, log);
+  const kafka = createKafka({ brokers: brokers(), clientId: fresh('freeze-test') }, log);
   const env = () => ({ TEST_PG_URL: server.url });
 
   beforeAll(async () => {

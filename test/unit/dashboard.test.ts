@@ -16,7 +16,7 @@ describe('the Grafana dashboard in deploy/', () => {
     const exported = new Set<string>();
     for (const m of await metrics.registry.getMetricsAsJSON()) {
       exported.add(m.name);
-      if (m.type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) exported.add(`${m.name}${s}`);
+      if (String(m.type) === 'histogram') for (const s of ['_bucket', '_sum', '_count']) exported.add(`${m.name}${s}`);
     }
     const queried = new Set(exprs.flatMap((e) => e.match(/auditwatch_[a-z0-9_]+/g) ?? []));
     expect(queried.size).toBeGreaterThanOrEqual(12);

@@ -1,0 +1,118 @@
+import { between, pick, rng, seedOf } from './random.js';
+import { SIM_ACCOUNTS, type CloudTrailRecord } from './cloudtrail-sim.js';
+
+/** What an incident was: used only to score detection afterwards, never while detecting. */
+export interface IncidentLabel {
+  kind: IncidentKind;
+  principal: string;
+  environment: 'production';
+  /** Event time of the first destructive call. */
+  start: number;
+  end: number;
+  destructiveEventIds: string[];
+  /** A bulk delete must alert within 5 s of its first destructive event; others (slow drip) within 30 min. */
+  bulk: boolean;
+}
+
+export type IncidentKind = 'maintenance-to-prod' | 'stolen-credentials-bucket-wipe' | 'slow-drip' | 'human-destroys-databases' | 'leaked-ci-credential';
+export const INCIDENT_KINDS: readonly IncidentKind[] = ['maintenance-to-prod', 'stolen-credentials-bucket-wipe', 'slow-drip', 'human-destroys-databases', 'leaked-ci-credential'];
+
+const PROD = SIM_ACCOUNTS.production;
+
+function identity(kind: 'user' | 'role', name: string): Record<string, unknown> {
+  return kind === 'user'
+    ? { type: 'IAMUser', principalId: `AIDA${name.toUpperCase()}`, arn: `arn:aws:iam::${PROD}:user/${name}`, accountId: PROD, userName: name }
+    : { type: 'AssumedRole', arn: `arn:aws:sts::${PROD}:assumed-role/${name}/s`, accountId: PROD, sessionContext: { sessionIssuer: { type: 'Role', arn: `arn:aws:iam::${PROD}:role/${name}`, accountId: PROD, userName: name } } };
+}
+
+class Writer {
+  readonly records: CloudTrailRecord[] = [];
+  readonly destructive: string[] = [];
+  private n = 0;
+  constructor(private readonly tag: string, private readonly who: Record<string, unknown>, private readonly ip = '10.0.0.1') {}
+
+  call(t: number, source: string, name: string, params: Record<string, unknown> | null): void {
+    const id = `${this.tag}-${(this.n++).toString(16).padStart(8, '0')}`;
+    this.records.push({
+      eventVersion: '1.08', eventID: id, eventTime: new Date(Math.floor(t / 1000) * 1000).toISOString().replace('.000Z', 'Z'),
+      eventSource: `${source}.amazonaws.com`, eventName: name, awsRegion: 'us-east-1', sourceIPAddress: this.ip,
+      userAgent: 'aws-cli/2.15.0', userIdentity: this.who, requestParameters: params, responseElements: null,
+      requestID: `req-${id}`, readOnly: /^(Get|List|Describe)/.test(name), eventType: 'AwsApiCall', managementEvent: true, recipientAccountId: PROD,
+    });
+    if (/^(Delete|Terminate)/.test(name)) this.destructive.push(id);
+  }
+}
+
+function label(kind: IncidentKind, principal: string, w: Writer, bulk: boolean): { records: CloudTrailRecord[]; label: IncidentLabel } {
+  const times = w.records.filter((r) => w.destructive.includes(r.eventID)).map((r) => Date.parse(r.eventTime));
+  return { records: w.records, label: { kind, principal, environment: 'production', start: Math.min(...times), end: Math.max(...times), destructiveEventIds: w.destructive, bulk } };
+}
+
+/** One labelled incident of `kind` at `at`, its size and pace varied by `seed`. */
+export function simulateIncident(kind: IncidentKind, at: number, seed: number): { records: CloudTrailRecord[]; label: IncidentLabel } {
+  const r = rng(seedOf(seed, kind, at));
+  const tag = `inc-${kind}-${seed}-${at}`;
+  switch (kind) {
+    case 'maintenance-to-prod': {
+      // The 2012 case: the staging ELB janitor, pointed at production.
+      const w = new Writer(tag, identity('role', 'elb-janitor'));
+      const gap = 1000 / between(r, 5, 25);
+      let t = at;
+      w.call(t, 'elasticloadbalancing', 'DescribeLoadBalancers', null);
+      for (let i = between(r, 60, 300); i > 0; i--) {
+        t += gap;
+        w.call(t, 'elasticloadbalancing', 'DeleteLoadBalancer', { loadBalancerArn: `arn:aws:elasticloadbalancing:us-east-1:${PROD}:loadbalancer/app/p-${i}` });
+        t += gap;
+        w.call(t, 'elasticloadbalancing', 'DeleteTargetGroup', { targetGroupArn: `arn:aws:elasticloadbalancing:us-east-1:${PROD}:targetgroup/p-${i}` });
+      }
+      return label(kind, `arn:aws:iam::${PROD}:role/elb-janitor`, w, true);
+    }
+    case 'stolen-credentials-bucket-wipe': {
+      // A human's keys used from elsewhere: list the bucket, then DeleteObjects in pages of up to 1000 keys.
+      const name = pick(r, ['alice', 'bob', 'carol', 'dave']);
+      const w = new Writer(tag, identity('user', name), '203.0.113.7');
+      let t = at;
+      w.call(t, 's3', 'ListObjects', { bucketName: 'production-customer-data' });
+      for (let i = between(r, 5, 30); i > 0; i--) {
+        t += between(r, 1500, 4000);
+        w.call(t, 's3', 'DeleteObjects', { bucketName: 'production-customer-data', delete: { object: Array.from({ length: between(r, 200, 1000) }, (_, k) => ({ key: `c/${i}/${k}` })) } });
+      }
+      return label(kind, `arn:aws:iam::${PROD}:user/${name}`, w, true);
+    }
+    case 'slow-drip': {
+      // An app that never deletes, deleting one object every ~30 s for hours.
+      const name = pick(r, ['app-orders', 'app-billing', 'app-search']);
+      const w = new Writer(tag, identity('role', name));
+      let t = at;
+      for (let i = between(r, 200, 400); i > 0; i--) {
+        w.call(t, 's3', 'DeleteObject', { bucketName: `production-${name}`, key: `k/${i}` });
+        t += between(r, 20_000, 40_000);
+      }
+      return label(kind, `arn:aws:iam::${PROD}:role/${name}`, w, false);
+    }
+    case 'human-destroys-databases': {
+      // Someone deleting databases and their snapshots, one by one, that they never touched.
+      const name = pick(r, ['erin', 'frank', 'grace', 'heidi']);
+      const w = new Writer(tag, identity('user', name));
+      let t = at;
+      w.call(t, 'rds', 'DescribeDBInstances', null);
+      for (let i = between(r, 4, 8); i > 0; i--) {
+        t += between(r, 5000, 30_000);
+        w.call(t, 'rds', 'DeleteDBSnapshot', { dBSnapshotIdentifier: `prod-db-${i}-snap` });
+        t += between(r, 2000, 10_000);
+        w.call(t, 'rds', 'DeleteDBInstance', { dBInstanceIdentifier: `prod-db-${i}`, skipFinalSnapshot: true });
+      }
+      return label(kind, `arn:aws:iam::${PROD}:user/${name}`, w, true);
+    }
+    case 'leaked-ci-credential': {
+      // The CI deployer's credential, leaked: dozens of instances terminated per call.
+      const w = new Writer(tag, identity('role', 'ci-deployer'), '198.51.100.23');
+      let t = at;
+      for (let i = between(r, 4, 12); i > 0; i--) {
+        w.call(t, 'ec2', 'TerminateInstances', { instancesSet: { items: Array.from({ length: between(r, 20, 60) }, (_, k) => ({ instanceId: `i-${i}${k}` })) } });
+        t += between(r, 2000, 6000);
+      }
+      return label(kind, `arn:aws:iam::${PROD}:role/ci-deployer`, w, true);
+    }
+  }
+}

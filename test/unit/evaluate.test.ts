@@ -1,0 +1,44 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Alert } from '../../src/alerts/alert.js';
+import { emptyModel } from '../../src/baseline/model.js';
+import { validateConfig } from '../../src/config/load.js';
+import type { IncidentResult } from '../../src/cli/commands/evaluate.js';
+import { PROJECT_ROOT } from '../../src/kafka/local-broker.js';
+import { createLogger } from '../../src/log.js';
+import { detectOverWindow } from '../../src/pipeline/window.js';
+import { MemorySource } from '../../src/sources/memory.js';
+
+describe('auditwatch evaluate', () => {
+  it('on an unseen seed: the bulk deletes, the bucket wipe, the slow drip and the leaked credential are caught in time, with no false freeze', () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'aw-eval-')), 'evaluation.json');
+    const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'auditwatch.js'), 'evaluate', '--seeds', '29', '--out', out], { encoding: 'utf8', env: { ...process.env, KAFKA_BROKERS: '' } });
+    expect(r.status, r.stderr).toBe(0);
+    const result = JSON.parse(readFileSync(out, 'utf8')) as { rows: IncidentResult[]; falseFreezes: number; falseAlertsPerDay: number };
+    const row = (kind: string) => result.rows.find((x) => x.kind === kind)!;
+    for (const kind of ['maintenance-to-prod', 'stolen-credentials-bucket-wipe', 'leaked-ci-credential']) {
+      expect(row(kind), kind).toMatchObject({ detected: true, severity: 'critical', frozen: true, withinTarget: true });
+      expect(row(kind).delaySeconds!, kind).toBeLessThanOrEqual(5);
+      expect(row(kind).delayDestructiveEvents!, kind).toBeLessThan(50);
+    }
+    expect(row('slow-drip')).toMatchObject({ detected: true, withinTarget: true });
+    expect(row('slow-drip').delaySeconds!).toBeLessThanOrEqual(1800);
+    expect(result.falseFreezes).toBe(0);
+    expect(result.falseAlertsPerDay).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('an incident and its aftermath', () => {
+  it('a delete 40 minutes after a wipe, still inside the 1 h window that holds it, updates the incident instead of opening a new one', async () => {
+    const config = validateConfig({ alerts: { sinks: [] } }, {});
+    const t = Date.parse('2026-05-05T10:00:00Z');
+    const del = (id: string, time: number, objects = 1) => JSON.stringify({ id, time, principal: { id: 'alice', kind: 'human' }, action: 'DeleteObjects', verb: 'delete', resource: { type: 's3:object', id }, environment: 'production', objectCount: objects });
+    const events = [del('wipe', t, 500), del('later', t + 40 * 60_000)];
+    const { alerts } = await detectOverWindow(config, emptyModel([10_000, 60_000, 600_000, 3_600_000], 0.95), new MemorySource(events, 'canonical-json'), createLogger('silent'));
+    expect(new Set(alerts.map((a: Alert) => a.id)).size).toBe(1);
+    expect(alerts.at(-1)!.triggerEventId).toBe('later');
+  });
+});
