@@ -27,14 +27,15 @@ function program(setExit: (code: number) => void): Command {
     .option('--model-dir <dir>', 'model directory (default: modelDir in config, "models")')
     .action((o) => done(runCommand(o)));
 
-  const rangeOptions = (c: Command) => c
+  /** The window every replaying command reads: a file, stdin, or a topic's time range. */
+  const windowOptions = (c: Command) => c
     .option('--input <file>', 'file, directory of files, or - for stdin')
     .option('--topic <topic>', 'read a Kafka topic instead of a file')
     .option('--from <time>', 'with --topic: start (ISO-8601 or epoch ms); default the beginning')
     .option('--to <time>', 'with --topic: end, exclusive; default the end as it is now')
     .addOption(formatOption())
-    .option('--model-dir <dir>', 'model directory (default: modelDir in config, "models")')
-    .option('--config <file>', 'YAML config file');
+    .option('--model-dir <dir>', 'model directory (default: modelDir in config, "models")');
+  const rangeOptions = (c: Command) => windowOptions(c).option('--config <file>', 'YAML config file');
 
   rangeOptions(root.command('train').description('learn baselines from a file or a topic time range and write them to the model directory'))
     .action((o) => done(trainCommand(o)));
@@ -50,15 +51,9 @@ function program(setExit: (code: number) => void): Command {
     .option('--html <file>', 'write the report as one self-contained HTML page')
     .action((o) => done(reportCommand(o)));
 
-  root.command('backtest')
+  windowOptions(root.command('backtest'))
     .description('run two configs over the same window and show which incidents each raises: new, gone, changed severity')
     .option('--config <file>', 'a config file; give it twice: the running one, then the candidate', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--input <file>', 'file, directory of files, or - for stdin')
-    .option('--topic <topic>', 'read a Kafka topic instead of a file')
-    .option('--from <time>', 'with --topic: start (ISO-8601 or epoch ms)')
-    .option('--to <time>', 'with --topic: end, exclusive (default: now, the same for both runs)')
-    .addOption(formatOption())
-    .option('--model-dir <dir>', 'model directory (default: modelDir in the first config)')
     .option('--out <file>', 'also write the comparison as JSON')
     .action((o) => done(backtestCommand(o)));
 
