@@ -1,6 +1,6 @@
 import type { AuditEvent } from '../events/audit-event.js';
 import { destructiveObjects, entityKeyOf, splitEntityKey } from './entity.js';
-import { emptyModel, type BaselineModel, type EntityBaseline } from './model.js';
+import { emptyModel, populationKey, type BaselineModel, type EntityBaseline } from './model.js';
 import { WindowSet } from './windows.js';
 
 /** Lower quantile of sorted values: never above an observed value, so one outlier entity cannot set it. */
@@ -52,15 +52,18 @@ export class BaselineLearner {
     const model = emptyModel(this.windowsMs, this.populationQuantile);
     model.eventCount = this.eventCount;
     model.timeRange = this.eventCount ? { from: this.from, to: this.to } : null;
-    const byEnvironment = new Map<string, EntityBaseline[]>();
+    // Populations are per environment and resource type: deleting databases is not compared with deleting cache
+    // entries, and a type nobody deleted in an environment has no population (an expected peak of zero).
+    const byPopulation = new Map<string, EntityBaseline[]>();
     for (const [key, entity] of this.entities) {
       model.entities[key] = entity;
       if (entity.destructiveEvents === 0) continue;
-      const env = splitEntityKey(key).environment;
-      byEnvironment.set(env, [...(byEnvironment.get(env) ?? []), entity]);
+      const { environment, resourceType } = splitEntityKey(key);
+      const pk = populationKey(environment, resourceType);
+      byPopulation.set(pk, [...(byPopulation.get(pk) ?? []), entity]);
     }
-    for (const [env, list] of [...byEnvironment].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      model.population[env] = {
+    for (const [pk, list] of [...byPopulation].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      model.population[pk] = {
         entities: list.length,
         peaks: this.windowsMs.map((_, i) => quantile(list.map((e) => e.peaks[i]!).sort((a, b) => a - b), this.populationQuantile)),
       };

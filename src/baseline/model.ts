@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { AuditwatchError } from '../errors.js';
 
 export const BASELINE_FILE = 'baselines.json';
-export const BASELINE_FORMAT = 1;
+export const BASELINE_FORMAT = 2;
 
 export interface EntityBaseline {
   /** Largest destructive-object sum seen in each window (same order as `windowsMs`). */
@@ -13,7 +13,7 @@ export interface EntityBaseline {
 }
 
 export interface PopulationBaseline {
-  /** The configured quantile of the peaks of this environment's entities that ever deleted anything. */
+  /** The configured quantile of the peaks of the entities (in one environment, on one resource type) that ever deleted. */
   peaks: number[];
   entities: number;
 }
@@ -26,7 +26,12 @@ export interface BaselineModel {
   eventCount: number;
   timeRange: { from: number; to: number } | null;
   entities: Record<string, EntityBaseline>;
+  /** Keyed by populationKey(environment, resourceType): what principals with no history here are compared with. */
   population: Record<string, PopulationBaseline>;
+}
+
+export function populationKey(environment: string, resourceType: string): string {
+  return `${environment}\u0001${resourceType}`;
 }
 
 export function emptyModel(windowsMs: number[], populationQuantile: number): BaselineModel {

@@ -72,6 +72,14 @@ const bulkDeleteDetectorSpec = z.strictObject({
   criticalScore: z.number().min(1).default(2),
   /** Entities with no history use this quantile of their environment's entity peaks. */
   populationQuantile: z.number().gt(0).lt(1).default(0.95),
+  /**
+   * Criticality per resource type (glob → weight; the first match wins, otherwise 1): a weight of 5 lets a fifth of
+   * minObjects alert. A database and its snapshots weigh more than a cache entry.
+   */
+  criticality: z.record(z.string().min(1), z.number().positive()).default({
+    'rds:*': 5, 'dynamodb:table': 5, 'dynamodb:backup': 5, 'redshift:*': 5, 'docdb-elastic:*': 5, 's3:bucket': 5, 'kms:*': 5,
+    'backup:*': 5, 'ec2:snapshot': 2, 'ec2:volume': 2, 'elasticache:*': 0.5,
+  }),
   /** Upper bound on entities tracked at once; idle ones (windows empty) are dropped first, then the least recent. */
   maxEntities: z.number().int().min(1000).default(2_000_000),
   /** Thresholds for some environments, resource types or principals; every matching entry applies, later ones win. */

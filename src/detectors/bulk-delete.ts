@@ -1,5 +1,5 @@
 import { destructiveObjects, entityKeyOf } from '../baseline/entity.js';
-import type { BaselineModel } from '../baseline/model.js';
+import { populationKey, type BaselineModel } from '../baseline/model.js';
 import { WindowSet } from '../baseline/windows.js';
 import type { BulkDeleteSpec, ThresholdOverride } from '../config/schema.js';
 import { AuditwatchError } from '../errors.js';
@@ -10,8 +10,10 @@ import type { Detector, Finding, Reconfigurable, Severity } from './detector.js'
 
 interface Thresholds {
   tolerance: number;
+  /** minObjects for this entity, already divided by its resource type's criticality weight. */
   minObjects: number;
   criticalScore: number;
+  weight: number;
 }
 
 interface EntityState {
@@ -35,7 +37,7 @@ export interface BulkDeleteOptions {
 
 /**
  * Destructive volume per entity over several sliding windows, checked on every delete against the entity's
- * learned peak (or, with no history, its environment's population peak).
+ * learned peak (or, with no history, the population peak of its environment and resource type).
  */
 export class BulkDeleteDetector implements Detector, Reconfigurable<BulkDeleteSpec> {
   readonly name = 'bulk-delete';
@@ -47,6 +49,7 @@ export class BulkDeleteDetector implements Detector, Reconfigurable<BulkDeleteSp
   private sinceSweep = 0;
   private evicted = 0;
   private overrides: Array<ThresholdOverride & { typeRe?: RegExp; principalRe?: RegExp }> = [];
+  private criticality: Array<[RegExp, number]> = [];
 
   constructor(private readonly opts: BulkDeleteOptions) {
     const { spec, model } = opts;
@@ -64,6 +67,7 @@ export class BulkDeleteDetector implements Detector, Reconfigurable<BulkDeleteSp
   }
 
   private compileOverrides(spec: BulkDeleteSpec): void {
+    this.criticality = Object.entries(spec.criticality).map(([glob, w]) => [globToRegExp(glob), w]);
     this.overrides = spec.overrides.map((o) => ({
       ...o,
       typeRe: o.resourceType ? globToRegExp(o.resourceType) : undefined,
@@ -89,7 +93,8 @@ export class BulkDeleteDetector implements Detector, Reconfigurable<BulkDeleteSp
 
   private thresholdsFor(e: AuditEvent): Thresholds {
     const { tolerance, minObjects, criticalScore } = this.opts.spec;
-    const t: Thresholds = { tolerance, minObjects, criticalScore };
+    const weight = this.criticality.find(([re]) => re.test(e.resource.type))?.[1] ?? 1;
+    const t: Thresholds = { tolerance, minObjects, criticalScore, weight };
     for (const o of this.overrides) {
       if (o.environment !== undefined && o.environment !== e.environment) continue;
       if (o.typeRe && !o.typeRe.test(e.resource.type)) continue;
@@ -98,6 +103,7 @@ export class BulkDeleteDetector implements Detector, Reconfigurable<BulkDeleteSp
       if (o.minObjects !== undefined) t.minObjects = o.minObjects;
       if (o.criticalScore !== undefined) t.criticalScore = o.criticalScore;
     }
+    t.minObjects /= weight;
     return t;
   }
 
@@ -159,9 +165,9 @@ export class BulkDeleteDetector implements Detector, Reconfigurable<BulkDeleteSp
 
   private score(e: AuditEvent, key: string, s: EntityState): Finding | null {
     const { spec, model } = this.opts;
-    const { tolerance, minObjects, criticalScore } = s.thresholds;
+    const { tolerance, minObjects, criticalScore, weight } = s.thresholds;
     const own = model.entities[key];
-    const population = model.population[e.environment];
+    const population = model.population[populationKey(e.environment, e.resource.type)];
     let best = -1;
     let bestScore = 0;
     let bestThreshold = 0;
@@ -185,8 +191,9 @@ export class BulkDeleteDetector implements Detector, Reconfigurable<BulkDeleteSp
     const observed = s.windows.sums[best]!;
     const baseline = own
       ? `this principal's learned peak here is ${bestExpected} per ${window}`
-      : `no history for this principal on ${e.resource.type} in ${e.environment}; the ${e.environment} population peak is ${bestExpected} per ${window}` +
-        (population ? ` (p${Math.round(model.populationQuantile * 100)} of ${population.entities} entities)` : ' (no population learned)');
+      : population
+        ? `no history for this principal on ${e.resource.type} in ${e.environment}; others' peak there is ${bestExpected} per ${window} (p${Math.round(model.populationQuantile * 100)} of ${population.entities} entities)`
+        : `no history for this principal on ${e.resource.type} in ${e.environment}, and nobody deleted ${e.resource.type} there in the training history`;
     return {
       detector: this.name,
       entityKey: key,
@@ -195,7 +202,7 @@ export class BulkDeleteDetector implements Detector, Reconfigurable<BulkDeleteSp
       severity,
       windowMs: spec.windows[best]!,
       reason: `${observed} ${e.resource.type} objects deleted in ${window} by ${e.principal.id} in ${e.environment}; ${baseline}; ` +
-        `threshold ${Math.round(bestThreshold * 10) / 10} (peak × ${tolerance}, at least ${minObjects})`,
+        `threshold ${Math.round(bestThreshold * 10) / 10} (peak × ${tolerance}, at least ${+minObjects.toFixed(2)}${weight !== 1 ? `: ${e.resource.type} has criticality ${weight}` : ''})`,
       firstEventTime: s.runStart,
       eventCount: s.runEvents,
       objectCount: s.runObjects,

@@ -13,7 +13,7 @@ import { detectOverWindow } from '../../src/pipeline/window.js';
 import { MemorySource } from '../../src/sources/memory.js';
 
 describe('auditwatch evaluate', () => {
-  it('on an unseen seed: the bulk deletes, the bucket wipe, the slow drip and the leaked credential are caught in time, with no false freeze', () => {
+  it('on an unseen seed: every labelled incident is caught, the bulk ones within 5 s, with no false freeze', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'aw-eval-')), 'evaluation.json');
     const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'auditwatch.js'), 'evaluate', '--seeds', '29', '--out', out], { encoding: 'utf8', env: { ...process.env, KAFKA_BROKERS: '' } });
     expect(r.status, r.stderr).toBe(0);
@@ -25,6 +25,9 @@ describe('auditwatch evaluate', () => {
       expect(row(kind).delayDestructiveEvents!, kind).toBeLessThan(50);
     }
     expect(row('slow-drip')).toMatchObject({ detected: true, withinTarget: true });
+    // Databases deleted one by one: caught through their criticality weight, a few deletes in (not yet at the first).
+    expect(row('human-destroys-databases')).toMatchObject({ detected: true, severity: 'critical', frozen: true });
+    expect(row('human-destroys-databases').delayDestructiveEvents!).toBeLessThanOrEqual(4);
     expect(row('slow-drip').delaySeconds!).toBeLessThanOrEqual(1800);
     expect(result.falseFreezes).toBe(0);
     expect(result.falseAlertsPerDay).toBeLessThanOrEqual(1);
