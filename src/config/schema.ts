@@ -85,7 +85,19 @@ const bulkDeleteDetectorSpec = z.strictObject({
   /** Thresholds for some environments, resource types or principals; every matching entry applies, later ones win. */
   overrides: z.array(thresholdOverride).default([]),
 });
-export const detectorSpec = z.discriminatedUnion('type', [bulkDeleteDetectorSpec]);
+const contextDetectorSpec = z.strictObject({
+  type: z.literal('context'),
+  /** Flag calls that disable protections (logging, versioning, deletion protection, detectors, keys). */
+  protections: z.boolean().default(true),
+  /** Score of a disabled protection: 2 or more is critical in a critical environment. */
+  protectionScore: z.number().min(1).default(2),
+  /** Flag a principal's first destructive action on a critical type, or in an environment new to it. */
+  novelty: z.boolean().default(true),
+  /** The criticality weight (from the bulk-delete detector's table) from which a resource type counts as critical. */
+  criticalWeight: z.number().positive().default(5),
+});
+
+export const detectorSpec = z.discriminatedUnion('type', [bulkDeleteDetectorSpec, contextDetectorSpec]);
 
 const freezeMode = z.enum(['off', 'dry-run', 'approval', 'enforce']);
 
@@ -195,7 +207,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   modelDir: z.string().min(1).default('models'),
-  detectors: z.array(detectorSpec).min(1).prefault([{ type: 'bulk-delete' }]),
+  detectors: z.array(detectorSpec).min(1).prefault([{ type: 'bulk-delete' }, { type: 'context' }]),
   /** Input validation between decode and detection. */
   admission: z
     .strictObject({
@@ -252,6 +264,7 @@ export type SourceSpec = z.infer<typeof sourceSpec>;
 export type SinkSpec = z.infer<typeof sinkSpec>;
 export type DetectorSpec = z.infer<typeof detectorSpec>;
 export type BulkDeleteSpec = z.infer<typeof bulkDeleteDetectorSpec>;
+export type ContextSpec = z.infer<typeof contextDetectorSpec>;
 export type FreezeRule = z.infer<typeof freezeRule>;
 export type FreezeMode = z.infer<typeof freezeMode>;
 export type ActuatorSpec = z.infer<typeof actuatorSpec>;

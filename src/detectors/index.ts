@@ -1,6 +1,7 @@
 import type { BaselineModel } from '../baseline/model.js';
 import type { Config, DetectorSpec } from '../config/schema.js';
 import { BulkDeleteDetector } from './bulk-delete.js';
+import { ContextDetector } from './context.js';
 import type { Detector } from './detector.js';
 
 type DetectorFactory<S extends DetectorSpec> = (spec: S, config: Config, model: BaselineModel) => Detector;
@@ -9,6 +10,11 @@ type DetectorFactory<S extends DetectorSpec> = (spec: S, config: Config, model: 
 const DETECTORS: { [T in DetectorSpec['type']]: DetectorFactory<Extract<DetectorSpec, { type: T }>> } = {
   'bulk-delete': (spec, config, model) =>
     new BulkDeleteDetector({ spec, model, criticalEnvironments: config.environments.critical, runGapMs: config.alerts.incidentGap }),
+  context: (spec, config, model) => {
+    // One criticality table for the whole config: the volume detector's.
+    const volume = config.detectors.find((d) => d.type === 'bulk-delete');
+    return new ContextDetector(spec, model, config.environments.critical, volume?.type === 'bulk-delete' ? volume.criticality : {});
+  },
 };
 
 export function buildDetectors(config: Config, model: BaselineModel): Detector[] {

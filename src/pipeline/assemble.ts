@@ -100,13 +100,14 @@ function pick(config: Config, path: string): unknown {
 /** The windows every configured volume detector checks: training learns exactly these. */
 export function trainingWindows(config: Config): number[] {
   const set = new Set<number>();
-  for (const d of config.detectors) for (const w of d.windows) set.add(w);
+  for (const d of config.detectors) if (d.type === 'bulk-delete') for (const w of d.windows) set.add(w);
   return [...set].sort((a, b) => a - b);
 }
 
 /** Training is the same pipeline with the learner in place of the detectors. */
 export function buildTrainingPipeline(config: Config, metrics: Metrics, log: Logger): { pipeline: Pipeline; learner: BaselineLearner } {
-  const quantile = config.detectors[0]?.populationQuantile ?? 0.95;
+  const volume = config.detectors.find((d) => d.type === 'bulk-delete');
+  const quantile = volume?.type === 'bulk-delete' ? volume.populationQuantile : 0.95;
   const learner = new BaselineLearner(trainingWindows(config), quantile);
   const pipeline = new Pipeline({
     // Training admits events as detection does: a redelivered delete must not inflate a learned peak.

@@ -132,9 +132,11 @@ describe('an ELB-style mass delete on a real broker', () => {
     const all = alerts.messages.map((m) => decodeAlert(m.value!));
     expect(all.every((a) => !a.principal.includes(SNAPSHOT_CLEANUP))).toBe(true);
     expect(all.filter((a) => a.severity === 'critical').every((a) => a.principal === principal)).toBe(true);
-    // An ongoing incident updates its alert: one id per entity, revisions counting up.
-    const ids = new Set(all.map((a) => a.id));
-    expect(ids.size).toBeLessThanOrEqual(2);
+    // An ongoing incident updates its alert: exactly one id per detector and entity, revisions counting up.
+    const idsPerIncident = new Map<string, Set<string>>();
+    for (const a of all) idsPerIncident.set(`${a.detector}|${a.principal}|${a.resourceType}`, (idsPerIncident.get(`${a.detector}|${a.principal}|${a.resourceType}`) ?? new Set()).add(a.id));
+    expect([...idsPerIncident.values()].every((ids) => ids.size === 1)).toBe(true);
+    expect([...idsPerIncident.keys()].filter((k) => k.startsWith('bulk-delete|'))).toHaveLength(2); // load balancers, target groups
     expect(control.messages.filter((m) => m.value)).toHaveLength(1);
     liveCount += sent;
     await waitFor('the incident to be processed', () => live.pipeline.totals.events >= liveCount, 30_000);

@@ -1,0 +1,82 @@
+import { destructiveObjects, entityKeyOf, splitEntityKey } from '../baseline/entity.js';
+import type { BaselineModel } from '../baseline/model.js';
+import type { ContextSpec } from '../config/schema.js';
+import type { AuditEvent } from '../events/audit-event.js';
+import { globToRegExp } from '../util/glob.js';
+import type { Detector, Finding, Reconfigurable, Severity } from './detector.js';
+
+/**
+ * Calls that switch off what would let anyone notice or undo a destruction. Those that need request parameters to
+ * judge (versioning suspended, deletion protection turned off) are not covered yet: the canonical event does not
+ * carry the parameters.
+ */
+const PROTECTION_OFF = new Set([
+  'StopLogging', 'DeleteTrail', 'DeleteFlowLogs', 'DeleteDetector', 'DisableSecurityHub', 'StopConfigurationRecorder',
+  'DeleteConfigurationRecorder', 'DisableKey', 'ScheduleKeyDeletion', 'LeaveOrganization', 'DeleteBackupVault',
+]);
+
+/**
+ * Context the volume windows cannot see, judged against the learned history:
+ * - a protection being disabled (logging stopped, versioning suspended, deletion protection off, ...);
+ * - a principal's first destructive action on a critical resource type (criticality ≥ `criticalWeight`), or its
+ *   first destructive action in an environment where it was never seen.
+ * A principal whose history already holds the same kind of action here is not flagged: automation that does this
+ * routinely is normal, as in the volume detector.
+ */
+export class ContextDetector implements Detector, Reconfigurable<ContextSpec> {
+  readonly name = 'context';
+  private readonly seenIn = new Set<string>();
+  private readonly deletedBefore = new Set<string>();
+  private readonly flagged = new Set<string>();
+  private criticality: Array<[RegExp, number]> = [];
+
+  constructor(private spec: ContextSpec, model: BaselineModel, private criticalEnvironments: readonly string[], private readonly criticalityWeights: Record<string, number>) {
+    for (const [key, entity] of Object.entries(model.entities)) {
+      const { principal, environment } = splitEntityKey(key);
+      this.seenIn.add(`${principal}\u0001${environment}`);
+      if (entity.destructiveEvents > 0) this.deletedBefore.add(key);
+    }
+    this.criticality = Object.entries(criticalityWeights).map(([g, w]) => [globToRegExp(g), w]);
+  }
+
+  checkReconfigure(): string | null {
+    return null;
+  }
+
+  reconfigure(spec: ContextSpec, criticalEnvironments: readonly string[]): void {
+    this.spec = spec;
+    this.criticalEnvironments = criticalEnvironments;
+  }
+
+  private finding(e: AuditEvent, key: string, score: number, reason: string): Finding {
+    const severity: Severity = score >= 2 && this.criticalEnvironments.includes(e.environment) ? 'critical' : 'warning';
+    return { detector: this.name, entityKey: key, event: e, score, severity, reason, windowMs: 0, firstEventTime: e.time, eventCount: 1, objectCount: e.objectCount };
+  }
+
+  observe(e: AuditEvent): Finding | null {
+    if (e.outcome !== 'success') return null;
+    const key = entityKeyOf(e);
+    if (this.spec.protections && PROTECTION_OFF.has(e.action)) {
+      // Routine for this principal here (it did so in the training history)? Then it is not news.
+      if (!this.deletedBefore.has(key)) {
+        return this.finding(e, key, this.spec.protectionScore, `protection disabled: ${e.action} on ${e.resource.type} ${e.resource.id} by ${e.principal.id} in ${e.environment}; not seen from this principal in the training history`);
+      }
+      return null;
+    }
+    if (!this.spec.novelty || destructiveObjects(e) === 0) return null;
+    const place = `${e.principal.id}\u0001${e.environment}`;
+    const weight = this.criticality.find(([re]) => re.test(e.resource.type))?.[1] ?? 1;
+    // At most one novelty finding per principal in an environment, plus one per critical type it never deleted:
+    // after that, volume is the volume detector's business.
+    if (weight >= this.spec.criticalWeight && !this.deletedBefore.has(key) && !this.flagged.has(key)) {
+      this.flagged.add(key);
+      this.flagged.add(place);
+      return this.finding(e, key, 1, `first ${e.action} of ${e.resource.type} (criticality ${weight}) by ${e.principal.id} in ${e.environment}; it never deleted one in the training history`);
+    }
+    if (!this.seenIn.has(place) && !this.flagged.has(place)) {
+      this.flagged.add(place);
+      return this.finding(e, key, 1, `first destructive action by ${e.principal.id} in ${e.environment}, where the training history never saw it`);
+    }
+    return null;
+  }
+}
