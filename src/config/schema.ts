@@ -97,7 +97,13 @@ const contextDetectorSpec = z.strictObject({
   criticalWeight: z.number().positive().default(5),
 });
 
-export const detectorSpec = z.discriminatedUnion('type', [bulkDeleteDetectorSpec, contextDetectorSpec]);
+const modelDetectorSpec = z.strictObject({
+  type: z.literal('model'),
+  /** Reconstruction error ÷ the training p99.9 from which an event is a warning. */
+  minScore: z.number().positive().default(3),
+});
+
+export const detectorSpec = z.discriminatedUnion('type', [bulkDeleteDetectorSpec, contextDetectorSpec, modelDetectorSpec]);
 
 const freezeMode = z.enum(['off', 'dry-run', 'approval', 'enforce']);
 
@@ -207,7 +213,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   modelDir: z.string().min(1).default('models'),
-  detectors: z.array(detectorSpec).min(1).prefault([{ type: 'bulk-delete' }, { type: 'context' }]),
+  detectors: z.array(detectorSpec).min(1).prefault([{ type: 'bulk-delete' }, { type: 'context' }, { type: 'model' }]),
   /** Input validation between decode and detection. */
   admission: z
     .strictObject({
@@ -265,6 +271,7 @@ export type SinkSpec = z.infer<typeof sinkSpec>;
 export type DetectorSpec = z.infer<typeof detectorSpec>;
 export type BulkDeleteSpec = z.infer<typeof bulkDeleteDetectorSpec>;
 export type ContextSpec = z.infer<typeof contextDetectorSpec>;
+export type ModelSpec = z.infer<typeof modelDetectorSpec>;
 export type FreezeRule = z.infer<typeof freezeRule>;
 export type FreezeMode = z.infer<typeof freezeMode>;
 export type ActuatorSpec = z.infer<typeof actuatorSpec>;

@@ -24,6 +24,8 @@ export interface Detector {
   readonly name: string;
   /** Called for every event, in order; returns a finding or null. Must depend on the events alone. */
   observe(event: AuditEvent): Finding | null;
+  /** Batch detectors (the learned model) score what they queued once per pipeline batch, in event order. */
+  flush?(): Finding[];
   /** Entities with state now, and how many were evicted so far. */
   stats?(): { tracked: number; evicted: number };
 }

@@ -27,6 +27,7 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly consumerLag = new Gauge({ name: 'auditwatch_consumer_lag', help: 'Messages behind the high watermark, per partition', labelNames: ['topic', 'partition'], registers: [this.registry] });
+  readonly modelBackend = new Gauge({ name: 'auditwatch_model_backend', help: 'The TensorFlow.js backend scoring the learned model (1 for the one in use)', labelNames: ['backend'], registers: [this.registry] });
   readonly ready = new Gauge({ name: 'auditwatch_ready', help: '1 when the model is loaded and the consumer is running', registers: [this.registry] });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {

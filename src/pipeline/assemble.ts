@@ -7,6 +7,8 @@ import type { BaselineModel } from '../baseline/model.js';
 import type { Config } from '../config/schema.js';
 import { decodeContextFrom } from '../decode/index.js';
 import type { Reconfigurable } from '../detectors/detector.js';
+import type { Autoencoder } from '../model/autoencoder.js';
+import { FeatureExtractor } from '../model/features.js';
 import { buildDetectors } from '../detectors/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -25,6 +27,8 @@ export interface DetectionOptions {
   producer?: Producer;
   /** Replaces the configured sinks (replay writes to the file it was given). */
   sinks?: AlertSink[];
+  /** The learned model, when the model directory has one (see loadAutoencoder). */
+  autoencoder?: Autoencoder | null;
   /** Wraps the detection processor (a report records every event beside it). */
   wrap?: (detection: DetectionProcessor) => EventProcessor;
 }
@@ -45,7 +49,7 @@ export function buildDetectionPipeline(opts: DetectionOptions) {
     },
   });
   const sinks = opts.sinks ?? buildSinks(config.alerts.sinks, { producer });
-  const detectors = buildDetectors(config, model);
+  const detectors = buildDetectors(config, model, opts.autoencoder ?? null);
   const parts = {
     admission: new EventAdmission({ maxFutureSkewMs: config.admission.maxFutureSkew, dedupeWindow: config.admission.dedupeWindow }),
     stats: () => detectors.reduce((t, d) => {
@@ -74,12 +78,12 @@ export function buildDetectionPipeline(opts: DetectionOptions) {
       refused.push('detectors: the list of detectors changed; restart to add or remove detectors');
     } else {
       next.detectors.forEach((spec, i) => {
-        const reason = (detectors[i] as unknown as Reconfigurable<typeof spec>).checkReconfigure(spec);
+        const reason = (detectors[i] as Partial<Reconfigurable<typeof spec>>).checkReconfigure?.(spec);
         if (reason) refused.push(reason);
       });
     }
     if (refused.length) return { refused, needsRestart: [] };
-    next.detectors.forEach((spec, i) => (detectors[i] as unknown as Reconfigurable<typeof spec>).reconfigure(spec, next.environments.critical));
+    next.detectors.forEach((spec, i) => (detectors[i] as Partial<Reconfigurable<typeof spec>>).reconfigure?.(spec, next.environments.critical));
     policy.reconfigure(next);
     dispatcher.reconfigure(next.freeze);
     parts.decode = decodeContextFrom(next);
@@ -105,21 +109,26 @@ export function trainingWindows(config: Config): number[] {
 }
 
 /** Training is the same pipeline with the learner in place of the detectors. */
-export function buildTrainingPipeline(config: Config, metrics: Metrics, log: Logger): { pipeline: Pipeline; learner: BaselineLearner } {
+export function buildTrainingPipeline(config: Config, metrics: Metrics, log: Logger): { pipeline: Pipeline; learner: BaselineLearner; learning: LearningProcessor } {
   const volume = config.detectors.find((d) => d.type === 'bulk-delete');
   const quantile = volume?.type === 'bulk-delete' ? volume.populationQuantile : 0.95;
   const learner = new BaselineLearner(trainingWindows(config), quantile);
+  // The model's feature vectors are gathered in the same pass, with the same extractor detection runs.
+  const features = config.detectors.some((d) => d.type === 'model')
+    ? new FeatureExtractor(undefined, config.environments.critical, volume?.type === 'bulk-delete' ? volume.criticality : {})
+    : undefined;
+  const learning = new LearningProcessor(learner, features);
   const pipeline = new Pipeline({
     // Training admits events as detection does: a redelivered delete must not inflate a learned peak.
     admission: new EventAdmission({ maxFutureSkewMs: config.admission.maxFutureSkew, dedupeWindow: config.admission.dedupeWindow }),
     decode: decodeContextFrom(config),
-    processor: new LearningProcessor(learner),
+    processor: learning,
     sinks: [],
     deadLetter: new LogDeadLetterSink(log),
     metrics,
     log,
   });
-  return { pipeline, learner };
+  return { pipeline, learner, learning };
 }
 
 export async function connectProducer(kafka: Kafka): Promise<Producer> {

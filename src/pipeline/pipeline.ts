@@ -14,6 +14,8 @@ import type { EventAdmission } from './admission.js';
 export interface EventProcessor {
   /** `record` is where the event came from (topic, partition, offset); reports use it to name restore points. */
   process(event: AuditEvent, out: PolicyOutput, record: SourceRecord): void;
+  /** Called once at the end of each batch, before outputs are published (batched model scoring). */
+  flush?(out: PolicyOutput): void;
 }
 
 export interface PipelineParts {
@@ -93,6 +95,7 @@ export class Pipeline {
       if (rejected) dead.push({ record, error: rejected });
     }
 
+    processor.flush?.(out);
     const [freezes] = await Promise.all([
       this.parts.dispatcher?.dispatch(out.freezes) ?? 0,
       ...this.parts.sinks.map((s) => s.publish(out.alerts)),

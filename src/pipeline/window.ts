@@ -3,6 +3,7 @@ import type { Alert } from '../alerts/alert.js';
 import type { BaselineModel } from '../baseline/model.js';
 import type { Config, InputFormat } from '../config/schema.js';
 import type { Logger } from '../log.js';
+import type { Autoencoder } from '../model/autoencoder.js';
 import { Metrics } from '../metrics/metrics.js';
 import type { AlertSink } from '../sinks/sink.js';
 import { FileSource } from '../sources/file.js';
@@ -29,10 +30,10 @@ export function shadowFreezes(config: Config): Config {
 }
 
 /** Runs detection over a window with the live code and freezes shadowed, and returns every alert revision. */
-export async function detectOverWindow(config: Config, model: BaselineModel, source: Source, log: Logger): Promise<{ alerts: Alert[]; events: number; rejected: number }> {
+export async function detectOverWindow(config: Config, model: BaselineModel, source: Source, log: Logger, autoencoder: Autoencoder | null = null): Promise<{ alerts: Alert[]; events: number; rejected: number }> {
   const alerts: Alert[] = [];
   const collector: AlertSink = { name: 'collect', publish: async (a) => void alerts.push(...a), close: async () => {} };
-  const { pipeline } = buildDetectionPipeline({ config: shadowFreezes(config), model, metrics: new Metrics(), log, sinks: [collector] });
+  const { pipeline } = buildDetectionPipeline({ config: shadowFreezes(config), model, autoencoder, metrics: new Metrics(), log, sinks: [collector] });
   await source.run(pipeline.handle);
   return { alerts, events: pipeline.totals.events, rejected: pipeline.totals.deadLettered };
 }

@@ -53,6 +53,12 @@ export class ReportRecorder implements EventProcessor {
     };
   }
 
+  flush(out: PolicyOutput): void {
+    const decided = out.freezes.length;
+    this.detection.flush(out);
+    for (const d of out.freezes.slice(decided)) this.freezes.push({ alertId: d.command.alertId, scopeKey: d.command.scopeKey, decision: d.kind, at: d.command.createdAt });
+  }
+
   process(e: AuditEvent, out: PolicyOutput, record: SourceRecord): void {
     const decided = out.freezes.length;
     this.detection.process(e, out);

@@ -23,9 +23,9 @@ describe('the Grafana dashboard in deploy/', () => {
     expect([...queried].filter((name) => !exported.has(name))).toEqual([]);
   });
 
-  it('covers what the issue asks for: events/s, end-to-end lag, consumer lag, alerts by severity, freezes, dead letters', () => {
+  it('covers what the issue asks for: events/s, end-to-end lag, consumer lag, alerts by severity, freezes, dead letters, model backend', () => {
     const text = exprs.join('\n');
-    for (const m of ['auditwatch_events_decoded_total', 'auditwatch_end_to_end_lag_seconds_bucket', 'auditwatch_consumer_lag', 'auditwatch_alerts_total', 'auditwatch_freezes_total', 'auditwatch_dead_letter_total']) {
+    for (const m of ['auditwatch_events_decoded_total', 'auditwatch_end_to_end_lag_seconds_bucket', 'auditwatch_consumer_lag', 'auditwatch_alerts_total', 'auditwatch_freezes_total', 'auditwatch_dead_letter_total', 'auditwatch_model_backend']) {
       expect(text).toContain(m);
     }
   });

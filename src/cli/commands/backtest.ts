@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Alert } from '../../alerts/alert.js';
 import { readModel } from '../../baseline/model.js';
+import { loadAutoencoder } from '../../model/autoencoder.js';
 import { SEVERITY_RANK } from '../../detectors/detector.js';
 import { createKafka } from '../../kafka/client.js';
 import { createLogger } from '../../log.js';
@@ -62,8 +63,9 @@ export async function backtestCommand(args: BacktestArgs): Promise<number> {
   const kafka = choice.kind === 'topic' ? createKafka(configA.kafka, log) : undefined;
   // Both runs read exactly the same events: an open-ended topic range is pinned to now.
   const window = choice.kind === 'topic' ? { ...choice, to: choice.to ?? Date.now() } : choice;
-  const a = await detectOverWindow(configA, model, windowSource(window, args.format, kafka), log);
-  const b = await detectOverWindow(configB, model, windowSource(window, args.format, kafka), log);
+  const autoencoder = await loadAutoencoder(configA.modelDir);
+  const a = await detectOverWindow(configA, model, windowSource(window, args.format, kafka), log, autoencoder);
+  const b = await detectOverWindow(configB, model, windowSource(window, args.format, kafka), log, autoencoder);
   const diff = diffIncidents(a.alerts, b.alerts);
   const line = (tag: string, i: IncidentView, extra = '') => `${tag} ${i.severity.padEnd(8)} ${i.detector} ${i.principal} ${i.environment} ${i.resourceType} at ${new Date(i.firstAlertAt).toISOString()}${extra}\n`;
   process.stdout.write(`backtest over ${a.events} events: A (${args.config[0]}) ${diff.incidentsA} incidents, B (${args.config[1]}) ${diff.incidentsB} incidents\n`);

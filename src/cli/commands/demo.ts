@@ -5,6 +5,7 @@ import type { Kafka } from 'kafkajs';
 import { WriteGate } from '../../actions/write-gate.js';
 import type { Alert } from '../../alerts/alert.js';
 import { readModel, type BaselineModel } from '../../baseline/model.js';
+import { loadAutoencoder } from '../../model/autoencoder.js';
 import type { Config } from '../../config/schema.js';
 import { createKafka, ensureOutputTopics } from '../../kafka/client.js';
 import { PROJECT_ROOT, startLocalBroker, type LocalBroker } from '../../kafka/local-broker.js';
@@ -71,7 +72,8 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
   await ensureOutputTopics(kafka, config, [{ topic: inputTopic }]);
 
   const producer = await connectProducer(kafka);
-  const { pipeline } = buildDetectionPipeline({ config, model, metrics: new Metrics(), log, producer });
+  const autoencoder = existsSync(join(modelDir, 'baselines.json')) ? await loadAutoencoder(modelDir) : null;
+  const { pipeline } = buildDetectionPipeline({ config, model, autoencoder, metrics: new Metrics(), log, producer });
   const source = new KafkaGroupSource(kafka, config.kafka.groupId, config.sources, config.kafka.consumer, new Metrics(), log);
   const running = source.run(pipeline.handle);
   const gate = new WriteGate(kafka, config.freeze.controlTopic);

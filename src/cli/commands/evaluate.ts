@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import type { Alert } from '../../alerts/alert.js';
 import type { Config } from '../../config/schema.js';
 import { createLogger } from '../../log.js';
+import { trainAutoencoder } from '../../model/autoencoder.js';
 import { Metrics } from '../../metrics/metrics.js';
 import { buildTrainingPipeline } from '../../pipeline/assemble.js';
 import { detectOverWindow } from '../../pipeline/window.js';
@@ -56,9 +57,10 @@ function score(seed: number, label: IncidentLabel, alerts: readonly Alert[]): In
 async function evaluateSeed(seed: number, historyDays: number, testDays: number, config: Config) {
   const log = createLogger('silent');
   const history = simulateNormalTraffic({ seed, from: TEST_START - historyDays * DAY, to: TEST_START });
-  const { pipeline: trainer, learner } = buildTrainingPipeline(config, new Metrics(), log);
+  const { pipeline: trainer, learner, learning } = buildTrainingPipeline(config, new Metrics(), log);
   await new MemorySource(history.map((r) => JSON.stringify(r)), 'cloudtrail').run(trainer.handle);
   const model = learner.model();
+  const autoencoder = await trainAutoencoder(learning.vectors, { from: model.timeRange?.from ?? null, to: model.timeRange?.to ?? null, events: model.eventCount });
 
   // One incident of each kind, spread over the test window at seeded times.
   const r = rng(seedOf('evaluate', seed));
@@ -66,7 +68,7 @@ async function evaluateSeed(seed: number, historyDays: number, testDays: number,
   const incidents = INCIDENT_KINDS.map((kind, i) => simulateIncident(kind, TEST_START + i * slot + between(r, 1, Math.floor(slot / 1000) - 4 * 3600) * 1000, seed));
   const normal = simulateNormalTraffic({ seed: seed + 1000, from: TEST_START, to: TEST_START + testDays * DAY });
   const all = [...normal, ...incidents.flatMap((x) => x.records)].sort((a, b) => timeOf(a) - timeOf(b));
-  const { alerts } = await detectOverWindow(config, model, new MemorySource(all.map((x) => JSON.stringify(x)), 'cloudtrail'), log);
+  const { alerts } = await detectOverWindow(config, model, new MemorySource(all.map((x) => JSON.stringify(x)), 'cloudtrail'), log, autoencoder);
 
   const results = incidents.map((x) => score(seed, x.label, alerts));
   // Anything else is a false alert: one per incident id, judged by when it was first raised (later revisions of a

@@ -1,4 +1,5 @@
 import { readModel } from '../../baseline/model.js';
+import { loadAutoencoder } from '../../model/autoencoder.js';
 import { createKafka } from '../../kafka/client.js';
 import { createLogger } from '../../log.js';
 import { Metrics } from '../../metrics/metrics.js';
@@ -28,7 +29,7 @@ export async function replayCommand(args: ReplayArgs): Promise<number> {
   const kafka = needKafka ? createKafka(config.kafka, log) : undefined;
   const producer = kafka && args.liveActions ? await connectProducer(kafka) : undefined;
   const sink = new NdjsonSink(args.alerts);
-  const { pipeline } = buildDetectionPipeline({ config, model, metrics, log, producer, sinks: [sink] });
+  const { pipeline } = buildDetectionPipeline({ config, model, autoencoder: await loadAutoencoder(config.modelDir), metrics, log, producer, sinks: [sink] });
   const source = windowSource(choice, args.format, kafka);
   try {
     await source.run(pipeline.handle);

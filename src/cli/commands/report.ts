@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Alert } from '../../alerts/alert.js';
 import { readModel } from '../../baseline/model.js';
+import { loadAutoencoder } from '../../model/autoencoder.js';
 import { createKafka } from '../../kafka/client.js';
 import { createLogger } from '../../log.js';
 import { Metrics } from '../../metrics/metrics.js';
@@ -33,7 +34,7 @@ export async function reportCommand(args: ReportArgs): Promise<number> {
   const collector: AlertSink = { name: 'collect', publish: async (a) => void alerts.push(...a), close: async () => {} };
   let recorder: ReportRecorder | undefined;
   const { pipeline } = buildDetectionPipeline({
-    config, model, metrics: new Metrics(), log, sinks: [collector],
+    config, model, autoencoder: await loadAutoencoder(config.modelDir), metrics: new Metrics(), log, sinks: [collector],
     wrap: (detection) => (recorder = new ReportRecorder(detection)),
   });
   const kafka = choice.kind === 'topic' ? createKafka(config.kafka, log) : undefined;

@@ -3,6 +3,8 @@ import { FreezeExecutor } from '../../actions/executor.js';
 import { KafkaFreezeAuditLog } from '../../actions/freeze-audit.js';
 import { WriteGate } from '../../actions/write-gate.js';
 import { readModel } from '../../baseline/model.js';
+import { loadAutoencoder } from '../../model/autoencoder.js';
+import { useBestBackend } from '../../model/backend.js';
 import { ConfigWatcher } from '../../config/watch.js';
 import { createKafka, ensureOutputTopics } from '../../kafka/client.js';
 import { createLogger } from '../../log.js';
@@ -28,7 +30,10 @@ export async function runCommand(args: RunArgs): Promise<number> {
   const producer = await connectProducer(kafka);
   const actuators = buildActuators(config);
   for (const a of actuators) await a.check();
-  const { pipeline, dispatcher, sinks, reconfigure } = buildDetectionPipeline({ config, model, metrics, log, producer });
+  const autoencoder = await loadAutoencoder(config.modelDir);
+  if (autoencoder) metrics.modelBackend.set({ backend: await useBestBackend() }, 1);
+  log.info({ backend: autoencoder ? await useBestBackend() : 'none', samples: autoencoder?.manifest.samples }, autoencoder ? 'learned model loaded' : 'no learned model in the model directory: the model detector is off');
+  const { pipeline, dispatcher, sinks, reconfigure } = buildDetectionPipeline({ config, model, autoencoder, metrics, log, producer });
   const watcher = args.config
     ? new ConfigWatcher(args.config, (next) => {
       if (args.modelDir) next.modelDir = args.modelDir;

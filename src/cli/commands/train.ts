@@ -1,4 +1,5 @@
 import { writeModel } from '../../baseline/model.js';
+import { saveAutoencoder, trainAutoencoder } from '../../model/autoencoder.js';
 import { createKafka } from '../../kafka/client.js';
 import { createLogger } from '../../log.js';
 import { Metrics } from '../../metrics/metrics.js';
@@ -17,16 +18,18 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
   const config = configFrom(args);
   const log = createLogger(config.log.level);
   const metrics = new Metrics();
-  const { pipeline, learner } = buildTrainingPipeline(config, metrics, log);
+  const { pipeline, learner, learning } = buildTrainingPipeline(config, metrics, log);
   const source: Source = choice.kind === 'file'
     ? new FileSource(choice.path, args.format)
     : new KafkaRangeSource(createKafka(config.kafka, log), { topic: choice.topic, from: choice.from, to: choice.to, format: args.format });
   await source.run(pipeline.handle);
   const model = learner.model();
   const path = writeModel(config.modelDir, model);
+  const ae = learning.vectors.length ? await trainAutoencoder(learning.vectors, { from: model.timeRange?.from ?? null, to: model.timeRange?.to ?? null, events: model.eventCount }) : null;
+  if (ae) await saveAutoencoder(config.modelDir, ae);
   const t = pipeline.totals;
   const range = model.timeRange ? `${new Date(model.timeRange.from).toISOString()} .. ${new Date(model.timeRange.to).toISOString()}` : 'no events';
   process.stderr.write(`trained on ${t.events} events (${t.records} records, ${t.deadLettered} rejected), ${range}: ` +
-    `${Object.keys(model.entities).length} entities, populations for ${Object.keys(model.population).map((k) => k.replace('\u0001', '/')).join(', ') || 'none'} -> ${path}\n`);
+    `${Object.keys(model.entities).length} entities, ${ae ? `a ${ae.manifest.backend} autoencoder on ${ae.manifest.samples} destructive events` : 'no learned model (under 200 destructive events)'}, populations for ${Object.keys(model.population).map((k) => k.replace('\u0001', '/')).join(', ') || 'none'} -> ${path}\n`);
   return 0;
 }

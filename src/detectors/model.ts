@@ -1,0 +1,52 @@
+import { entityKeyOf } from '../baseline/entity.js';
+import type { BaselineModel } from '../baseline/model.js';
+import type { ModelSpec } from '../config/schema.js';
+import type { AuditEvent } from '../events/audit-event.js';
+import { reconstructionErrors, type Autoencoder } from '../model/autoencoder.js';
+import { FeatureExtractor } from '../model/features.js';
+import type { Detector, Finding } from './detector.js';
+
+/**
+ * The learned model: every destructive event's feature vector is queued as it is observed, and the whole batch is
+ * scored in one model call at the end of the pipeline batch. A score is reconstruction error ÷ the training
+ * p99.9; from `minScore` it is a warning. The model alone never makes an alert critical (and so never freezes):
+ * it points at what is unlike history, and the other detectors say how bad it is.
+ */
+export class ModelDetector implements Detector {
+  readonly name = 'model';
+  private readonly extractor: FeatureExtractor;
+  private queue: Array<{ e: AuditEvent; v: Float32Array }> = [];
+
+  constructor(private readonly spec: ModelSpec, private readonly ae: Autoencoder, baselines: BaselineModel, criticalEnvironments: readonly string[], criticality: Record<string, number>) {
+    this.extractor = new FeatureExtractor(baselines, criticalEnvironments, criticality);
+  }
+
+  observe(e: AuditEvent): Finding | null {
+    const v = this.extractor.extract(e);
+    if (v) this.queue.push({ e, v });
+    return null;
+  }
+
+  flush(): Finding[] {
+    if (this.queue.length === 0) return [];
+    const queued = this.queue;
+    this.queue = [];
+    const errors = reconstructionErrors(this.ae, queued.map((q) => q.v));
+    const { p999 } = this.ae.manifest.calibration;
+    const findings: Finding[] = [];
+    queued.forEach(({ e }, i) => {
+      const score = Math.round((errors[i]! / p999) * 100) / 100;
+      if (score < this.spec.minScore) return;
+      findings.push({
+        detector: this.name, entityKey: entityKeyOf(e), event: e, score, severity: 'warning', windowMs: 0,
+        reason: `unlike the training history: ${e.action} of ${e.resource.type} by ${e.principal.id} in ${e.environment} reconstructs with error ${errors[i]!.toFixed(3)}, ${score}× the 99.9th percentile of the history (${p999.toFixed(3)})`,
+        firstEventTime: e.time, eventCount: 1, objectCount: e.objectCount,
+      });
+    });
+    return findings;
+  }
+
+  stats(): { tracked: number; evicted: number } {
+    return { tracked: this.extractor.tracked(), evicted: 0 };
+  }
+}

@@ -1,0 +1,58 @@
+import { destructiveObjects, entityKeyOf } from '../baseline/entity.js';
+import type { BaselineModel } from '../baseline/model.js';
+import { WindowSet } from '../baseline/windows.js';
+import type { AuditEvent } from '../events/audit-event.js';
+import { globToRegExp } from '../util/glob.js';
+
+/** Bumped whenever a feature is added, removed or changed: a model trained on another version is refused. */
+export const FEATURE_SPEC_VERSION = 1;
+export const FEATURES = [
+  'log_objects', 'log_1m', 'log_10m', 'log_1h', 'log_1d', 'hour_sin', 'hour_cos', 'weekend', 'human', 'critical_env', 'log_criticality', 'has_history',
+] as const;
+const WINDOWS = [60_000, 600_000, 3_600_000, 86_400_000];
+
+/**
+ * One vector per successful destructive event, from the event and the entity's own recent deletes. Training and
+ * scoring run this same code over events in order, so the vectors mean the same thing in both.
+ */
+export class FeatureExtractor {
+  private readonly windows = new Map<string, WindowSet>();
+  private readonly bucketMs = WindowSet.bucketSizes(WINDOWS);
+  private readonly criticality: Array<[RegExp, number]>;
+  /** Entities that deleted something before this event: seeded from the baselines when detecting, empty in training. */
+  private readonly deletedBefore = new Set<string>();
+
+  constructor(baselines: BaselineModel | undefined, private readonly criticalEnvironments: readonly string[], criticality: Record<string, number>) {
+    this.criticality = Object.entries(criticality).map(([g, w]) => [globToRegExp(g), w]);
+    for (const [key, entity] of Object.entries(baselines?.entities ?? {})) if (entity.destructiveEvents) this.deletedBefore.add(key);
+  }
+
+  /** The feature vector for this event, or null when it deletes nothing. */
+  extract(e: AuditEvent): Float32Array | null {
+    const objects = destructiveObjects(e);
+    if (objects === 0) return null;
+    const key = entityKeyOf(e);
+    let w = this.windows.get(key);
+    if (!w) this.windows.set(key, (w = new WindowSet(this.bucketMs)));
+    w.add(e.time, objects);
+    const d = new Date(e.time);
+    const hour = d.getUTCHours() + d.getUTCMinutes() / 60;
+    const weight = this.criticality.find(([re]) => re.test(e.resource.type))?.[1] ?? 1;
+    return Float32Array.from([
+      Math.log1p(objects), Math.log1p(w.sums[0]!), Math.log1p(w.sums[1]!), Math.log1p(w.sums[2]!), Math.log1p(w.sums[3]!),
+      Math.sin((2 * Math.PI * hour) / 24), Math.cos((2 * Math.PI * hour) / 24), d.getUTCDay() === 0 || d.getUTCDay() === 6 ? 1 : 0,
+      e.principal.kind === 'human' ? 1 : 0, this.criticalEnvironments.includes(e.environment) ? 1 : 0, Math.log(weight),
+      this.seen(key),
+    ]);
+  }
+
+  private seen(key: string): number {
+    const before = this.deletedBefore.has(key) ? 1 : 0;
+    this.deletedBefore.add(key);
+    return before;
+  }
+
+  tracked(): number {
+    return this.windows.size;
+  }
+}
