@@ -1,6 +1,6 @@
 import type { AuditEvent } from '../events/audit-event.js';
 import { destructiveObjects, entityKeyOf, splitEntityKey } from './entity.js';
-import { emptyModel, populationKey, type BaselineModel, type EntityBaseline } from './model.js';
+import { emptyModel, MIN_SEASONAL_DAYS, populationKey, type BaselineModel, type EntityBaseline } from './model.js';
 import { WindowSet } from './windows.js';
 
 /** Lower quantile of sorted values: never above an observed value, so one outlier entity cannot set it. */
@@ -45,18 +45,25 @@ export class BaselineLearner {
       this.windows.set(key, w);
     }
     w.add(e.time, objects);
-    for (let i = 0; i < entity.peaks.length; i++) if (w.sums[i]! > entity.peaks[i]!) entity.peaks[i] = w.sums[i]!;
+    const hour = new Date(e.time).getUTCHours();
+    entity.hourly ??= this.windowsMs.map(() => new Array<number>(24).fill(0));
+    for (let i = 0; i < entity.peaks.length; i++) {
+      if (w.sums[i]! > entity.peaks[i]!) entity.peaks[i] = w.sums[i]!;
+      if (w.sums[i]! > entity.hourly[i]![hour]!) entity.hourly[i]![hour] = w.sums[i]!;
+    }
   }
 
   model(): BaselineModel {
     const model = emptyModel(this.windowsMs, this.populationQuantile);
     model.eventCount = this.eventCount;
     model.timeRange = this.eventCount ? { from: this.from, to: this.to } : null;
+    // Per-hour peaks are only as good as the days behind them: with too short a history, keep the all-day peaks.
+    const seasonal = this.eventCount > 0 && this.to - this.from >= MIN_SEASONAL_DAYS * 86_400_000;
     // Populations are per environment and resource type: deleting databases is not compared with deleting cache
     // entries, and a type nobody deleted in an environment has no population (an expected peak of zero).
     const byPopulation = new Map<string, EntityBaseline[]>();
     for (const [key, entity] of this.entities) {
-      model.entities[key] = entity;
+      model.entities[key] = seasonal || !entity.hourly ? entity : { ...entity, hourly: undefined };
       if (entity.destructiveEvents === 0) continue;
       const { environment, resourceType } = splitEntityKey(key);
       const pk = populationKey(environment, resourceType);

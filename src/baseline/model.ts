@@ -8,6 +8,11 @@ export const BASELINE_FORMAT = 2;
 export interface EntityBaseline {
   /** Largest destructive-object sum seen in each window (same order as `windowsMs`). */
   peaks: number[];
+  /**
+   * The same per hour of the day (UTC): hourly[w][h]. Present for entities that deleted, in models trained on at
+   * least MIN_SEASONAL_DAYS days; a cleanup that runs at 01:00 is then normal at 01:00 and not at noon.
+   */
+  hourly?: number[][];
   events: number;
   destructiveEvents: number;
 }
@@ -33,6 +38,9 @@ export interface BaselineModel {
 export function populationKey(environment: string, resourceType: string): string {
   return `${environment}\u0001${resourceType}`;
 }
+
+/** Days of history from which per-hour peaks are trusted (below that, the all-day peak is used). */
+export const MIN_SEASONAL_DAYS = 3;
 
 export function emptyModel(windowsMs: number[], populationQuantile: number): BaselineModel {
   return { format: BASELINE_FORMAT, windowsMs, populationQuantile, eventCount: 0, timeRange: null, entities: {}, population: {} };

@@ -172,9 +172,15 @@ export class BulkDeleteDetector implements Detector, Reconfigurable<BulkDeleteSp
     let bestScore = 0;
     let bestThreshold = 0;
     let bestExpected = 0;
+    const hour = new Date(e.time).getUTCHours();
     for (let w = 0; w < spec.windows.length; w++) {
       const m = this.windowIndex[w]!;
-      const expected = own ? own.peaks[m]! : population?.peaks[m] ?? 0;
+      // Seasonal: this hour's peak and its neighbours' (a job at 01:00 may start at 00:58 or run past 02:00).
+      const expected = own
+        ? own.hourly
+          ? Math.max(own.hourly[m]![(hour + 23) % 24]!, own.hourly[m]![hour]!, own.hourly[m]![(hour + 1) % 24]!)
+          : own.peaks[m]!
+        : population?.peaks[m] ?? 0;
       const threshold = Math.max(expected * tolerance, minObjects);
       const score = s.windows.sums[w]! / threshold;
       if (score > bestScore) {
@@ -190,7 +196,9 @@ export class BulkDeleteDetector implements Detector, Reconfigurable<BulkDeleteSp
     const window = formatDuration(spec.windows[best]!);
     const observed = s.windows.sums[best]!;
     const baseline = own
-      ? `this principal's learned peak here is ${bestExpected} per ${window}`
+      ? own.hourly
+        ? `this principal's learned peak here around ${String(hour).padStart(2, '0')}:00 UTC is ${bestExpected} per ${window} (its peak at any hour is ${own.peaks[this.windowIndex[best]!]})`
+        : `this principal's learned peak here is ${bestExpected} per ${window}`
       : population
         ? `no history for this principal on ${e.resource.type} in ${e.environment}; others' peak there is ${bestExpected} per ${window} (p${Math.round(model.populationQuantile * 100)} of ${population.entities} entities)`
         : `no history for this principal on ${e.resource.type} in ${e.environment}, and nobody deleted ${e.resource.type} there in the training history`;
