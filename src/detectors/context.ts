@@ -30,7 +30,7 @@ export class ContextDetector implements Detector, Reconfigurable<ContextSpec> {
   private readonly flagged = new Set<string>();
   private criticality: Array<[RegExp, number]> = [];
 
-  constructor(private spec: ContextSpec, model: BaselineModel, private criticalEnvironments: readonly string[], private readonly criticalityWeights: Record<string, number>) {
+  constructor(private spec: ContextSpec, model: BaselineModel, private criticalEnvironments: readonly string[], criticalityWeights: Record<string, number>) {
     for (const [key, entity] of Object.entries(model.entities)) {
       const { principal, environment } = splitEntityKey(key);
       this.seenIn.add(`${principal}\u0001${environment}`);
