@@ -41,9 +41,23 @@ interface CompiledSuppression {
 export class AlertPolicy {
   private readonly incidents = new Map<string, Incident>();
   private suppressions: CompiledSuppression[] = [];
+  private newest = -Infinity;
+  private sinceSweep = 0;
 
   constructor(private config: Config, private readonly decideFreeze: FreezeDecider, private readonly observer?: SuppressionObserver) {
     this.reconfigure(config);
+  }
+
+  /**
+   * Drops incidents that are over for good: quiet for longer than the incident gap plus the longest window (at
+   * least a day), so no window could still continue them and the next finding would open a new incident anyway.
+   * Keeps memory bounded.
+   */
+  private sweep(): void {
+    this.sinceSweep = 0;
+    const longestWindow = Math.max(86_400_000, ...this.config.detectors.flatMap((d) => (d.type === 'bulk-delete' ? d.windows : [])));
+    const horizon = this.newest - this.config.alerts.incidentGap - longestWindow;
+    for (const [key, inc] of this.incidents) if (inc.lastAnomalous < horizon) this.incidents.delete(key);
   }
 
   /** A reloaded config: new incident timing and suppressions; open incidents keep their ids. */
@@ -78,7 +92,9 @@ export class AlertPolicy {
     const { incidentGap, updateEvery } = this.config.alerts;
     const key = `${f.detector}\u0002${f.entityKey}`;
     const t = f.event.time;
-    let inc = this.incidents.get(key);
+    if (t > this.newest) this.newest = t;
+    if (++this.sinceSweep >= 10_000) this.sweep();
+    let inc = f.oneShot ? undefined : this.incidents.get(key);
     let emit = false;
     // A finding whose window still reaches back to the incident's last anomalous event is that incident's
     // aftermath (a 1 h window keeps a wipe's objects for an hour), not a new incident: no new id, no new freeze.
@@ -106,7 +122,7 @@ export class AlertPolicy {
         lastAnomalous: t,
         lastEmitted: t,
       };
-      this.incidents.set(key, inc);
+      if (!f.oneShot) this.incidents.set(key, inc);
       emit = true;
     } else if (SEVERITY_RANK[f.severity] > SEVERITY_RANK[inc.alert.severity]) {
       emit = true;

@@ -12,6 +12,8 @@ export class WindowSet {
   /** Per window: the bucket epoch (floor(t / bucketMs)) of the newest bucket. */
   private readonly heads: Float64Array;
   readonly sums: Float64Array;
+  /** The latest event time added (for eviction of idle window sets). */
+  newestTime = -Infinity;
 
   constructor(private readonly bucketMs: readonly number[]) {
     this.counts = new Uint32Array(bucketMs.length * BUCKETS);
@@ -25,6 +27,7 @@ export class WindowSet {
 
   /** Adds `n` at event time `t` to every window and advances them to `t`. */
   add(t: number, n: number): void {
+    if (t > this.newestTime) this.newestTime = t;
     for (let w = 0; w < this.bucketMs.length; w++) {
       const epoch = Math.floor(t / this.bucketMs[w]!);
       const base = w * BUCKETS;

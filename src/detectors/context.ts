@@ -2,6 +2,7 @@ import { destructiveObjects, entityKeyOf, splitEntityKey } from '../baseline/ent
 import type { BaselineModel } from '../baseline/model.js';
 import type { ContextSpec } from '../config/schema.js';
 import type { AuditEvent } from '../events/audit-event.js';
+import { BoundedSet } from '../util/bounded-set.js';
 import { globToRegExp } from '../util/glob.js';
 import type { Detector, Finding, Reconfigurable, Severity } from './detector.js';
 
@@ -27,7 +28,8 @@ export class ContextDetector implements Detector, Reconfigurable<ContextSpec> {
   readonly name = 'context';
   private readonly seenIn = new Set<string>();
   private readonly deletedBefore = new Set<string>();
-  private readonly flagged = new Set<string>();
+  /** Bounded: after a flood of new principals the oldest are forgotten (and may be flagged once more). */
+  private readonly flagged = new BoundedSet<string>(1_000_000);
   private criticality: Array<[RegExp, number]> = [];
 
   constructor(private spec: ContextSpec, model: BaselineModel, private criticalEnvironments: readonly string[], criticalityWeights: Record<string, number>) {
@@ -50,7 +52,7 @@ export class ContextDetector implements Detector, Reconfigurable<ContextSpec> {
 
   private finding(e: AuditEvent, key: string, score: number, reason: string): Finding {
     const severity: Severity = score >= 2 && this.criticalEnvironments.includes(e.environment) ? 'critical' : 'warning';
-    return { detector: this.name, entityKey: key, event: e, score, severity, reason, windowMs: 0, firstEventTime: e.time, eventCount: 1, objectCount: e.objectCount };
+    return { detector: this.name, entityKey: key, event: e, score, severity, reason, windowMs: 0, firstEventTime: e.time, eventCount: 1, objectCount: e.objectCount, oneShot: true };
   }
 
   observe(e: AuditEvent): Finding | null {

@@ -13,6 +13,11 @@ export interface Finding {
   reason: string;
   /** Length of the window whose sum made the score: how far back this finding's evidence reaches. */
   windowMs: number;
+  /**
+   * The detector reports this once and never updates it (a novelty, a disabled protection): the policy raises
+   * its alert without keeping it as an open incident, so a flood of them costs no memory.
+   */
+  oneShot?: boolean;
   /** Event time of the first destructive call of the run this event belongs to. */
   firstEventTime: number;
   /** Destructive calls and the objects they addressed in that run, this event included. */

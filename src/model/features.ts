@@ -2,6 +2,7 @@ import { destructiveObjects, entityKeyOf } from '../baseline/entity.js';
 import type { BaselineModel } from '../baseline/model.js';
 import { WindowSet } from '../baseline/windows.js';
 import type { AuditEvent } from '../events/audit-event.js';
+import { BoundedSet } from '../util/bounded-set.js';
 import { globToRegExp } from '../util/glob.js';
 
 /** Bumped whenever a feature is added, removed or changed: a model trained on another version is refused. */
@@ -20,7 +21,9 @@ export class FeatureExtractor {
   private readonly bucketMs = WindowSet.bucketSizes(WINDOWS);
   private readonly criticality: Array<[RegExp, number]>;
   /** Entities that deleted something before this event: seeded from the baselines when detecting, empty in training. */
-  private readonly deletedBefore = new Set<string>();
+  private readonly deletedBefore = new BoundedSet<string>(2_000_000);
+  private newest = -Infinity;
+  private sinceSweep = 0;
 
   constructor(baselines: BaselineModel | undefined, private readonly criticalEnvironments: readonly string[], criticality: Record<string, number>) {
     this.criticality = Object.entries(criticality).map(([g, w]) => [globToRegExp(g), w]);
@@ -32,6 +35,8 @@ export class FeatureExtractor {
     const objects = destructiveObjects(e);
     if (objects === 0) return null;
     const key = entityKeyOf(e);
+    if (e.time > this.newest) this.newest = e.time;
+    if (++this.sinceSweep >= 50_000) this.sweep();
     let w = this.windows.get(key);
     if (!w) this.windows.set(key, (w = new WindowSet(this.bucketMs)));
     w.add(e.time, objects);
@@ -50,6 +55,13 @@ export class FeatureExtractor {
     const before = this.deletedBefore.has(key) ? 1 : 0;
     this.deletedBefore.add(key);
     return before;
+  }
+
+  /** An entity idle for longer than the longest window has all-zero windows: dropping it loses nothing. */
+  private sweep(): void {
+    this.sinceSweep = 0;
+    const horizon = this.newest - WINDOWS[WINDOWS.length - 1]!;
+    for (const [key, w] of this.windows) if (w.newestTime < horizon) this.windows.delete(key);
   }
 
   tracked(): number {

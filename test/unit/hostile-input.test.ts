@@ -58,6 +58,22 @@ describe('hostile input', () => {
     expect(alerts.some((a) => a.severity === 'critical')).toBe(true);
   });
 
+  it('a flood of new principals does not grow the alert policy without bound', async () => {
+    const p = setup();
+    const policy = (p.pipeline as unknown as { parts: { processor: { policy: { incidents: Map<string, unknown> } } } }).parts.processor.policy;
+    const t = Date.now() - 5 * 86_400_000;
+    const bulk = (id: string, time: number, principal: string) => ({ ...del(id, time, principal), environment: 'staging', objectCount: 20 });
+    // Novelty findings (each new principal destroying in production) are one-shot: alerted, never kept open.
+    await p.send(Array.from({ length: 5000 }, (_, i) => del(`n${i}`, t + i, `new-${i}`)));
+    expect(p.alerts.filter((a) => a.detector === 'context').length).toBe(5000);
+    expect(policy.incidents.size).toBe(0);
+    // Volume incidents stay open for updates, and are dropped once they are days old.
+    await p.send(Array.from({ length: 12_000 }, (_, i) => bulk(`a${i}`, t + i, `flood-a-${i}`)));
+    expect(policy.incidents.size).toBe(12_000);
+    await p.send(Array.from({ length: 12_000 }, (_, i) => bulk(`b${i}`, t + 3 * 86_400_000 + i, `flood-b-${i}`)));
+    expect(policy.incidents.size).toBeLessThan(14_000); // the first wave is gone
+  });
+
   it('memory stays bounded: idle entities are dropped, and past maxEntities the oldest go', async () => {
     const stats = (p: ReturnType<typeof setup>) => (p.pipeline as unknown as { parts: { stats: () => { tracked: number; evicted: number } } }).parts.stats();
     const p = setup({ detectors: [{ type: 'bulk-delete', maxEntities: 1000 }] });
