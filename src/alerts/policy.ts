@@ -1,6 +1,7 @@
 import { alertActionOf, type FreezeDecision } from '../actions/dispatcher.js';
 import { splitEntityKey } from '../baseline/entity.js';
 import type { Config, Suppression } from '../config/schema.js';
+import { volumeSpec } from '../config/select.js';
 import { SEVERITY_RANK, type Finding, type Severity } from '../detectors/detector.js';
 import { stableId } from '../util/hash.js';
 import { formatDuration } from '../util/duration.js';
@@ -55,7 +56,7 @@ export class AlertPolicy {
    */
   private sweep(): void {
     this.sinceSweep = 0;
-    const longestWindow = Math.max(86_400_000, ...this.config.detectors.flatMap((d) => (d.type === 'bulk-delete' ? d.windows : [])));
+    const longestWindow = Math.max(86_400_000, ...(volumeSpec(this.config)?.windows ?? []));
     const horizon = this.newest - this.config.alerts.incidentGap - longestWindow;
     for (const [key, inc] of this.incidents) if (inc.lastAnomalous < horizon) this.incidents.delete(key);
   }

@@ -2,6 +2,7 @@ import type { AuditEvent } from '../events/audit-event.js';
 import { destructiveObjects, entityKeyOf, splitEntityKey } from './entity.js';
 import { emptyModel, MIN_SEASONAL_DAYS, populationKey, type BaselineModel, type EntityBaseline } from './model.js';
 import { WindowSet } from './windows.js';
+import { utcHour } from '../util/time.js';
 
 /** Lower quantile of sorted values: never above an observed value, so one outlier entity cannot set it. */
 function quantile(sorted: number[], q: number): number {
@@ -45,7 +46,7 @@ export class BaselineLearner {
       this.windows.set(key, w);
     }
     w.add(e.time, objects);
-    const hour = new Date(e.time).getUTCHours();
+    const hour = utcHour(e.time);
     entity.hourly ??= this.windowsMs.map(() => new Array<number>(24).fill(0));
     for (let i = 0; i < entity.peaks.length; i++) {
       if (w.sums[i]! > entity.peaks[i]!) entity.peaks[i] = w.sums[i]!;

@@ -6,6 +6,8 @@ import { AuditwatchError } from '../errors.js';
 import type { AuditEvent } from '../events/audit-event.js';
 import { formatDuration } from '../util/duration.js';
 import { globToRegExp } from '../util/glob.js';
+import { utcHour } from '../util/time.js';
+import type { Criticality } from '../baseline/criticality.js';
 import type { Detector, Finding, Reconfigurable, Severity } from './detector.js';
 
 interface Thresholds {
@@ -31,6 +33,8 @@ export interface BulkDeleteOptions {
   spec: BulkDeleteSpec;
   model: BaselineModel;
   criticalEnvironments: readonly string[];
+  /** Shared with the other detectors; this detector's spec owns the table and replaces it on reload. */
+  criticality: Criticality;
   /** A pause in deletes longer than this ends a run (the same gap that ends an incident). */
   runGapMs: number;
 }
@@ -49,7 +53,6 @@ export class BulkDeleteDetector implements Detector, Reconfigurable<BulkDeleteSp
   private sinceSweep = 0;
   private evicted = 0;
   private overrides: Array<ThresholdOverride & { typeRe?: RegExp; principalRe?: RegExp }> = [];
-  private criticality: Array<[RegExp, number]> = [];
 
   constructor(private readonly opts: BulkDeleteOptions) {
     const { spec, model } = opts;
@@ -67,7 +70,7 @@ export class BulkDeleteDetector implements Detector, Reconfigurable<BulkDeleteSp
   }
 
   private compileOverrides(spec: BulkDeleteSpec): void {
-    this.criticality = Object.entries(spec.criticality).map(([glob, w]) => [globToRegExp(glob), w]);
+    this.opts.criticality.replace(spec.criticality);
     this.overrides = spec.overrides.map((o) => ({
       ...o,
       typeRe: o.resourceType ? globToRegExp(o.resourceType) : undefined,
@@ -93,7 +96,7 @@ export class BulkDeleteDetector implements Detector, Reconfigurable<BulkDeleteSp
 
   private thresholdsFor(e: AuditEvent): Thresholds {
     const { tolerance, minObjects, criticalScore } = this.opts.spec;
-    const weight = this.criticality.find(([re]) => re.test(e.resource.type))?.[1] ?? 1;
+    const weight = this.opts.criticality.weight(e.resource.type);
     const t: Thresholds = { tolerance, minObjects, criticalScore, weight };
     for (const o of this.overrides) {
       if (o.environment !== undefined && o.environment !== e.environment) continue;
@@ -172,7 +175,7 @@ export class BulkDeleteDetector implements Detector, Reconfigurable<BulkDeleteSp
     let bestScore = 0;
     let bestThreshold = 0;
     let bestExpected = 0;
-    const hour = new Date(e.time).getUTCHours();
+    const hour = utcHour(e.time);
     for (let w = 0; w < spec.windows.length; w++) {
       const m = this.windowIndex[w]!;
       // Seasonal: this hour's peak and its neighbours' (a job at 01:00 may start at 00:58 or run past 02:00).

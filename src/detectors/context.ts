@@ -3,7 +3,7 @@ import type { BaselineModel } from '../baseline/model.js';
 import type { ContextSpec } from '../config/schema.js';
 import type { AuditEvent } from '../events/audit-event.js';
 import { BoundedSet } from '../util/bounded-set.js';
-import { globToRegExp } from '../util/glob.js';
+import type { Criticality } from '../baseline/criticality.js';
 import type { Detector, Finding, Reconfigurable, Severity } from './detector.js';
 
 /**
@@ -30,15 +30,13 @@ export class ContextDetector implements Detector, Reconfigurable<ContextSpec> {
   private readonly deletedBefore = new Set<string>();
   /** Bounded: after a flood of new principals the oldest are forgotten (and may be flagged once more). */
   private readonly flagged = new BoundedSet<string>(1_000_000);
-  private criticality: Array<[RegExp, number]> = [];
 
-  constructor(private spec: ContextSpec, model: BaselineModel, private criticalEnvironments: readonly string[], criticalityWeights: Record<string, number>) {
+  constructor(private spec: ContextSpec, model: BaselineModel, private criticalEnvironments: readonly string[], private readonly criticality: Criticality) {
     for (const [key, entity] of Object.entries(model.entities)) {
       const { principal, environment } = splitEntityKey(key);
       this.seenIn.add(`${principal}\u0001${environment}`);
       if (entity.destructiveEvents > 0) this.deletedBefore.add(key);
     }
-    this.criticality = Object.entries(criticalityWeights).map(([g, w]) => [globToRegExp(g), w]);
   }
 
   checkReconfigure(): string | null {
@@ -56,9 +54,10 @@ export class ContextDetector implements Detector, Reconfigurable<ContextSpec> {
   }
 
   observe(e: AuditEvent): Finding | null {
+    // Cheap exits first: most events are reads and build no key here.
     if (e.outcome !== 'success') return null;
-    const key = entityKeyOf(e);
     if (this.spec.protections && PROTECTION_OFF.has(e.action)) {
+      const key = entityKeyOf(e);
       // Routine for this principal here (it did so in the training history)? Then it is not news.
       if (!this.deletedBefore.has(key)) {
         return this.finding(e, key, this.spec.protectionScore, `protection disabled: ${e.action} on ${e.resource.type} ${e.resource.id} by ${e.principal.id} in ${e.environment}; not seen from this principal in the training history`);
@@ -66,8 +65,9 @@ export class ContextDetector implements Detector, Reconfigurable<ContextSpec> {
       return null;
     }
     if (!this.spec.novelty || destructiveObjects(e) === 0) return null;
+    const key = entityKeyOf(e);
     const place = `${e.principal.id}\u0001${e.environment}`;
-    const weight = this.criticality.find(([re]) => re.test(e.resource.type))?.[1] ?? 1;
+    const weight = this.criticality.weight(e.resource.type);
     // At most one novelty finding per principal in an environment, plus one per critical type it never deleted:
     // after that, volume is the volume detector's business.
     if (weight >= this.spec.criticalWeight && !this.deletedBefore.has(key) && !this.flagged.has(key)) {

@@ -1,4 +1,5 @@
 import { entityKeyOf } from '../baseline/entity.js';
+import type { Criticality } from '../baseline/criticality.js';
 import type { BaselineModel } from '../baseline/model.js';
 import type { ModelSpec } from '../config/schema.js';
 import type { AuditEvent } from '../events/audit-event.js';
@@ -17,7 +18,7 @@ export class ModelDetector implements Detector {
   private readonly extractor: FeatureExtractor;
   private queue: Array<{ e: AuditEvent; v: Float32Array }> = [];
 
-  constructor(private readonly spec: ModelSpec, private readonly ae: Autoencoder, baselines: BaselineModel, criticalEnvironments: readonly string[], criticality: Record<string, number>) {
+  constructor(private readonly spec: ModelSpec, private readonly ae: Autoencoder, baselines: BaselineModel, criticalEnvironments: readonly string[], criticality: Criticality) {
     this.extractor = new FeatureExtractor(baselines, criticalEnvironments, criticality);
   }
 

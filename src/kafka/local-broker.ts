@@ -1,10 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
+import { freePort } from '../util/net.js';
 
 /** The package root, from src/kafka (tests) or dist/kafka (built). */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -22,17 +22,6 @@ export function ensureKafkaJars(log: (line: string) => void = () => {}): void {
   const r = spawnSync('mvn', ['-q', '-B', '-f', POM, 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${KAFKA_LIBS}`], { stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.error) throw new Error(`cannot run mvn (${r.error.message}); install Maven and Java 17`);
   if (r.status !== 0 || !haveJars()) throw new Error(`mvn could not resolve the Kafka jars (exit ${r.status})`);
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolvePort(port));
-    });
-  });
 }
 
 function java(args: string[], opts: { detached?: boolean; logFile?: string } = {}): ChildProcess {

@@ -3,7 +3,8 @@ import type { BaselineModel } from '../baseline/model.js';
 import { WindowSet } from '../baseline/windows.js';
 import type { AuditEvent } from '../events/audit-event.js';
 import { BoundedSet } from '../util/bounded-set.js';
-import { globToRegExp } from '../util/glob.js';
+import type { Criticality } from '../baseline/criticality.js';
+import { utcWeekday } from '../util/time.js';
 
 /** Bumped whenever a feature is added, removed or changed: a model trained on another version is refused. */
 export const FEATURE_SPEC_VERSION = 1;
@@ -19,14 +20,12 @@ const WINDOWS = [60_000, 600_000, 3_600_000, 86_400_000];
 export class FeatureExtractor {
   private readonly windows = new Map<string, WindowSet>();
   private readonly bucketMs = WindowSet.bucketSizes(WINDOWS);
-  private readonly criticality: Array<[RegExp, number]>;
   /** Entities that deleted something before this event: seeded from the baselines when detecting, empty in training. */
   private readonly deletedBefore = new BoundedSet<string>(2_000_000);
   private newest = -Infinity;
   private sinceSweep = 0;
 
-  constructor(baselines: BaselineModel | undefined, private readonly criticalEnvironments: readonly string[], criticality: Record<string, number>) {
-    this.criticality = Object.entries(criticality).map(([g, w]) => [globToRegExp(g), w]);
+  constructor(baselines: BaselineModel | undefined, private readonly criticalEnvironments: readonly string[], private readonly criticality: Criticality) {
     for (const [key, entity] of Object.entries(baselines?.entities ?? {})) if (entity.destructiveEvents) this.deletedBefore.add(key);
   }
 
@@ -40,12 +39,12 @@ export class FeatureExtractor {
     let w = this.windows.get(key);
     if (!w) this.windows.set(key, (w = new WindowSet(this.bucketMs)));
     w.add(e.time, objects);
-    const d = new Date(e.time);
-    const hour = d.getUTCHours() + d.getUTCMinutes() / 60;
-    const weight = this.criticality.find(([re]) => re.test(e.resource.type))?.[1] ?? 1;
+    const hour = Math.floor((e.time % 86_400_000) / 60_000) / 60; // UTC hour to the minute, as the model was trained
+    const weekday = utcWeekday(e.time);
+    const weight = this.criticality.weight(e.resource.type);
     return Float32Array.from([
       Math.log1p(objects), Math.log1p(w.sums[0]!), Math.log1p(w.sums[1]!), Math.log1p(w.sums[2]!), Math.log1p(w.sums[3]!),
-      Math.sin((2 * Math.PI * hour) / 24), Math.cos((2 * Math.PI * hour) / 24), d.getUTCDay() === 0 || d.getUTCDay() === 6 ? 1 : 0,
+      Math.sin((2 * Math.PI * hour) / 24), Math.cos((2 * Math.PI * hour) / 24), weekday === 0 || weekday === 6 ? 1 : 0,
       e.principal.kind === 'human' ? 1 : 0, this.criticalEnvironments.includes(e.environment) ? 1 : 0, Math.log(weight),
       this.seen(key),
     ]);

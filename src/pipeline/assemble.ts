@@ -9,6 +9,8 @@ import { decodeContextFrom } from '../decode/index.js';
 import type { Reconfigurable } from '../detectors/detector.js';
 import type { Autoencoder } from '../model/autoencoder.js';
 import { FeatureExtractor } from '../model/features.js';
+import { Criticality } from '../baseline/criticality.js';
+import { volumeSpec } from '../config/select.js';
 import { buildDetectors } from '../detectors/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -103,19 +105,17 @@ function pick(config: Config, path: string): unknown {
 
 /** The windows every configured volume detector checks: training learns exactly these. */
 export function trainingWindows(config: Config): number[] {
-  const set = new Set<number>();
-  for (const d of config.detectors) if (d.type === 'bulk-delete') for (const w of d.windows) set.add(w);
-  return [...set].sort((a, b) => a - b);
+  return [...(volumeSpec(config)?.windows ?? [])].sort((a, b) => a - b);
 }
 
 /** Training is the same pipeline with the learner in place of the detectors. */
 export function buildTrainingPipeline(config: Config, metrics: Metrics, log: Logger): { pipeline: Pipeline; learner: BaselineLearner; learning: LearningProcessor } {
-  const volume = config.detectors.find((d) => d.type === 'bulk-delete');
-  const quantile = volume?.type === 'bulk-delete' ? volume.populationQuantile : 0.95;
+  const volume = volumeSpec(config);
+  const quantile = volume?.populationQuantile ?? 0.95;
   const learner = new BaselineLearner(trainingWindows(config), quantile);
   // The model's feature vectors are gathered in the same pass, with the same extractor detection runs.
   const features = config.detectors.some((d) => d.type === 'model')
-    ? new FeatureExtractor(undefined, config.environments.critical, volume?.type === 'bulk-delete' ? volume.criticality : {})
+    ? new FeatureExtractor(undefined, config.environments.critical, new Criticality(volume?.criticality ?? {}))
     : undefined;
   const learning = new LearningProcessor(learner, features);
   const pipeline = new Pipeline({

@@ -116,7 +116,7 @@ export class Pipeline {
     for (const d of dead) metrics.recordsFailed.inc({ code: d.error.code });
     if (dead.length) metrics.deadLettered.inc(dead.length);
     for (const a of out.alerts) (a.revision === 0 ? metrics.alerts : metrics.alertUpdates).inc({ severity: a.severity });
-    if (events && Number.isFinite(newestEventTime)) {
+    if (events) {
       const now = Date.now();
       metrics.endToEndLag.observe(Math.max(0, (now - newestEventTime) / 1000));
       if (oldestEventTime !== newestEventTime) metrics.endToEndLag.observe(Math.max(0, (now - oldestEventTime) / 1000));

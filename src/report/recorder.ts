@@ -54,15 +54,18 @@ export class ReportRecorder implements EventProcessor {
   }
 
   flush(out: PolicyOutput): void {
+    this.recordingFreezes(out, () => this.detection.flush(out));
+  }
+
+  /** Runs detection and keeps the freeze decisions it added to `out`. */
+  private recordingFreezes(out: PolicyOutput, detect: () => void): void {
     const decided = out.freezes.length;
-    this.detection.flush(out);
+    detect();
     for (const d of out.freezes.slice(decided)) this.freezes.push({ alertId: d.command.alertId, scopeKey: d.command.scopeKey, decision: d.kind, at: d.command.createdAt });
   }
 
   process(e: AuditEvent, out: PolicyOutput, record: SourceRecord): void {
-    const decided = out.freezes.length;
-    this.detection.process(e, out);
-    for (const d of out.freezes.slice(decided)) this.freezes.push({ alertId: d.command.alertId, scopeKey: d.command.scopeKey, decision: d.kind, at: d.command.createdAt });
+    this.recordingFreezes(out, () => this.detection.process(e, out));
     this.events++;
     if (e.time < this.from) this.from = e.time;
     if (e.time > this.to) this.to = e.time;

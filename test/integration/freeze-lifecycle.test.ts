@@ -96,6 +96,12 @@ describe('the freeze lifecycle on a real broker and a real PostgreSQL', () => {
     await a.disconnect();
   }
 
+  /** Waits until the fixture's privileges differ from `before` (frozen) or equal it again (restored). */
+  async function waitForPrivileges(what: string, before: string[], state: 'changed' | 'restored', timeoutMs: number): Promise<void> {
+    const same = async () => JSON.stringify(await aclSnapshot(admin)) === JSON.stringify(before);
+    await waitFor(what, async () => (state === 'restored' ? same() : !(await same())), timeoutMs);
+  }
+
   function executor(config: Config, metrics = new Metrics()): FreezeExecutor {
     return new FreezeExecutor(new WriteGate(kafka, config.freeze.controlTopic), producer, config.freeze.controlTopic,
       [new PostgresActuator(postgresSpec(), env())], new KafkaFreezeAuditLog(producer, config.freeze.auditTopic), metrics, log);
@@ -116,7 +122,7 @@ describe('the freeze lifecycle on a real broker and a real PostgreSQL', () => {
     const first = executor(config);
     await first.start();
     const c = await publish(config, 6000, 'alert-restart');
-    await waitFor('the role to be frozen', async () => JSON.stringify(await aclSnapshot(admin)) !== JSON.stringify(before), 10_000);
+    await waitForPrivileges('the role to be frozen', before, 'changed', 10_000);
     await first.idle();
     await first.stop(); // auditwatch goes down mid-freeze
 
@@ -125,7 +131,7 @@ describe('the freeze lifecycle on a real broker and a real PostgreSQL', () => {
     expect(found.map((f) => f.alertId)).toEqual(['alert-restart']);
     await second.idle();
     expect(await aclSnapshot(admin)).not.toEqual(before);
-    await waitFor('the freeze to expire and be reverted', async () => JSON.stringify(await aclSnapshot(admin)) === JSON.stringify(before), 15_000);
+    await waitForPrivileges('the freeze to expire and be reverted', before, 'restored', 15_000);
     const expiredAt = Date.now();
     expect(expiredAt).toBeGreaterThanOrEqual(c.expiresAt);
     expect(expiredAt - c.expiresAt).toBeLessThan(3000);
@@ -144,13 +150,13 @@ describe('the freeze lifecycle on a real broker and a real PostgreSQL', () => {
     const first = executor(config);
     await first.start();
     const c = await publish(config, 1500, 'alert-down');
-    await waitFor('the role to be frozen', async () => JSON.stringify(await aclSnapshot(admin)) !== JSON.stringify(before), 10_000);
+    await waitForPrivileges('the role to be frozen', before, 'changed', 10_000);
     await first.idle();
     await first.stop();
     await new Promise((r) => setTimeout(r, Math.max(0, c.expiresAt - Date.now()) + 500));
     const second = executor(config);
     await second.start();
-    await waitFor('the overdue freeze to be reverted', async () => JSON.stringify(await aclSnapshot(admin)) === JSON.stringify(before), 10_000);
+    await waitForPrivileges('the overdue freeze to be reverted', before, 'restored', 10_000);
     await second.stop();
   }, 60_000);
 
@@ -191,13 +197,13 @@ describe('the freeze lifecycle on a real broker and a real PostgreSQL', () => {
     const approved = cli(['freeze', '--approve', critical.id, '--operator', 'jane']);
     expect(approved.stderr).toBe('');
     expect(approved.status).toBe(0);
-    await waitFor('the approved freeze to be applied', async () => JSON.stringify(await aclSnapshot(admin)) !== JSON.stringify(before), 10_000);
+    await waitForPrivileges('the approved freeze to be applied', before, 'changed', 10_000);
     expect(cli(['freeze', '--approve', critical.id]).status).toBe(2); // once only
     const active = cli(['freezes']);
     expect(active.stdout).toMatch(/owner jane/);
     const lifted = cli(['unfreeze', '--environment', 'production', '--principal', JANITOR, '--operator', 'jane', '--reason', 'false alarm']);
     expect(lifted.status).toBe(0);
-    await waitFor('the freeze to be lifted', async () => JSON.stringify(await aclSnapshot(admin)) === JSON.stringify(before), 10_000);
+    await waitForPrivileges('the freeze to be lifted', before, 'restored', 10_000);
     await ex.stop();
     const audit = (await topicValues<FreezeAuditEntry>(kafka, config.freeze.auditTopic, 5)).filter(Boolean) as FreezeAuditEntry[];
     expect(audit.map((e) => `${e.action}:${e.principal.id}`)).toEqual(['FreezeProposed:auditwatch', 'FreezeApproved:jane', 'FreezeApplied:auditwatch', 'Unfreeze:jane', 'FreezeReverted:auditwatch']);

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,9 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { PROJECT_ROOT } from '../../src/kafka/local-broker.js';
 import { brokers, collect, fresh, testKafka, waitFor } from '../helpers/kafka.js';
-import { freePort } from '../helpers/run-process.js';
-
-const BIN = join(PROJECT_ROOT, 'bin', 'auditwatch.js');
+import { freePort, startAuditwatch, type RunningAuditwatch } from '../helpers/run-process.js';
 
 describe('auditwatch run, as a process on a real broker', () => {
   const kafka = testKafka();
@@ -16,9 +13,8 @@ describe('auditwatch run, as a process on a real broker', () => {
   const dlq = fresh('dead');
   const group = fresh('group');
   const dir = mkdtempSync(join(tmpdir(), 'aw-run-'));
-  const stderr: string[] = [];
-  let child: ReturnType<typeof spawn> | undefined;
-  afterAll(() => child?.kill('SIGKILL'));
+  let aw: RunningAuditwatch | undefined;
+  afterAll(() => aw?.child.kill('SIGKILL'));
 
   it('dead-letters undecodable records with the reason, keeps consuming, exports metrics, and drains on SIGTERM', async () => {
     const port = await freePort();
@@ -52,9 +48,7 @@ describe('auditwatch run, as a process on a real broker', () => {
       await admin.createTopics({ topics: [{ topic: dlq }], waitForLeaders: true });
       return collect(kafka, dlq);
     });
-    child = spawn(process.execPath, [BIN, 'run', '--config', configPath, '--model-dir', join(PROJECT_ROOT, 'models')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stderr!.on('data', (d: Buffer) => stderr.push(d.toString()));
-    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
+    aw = startAuditwatch(['--config', configPath, '--model-dir', join(PROJECT_ROOT, 'models')], port);
 
     await waitFor('three dead letters', () => dead.messages.length >= 3 && dead.messages, 30_000);
     const reasons = dead.messages.map((m) => ({
@@ -79,8 +73,8 @@ describe('auditwatch run, as a process on a real broker', () => {
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
 
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    aw.child.kill('SIGTERM');
+    expect(await aw.exited).toBe(0);
     // Every record, good or bad, was settled before its offset was committed: nothing left behind.
     const committed = await admin.fetchOffsets({ groupId: group, topics: [input] });
     expect(committed[0]!.partitions.map((p) => [p.partition, p.offset]).sort()).toEqual([[0, '2'], [1, '3']]);

@@ -3,6 +3,8 @@ import { BaselineLearner } from '../../src/baseline/learner.js';
 import { validateConfig } from '../../src/config/load.js';
 import type { AuditEvent } from '../../src/events/audit-event.js';
 import { buildDetectors } from '../../src/detectors/index.js';
+import type { Detector, Reconfigurable } from '../../src/detectors/detector.js';
+import type { BulkDeleteSpec } from '../../src/config/schema.js';
 
 const WINDOWS = [10_000, 60_000, 600_000, 3_600_000];
 let n = 0;
@@ -37,5 +39,19 @@ describe('the context detector', () => {
     expect(context.observe(ev('newcomer', 'DeleteObject', 'delete', 's3:object'))?.reason).toMatch(/first destructive action by newcomer in production/);
     expect(context.observe(ev('newcomer', 'DeleteQueue', 'delete', 'sqs:queue'))).toBeNull();
     expect(context.observe(ev('newcomer', 'GetObject', 'read', 's3:object'))).toBeNull();
+  });
+});
+
+describe('one criticality table for every detector', () => {
+  it('a reload that changes the volume detector\'s criticality changes what the context detector calls critical', () => {
+    const learner = new BaselineLearner(WINDOWS, 0.95);
+    learner.observe(ev('carol', 'GetObject', 'read', 's3:object'));
+    const config = validateConfig({}, {});
+    const [volume, context] = buildDetectors(config, learner.model()) as [Detector & Reconfigurable<BulkDeleteSpec>, Detector];
+    expect(context.observe(ev('carol', 'DeleteDBSnapshot', 'delete', 'rds:dbsnapshot'))?.reason).toMatch(/criticality 5/);
+    const spec = config.detectors[0] as BulkDeleteSpec;
+    volume.reconfigure({ ...spec, criticality: { 'rds:*': 1 } }, config.environments.critical);
+    // rds is no longer critical: carol's first delete of another rds type is not novelty-worthy any more.
+    expect(context.observe(ev('carol', 'DeleteDBInstance', 'delete', 'rds:dbinstance'))).toBeNull();
   });
 });

@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Criticality } from '../../src/baseline/criticality.js';
 import { validateConfig } from '../../src/config/load.js';
 import { loadAutoencoder, reconstructionErrors, saveAutoencoder, trainAutoencoder } from '../../src/model/autoencoder.js';
 import { useBestBackend } from '../../src/model/backend.js';
@@ -14,7 +15,7 @@ describe('the learned model (TensorFlow.js)', () => {
     expect(['wasm', 'tensorflow']).toContain(await useBestBackend());
     const config = validateConfig({ environments: { awsAccounts: { '111111111111': 'production', '222222222222': 'staging' } } }, {});
     const ctx = decodeContextFrom(config);
-    const extractor = new FeatureExtractor(undefined, ['production'], {});
+    const extractor = new FeatureExtractor(undefined, ['production'], new Criticality({}));
     const vectors: Float32Array[] = [];
     const start = Date.parse('2026-02-02T00:00:00Z');
     for (const r of simulateNormalTraffic({ seed: 5, from: start, to: start + 2 * 86_400_000 })) {
