@@ -102,7 +102,7 @@ async function auditwatchRun(kafka: Kafka, producer: Producer, topic: string, fo
   config.alerts.sinks = [{ type: 'kafka', topic: alertsTopic }];
   const log = createLogger('error');
   const { pipeline } = buildDetectionPipeline({ config, model: readModel(join(PROJECT_ROOT, 'models')), metrics: new Metrics(), log, producer });
-  const source = new KafkaGroupSource(kafka, `aw-${Date.now()}-${Math.random()}`, [{ type: 'kafka', topics: [topic], format, fromBeginning: true }], config.kafka.consumer, new Metrics(), log);
+  const source = new KafkaGroupSource(kafka, `aw-${Date.now()}-${Math.random()}`, [{ topics: [topic], format, fromBeginning: true }], config.kafka.consumer, new Metrics(), log);
   let first = 0;
   let done!: (ms: number) => void;
   const finished = new Promise<number>((r) => (done = r));

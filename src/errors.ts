@@ -58,3 +58,13 @@ export function isRetriable(err: unknown): boolean {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/**
+ * Whether waiting and trying again can help: the error is retriable, or it is a give-up (kafkajs's "number of
+ * retries exceeded") whose cause was. A broker that is down for a minute fails the second way.
+ */
+export function isTransient(err: unknown, depth = 0): boolean {
+  if (isRetriable(err)) return true;
+  const cause = typeof err === 'object' && err !== null ? (err as { cause?: unknown }).cause : undefined;
+  return depth < 5 && cause !== undefined && cause !== err && isTransient(cause, depth + 1);
+}

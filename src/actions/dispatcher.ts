@@ -3,6 +3,7 @@ import type { Alert, AlertAction } from '../alerts/alert.js';
 import type { Config, FreezeRule } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { BoundedSet } from '../util/bounded-set.js';
 import { globToRegExp } from '../util/glob.js';
 import { AUDITWATCH_PRINCIPAL, freezeAuditEntry, type FreezeAuditEntry, type FreezeAuditLog } from './freeze-audit.js';
 import { scopeKey, type FreezeCommand, type FreezeScope } from './freeze-command.js';
@@ -42,6 +43,8 @@ export class ActionDispatcher {
   private readonly frozenUntil = new Map<string, { until: number; kind: FreezeDecisionKind }>();
   /** createdAt of every freeze decided (freeze, dry-run, propose), for the cap's sliding window. */
   private decidedAt: number[] = [];
+  /** Freezes already in `decidedAt` (scope@createdAt), whether decided here or seen on the control topic. */
+  private readonly counted = new BoundedSet<string>(10_000);
   private allowEnv!: Set<string>;
   private allowTypes!: RegExp[];
   private rules!: Array<FreezeRule & { typeRes: RegExp[] }>;
@@ -66,10 +69,20 @@ export class ActionDispatcher {
 
   /** Seeds the scope and cap state from freezes already on the control topic (after a restart). */
   restore(commands: readonly FreezeCommand[]): void {
-    for (const c of commands) {
-      this.frozenUntil.set(c.scopeKey, { until: Math.max(this.frozenUntil.get(c.scopeKey)?.until ?? 0, c.expiresAt), kind: 'freeze' });
-      this.decidedAt.push(c.createdAt);
-    }
+    for (const c of commands) this.observe(c);
+  }
+
+  /**
+   * A freeze seen on the control topic, from this instance, another one in the group, or an operator: its scope
+   * counts as frozen here too, so an instance that takes over a partition does not freeze the same scope again.
+   * Each freeze counts once towards the cap, however often it is seen.
+   */
+  observe(c: FreezeCommand): void {
+    this.frozenUntil.set(c.scopeKey, { until: Math.max(this.frozenUntil.get(c.scopeKey)?.until ?? 0, c.expiresAt), kind: 'freeze' });
+    const id = `${c.scopeKey}@${c.createdAt}`;
+    if (this.counted.has(id)) return;
+    this.counted.add(id);
+    this.decidedAt.push(c.createdAt);
     this.decidedAt.sort((a, b) => a - b);
   }
 
@@ -104,6 +117,7 @@ export class ActionDispatcher {
     this.decidedAt = this.decidedAt.filter((t) => t > windowStart);
     if (this.decidedAt.length >= this.policy.cap.maxFreezes) return { kind: 'refused-cap', command, inWindow: this.decidedAt.length };
     this.decidedAt.push(command.createdAt);
+    this.counted.add(`${command.scopeKey}@${command.createdAt}`);
     const kind: FreezeDecisionKind = mode === 'enforce' ? 'freeze' : mode === 'dry-run' ? 'dry-run' : 'propose';
     this.frozenUntil.set(command.scopeKey, { until: command.expiresAt, kind });
     return { kind, command, inWindow: this.decidedAt.length };

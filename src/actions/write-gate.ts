@@ -68,7 +68,13 @@ export class WriteGate {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Bounded: the gate commits nothing (its group is throwaway), so a disconnect that hangs (a consumer still
+   * rejoining after a broker outage) is not worth waiting for.
+   */
   async stop(): Promise<void> {
-    await this.consumer?.disconnect();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.consumer?.disconnect(), new Promise<void>((r) => (timer = setTimeout(r, 3000)))]);
+    clearTimeout(timer);
   }
 }

@@ -7,6 +7,7 @@ import { stableId } from '../util/hash.js';
 import { formatDuration } from '../util/duration.js';
 import { globToRegExp } from '../util/glob.js';
 import type { Alert } from './alert.js';
+import { ChangeTracker, type Changelogged } from '../state/changelogged.js';
 
 interface Incident {
   alert: Alert;
@@ -39,7 +40,10 @@ interface CompiledSuppression {
  * Turns findings into incidents: one alert id per incident, updates instead of a new alert per event, and at most
  * one freeze per incident. Time here is event time only.
  */
-export class AlertPolicy {
+export class AlertPolicy implements Changelogged {
+  /** Open incidents are changelogged: an instance that takes over a partition continues them, same id, no new freeze. */
+  readonly stateName = 'incidents';
+  readonly changes = new ChangeTracker();
   private readonly incidents = new Map<string, Incident>();
   private suppressions: CompiledSuppression[] = [];
   private newest = -Infinity;
@@ -58,7 +62,26 @@ export class AlertPolicy {
     this.sinceSweep = 0;
     const longestWindow = Math.max(86_400_000, ...(volumeSpec(this.config)?.windows ?? []));
     const horizon = this.newest - this.config.alerts.incidentGap - longestWindow;
-    for (const [key, inc] of this.incidents) if (inc.lastAnomalous < horizon) this.incidents.delete(key);
+    for (const [key, inc] of this.incidents) if (inc.lastAnomalous < horizon) {
+      this.incidents.delete(key);
+      this.changes.mark(key);
+    }
+  }
+
+
+
+  entryOf(key: string): Incident | undefined {
+    return this.incidents.get(key);
+  }
+
+  entries(): Iterable<[string, unknown]> {
+    return this.incidents.entries();
+  }
+
+  restoreEntry(key: string, value: unknown): void {
+    const inc = value as Incident;
+    this.incidents.set(key, { alert: { ...inc.alert }, lastAnomalous: inc.lastAnomalous, lastEmitted: inc.lastEmitted });
+    if (inc.lastAnomalous > this.newest) this.newest = inc.lastAnomalous;
   }
 
   /** A reloaded config: new incident timing and suppressions; open incidents keep their ids. */
@@ -131,6 +154,7 @@ export class AlertPolicy {
       emit = true;
     }
     inc.lastAnomalous = Math.max(inc.lastAnomalous, t);
+    if (!f.oneShot) this.changes.mark(key);
     if (!emit) return;
 
     const a = inc.alert;

@@ -7,6 +7,13 @@
  */
 export const BUCKETS = 30;
 
+export interface WindowSetJson {
+  counts: number[];
+  heads: Array<number | null>;
+  sums: number[];
+  newest: number | null;
+}
+
 export class WindowSet {
   private readonly counts: Uint32Array;
   /** Per window: the bucket epoch (floor(t / bucketMs)) of the newest bucket. */
@@ -19,6 +26,28 @@ export class WindowSet {
     this.counts = new Uint32Array(bucketMs.length * BUCKETS);
     this.heads = new Float64Array(bucketMs.length).fill(-Infinity);
     this.sums = new Float64Array(bucketMs.length);
+  }
+
+  /** Plain JSON for the changelog (-Infinity, an empty window's head, is written as null). */
+  toJSON(): WindowSetJson {
+    return {
+      counts: Array.from(this.counts),
+      heads: Array.from(this.heads, (h) => (h === -Infinity ? null : h)),
+      sums: Array.from(this.sums),
+      newest: this.newestTime === -Infinity ? null : this.newestTime,
+    };
+  }
+
+  static fromJSON(bucketMs: readonly number[], json: WindowSetJson): WindowSet {
+    const w = new WindowSet(bucketMs);
+    if (json.counts.length !== w.counts.length || json.heads.length !== bucketMs.length) {
+      throw new Error(`window state has ${json.heads.length} windows, expected ${bucketMs.length}`);
+    }
+    w.counts.set(json.counts);
+    json.heads.forEach((h, i) => (w.heads[i] = h ?? -Infinity));
+    w.sums.set(json.sums);
+    w.newestTime = json.newest ?? -Infinity;
+    return w;
   }
 
   static bucketSizes(windowsMs: readonly number[]): number[] {

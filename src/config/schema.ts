@@ -30,6 +30,11 @@ const kafkaSourceSpec = z.strictObject({
   topics: z.array(z.string().min(1)).min(1),
   format: format.default('auto'),
   fromBeginning: z.boolean().default(true),
+  /**
+   * The producers key these topics by principal (every event of a principal on one partition). Otherwise, with
+   * state.changelog on, auditwatch re-keys them through its repartition topic before detection.
+   */
+  keyedByPrincipal: z.boolean().default(false),
 });
 export const sourceSpec = z.discriminatedUnion('type', [kafkaSourceSpec]);
 
@@ -184,13 +189,16 @@ export const configSchema = z.strictObject({
           maxBytesPerPartition: z.number().int().positive().default(8 * 1024 * 1024),
           maxBytes: z.number().int().positive().default(32 * 1024 * 1024),
           maxWaitTime: duration.default(100),
+          /** A member silent this long is presumed dead and its partitions move (the broker bounds it: 6 s to 5 min by default). */
+          sessionTimeout: duration.default(30_000),
+          heartbeatInterval: duration.default(3000),
           /** Partitions processed at once; per-entity state is shared, so keep an entity's events on one partition. */
           partitionsConsumedConcurrently: z.number().int().min(1).max(64).default(3),
         })
         .prefault({}),
     })
     .prefault({}),
-  sources: z.array(sourceSpec).min(1).default([{ type: 'kafka', topics: ['audit.events'], format: 'auto', fromBeginning: true }]),
+  sources: z.array(sourceSpec).min(1).default([{ type: 'kafka', topics: ['audit.events'], format: 'auto', fromBeginning: true, keyedByPrincipal: false }]),
   deadLetter: z.strictObject({ topic: z.string().min(1).default('auditwatch.dead-letter') }).prefault({}),
   environments: z
     .strictObject({
@@ -214,6 +222,21 @@ export const configSchema = z.strictObject({
     .prefault({}),
   modelDir: z.string().min(1).default('models'),
   detectors: z.array(detectorSpec).min(1).prefault([{ type: 'bulk-delete' }, { type: 'context' }, { type: 'model' }]),
+  /** Per-partition detection state for running several instances in one consumer group (see README, Scale-out). */
+  state: z
+    .strictObject({
+      /**
+       * Split detection state by input partition and changelog it to `<groupId>-state-changelog` (compacted), so a
+       * partition's baselines, windows and open incidents move with it on a rebalance or restart. Off: one state in
+       * memory for every partition (a single instance only).
+       */
+      changelog: z.boolean().default(true),
+      /** Local snapshots written on shutdown and rebalance, for a fast restart; none when absent. */
+      dir: z.string().min(1).optional(),
+      /** Partitions of the internal topics when auditwatch creates them; default: the largest input topic's. */
+      partitions: z.number().int().min(1).max(10_000).optional(),
+    })
+    .prefault({}),
   /** Input validation between decode and detection. */
   admission: z
     .strictObject({

@@ -1,6 +1,7 @@
 import { destructiveObjects, entityKeyOf } from '../baseline/entity.js';
 import { populationKey, type BaselineModel } from '../baseline/model.js';
-import { WindowSet } from '../baseline/windows.js';
+import { WindowSet, type WindowSetJson } from '../baseline/windows.js';
+import { ChangeTracker, type Changelogged } from '../state/changelogged.js';
 import type { BulkDeleteSpec, ThresholdOverride } from '../config/schema.js';
 import { AuditwatchError } from '../errors.js';
 import type { AuditEvent } from '../events/audit-event.js';
@@ -18,11 +19,22 @@ interface Thresholds {
   weight: number;
 }
 
+const UNSET_THRESHOLDS: Thresholds = { tolerance: Infinity, minObjects: Infinity, criticalScore: Infinity, weight: 1 };
+
 interface EntityState {
   windows: WindowSet;
   thresholds: Thresholds;
   /** The spec version `thresholds` was computed for; a hot reload bumps it. */
   version: number;
+  runStart: number;
+  lastDestructive: number;
+  runEvents: number;
+  runObjects: number;
+}
+
+/** One entity's state as the changelog holds it; thresholds are recomputed from the config when it returns. */
+interface EntityJson {
+  windows: WindowSetJson;
   runStart: number;
   lastDestructive: number;
   runEvents: number;
@@ -43,8 +55,10 @@ export interface BulkDeleteOptions {
  * Destructive volume per entity over several sliding windows, checked on every delete against the entity's
  * learned peak (or, with no history, the population peak of its environment and resource type).
  */
-export class BulkDeleteDetector implements Detector, Reconfigurable<BulkDeleteSpec> {
+export class BulkDeleteDetector implements Detector, Reconfigurable<BulkDeleteSpec>, Changelogged {
   readonly name = 'bulk-delete';
+  readonly stateName = 'bulk-delete';
+  readonly changes = new ChangeTracker();
   private readonly state = new Map<string, EntityState>();
   private readonly bucketMs: number[];
   private readonly windowIndex: number[];
@@ -110,6 +124,32 @@ export class BulkDeleteDetector implements Detector, Reconfigurable<BulkDeleteSp
     return t;
   }
 
+
+
+
+  entryOf(key: string): EntityJson | undefined {
+    const s = this.state.get(key);
+    return s && this.toJSON(s);
+  }
+
+  *entries(): Iterable<[string, unknown]> {
+    for (const [key, s] of this.state) yield [key, this.toJSON(s)];
+  }
+
+  private toJSON(s: EntityState): EntityJson {
+    return { windows: s.windows.toJSON(), runStart: s.runStart, lastDestructive: s.lastDestructive, runEvents: s.runEvents, runObjects: s.runObjects };
+  }
+
+  restoreEntry(key: string, value: unknown): void {
+    const v = value as EntityJson;
+    // Version -1 never matches: the thresholds are computed from the running config at the entity's next delete.
+    this.state.set(key, {
+      windows: WindowSet.fromJSON(this.bucketMs, v.windows), thresholds: UNSET_THRESHOLDS, version: -1,
+      runStart: v.runStart, lastDestructive: v.lastDestructive, runEvents: v.runEvents, runObjects: v.runObjects,
+    });
+    if (v.lastDestructive > this.newest) this.newest = v.lastDestructive;
+  }
+
   stats(): { tracked: number; evicted: number } {
     return { tracked: this.state.size, evicted: this.evicted };
   }
@@ -123,6 +163,7 @@ export class BulkDeleteDetector implements Detector, Reconfigurable<BulkDeleteSp
     const horizon = this.newest - Math.max(...this.opts.spec.windows) - this.opts.runGapMs;
     for (const [key, s] of this.state) if (s.lastDestructive < horizon) {
       this.state.delete(key);
+      this.changes.mark(key);
       this.evicted++;
     }
     // Room for the entity about to be added, too.
@@ -163,6 +204,7 @@ export class BulkDeleteDetector implements Detector, Reconfigurable<BulkDeleteSp
     s.runEvents++;
     s.runObjects += objects;
     s.windows.add(e.time, objects);
+    this.changes.mark(key);
     return this.score(e, key, s);
   }
 

@@ -5,6 +5,7 @@ import type { AuditEvent } from '../events/audit-event.js';
 import { BoundedSet } from '../util/bounded-set.js';
 import type { Criticality } from '../baseline/criticality.js';
 import type { Detector, Finding, Reconfigurable, Severity } from './detector.js';
+import { ChangeTracker, type Changelogged } from '../state/changelogged.js';
 
 /**
  * Calls that switch off what would let anyone notice or undo a destruction. Those that need request parameters to
@@ -24,8 +25,11 @@ const PROTECTION_OFF = new Set([
  * A principal whose history already holds the same kind of action here is not flagged: automation that does this
  * routinely is normal, as in the volume detector.
  */
-export class ContextDetector implements Detector, Reconfigurable<ContextSpec> {
+export class ContextDetector implements Detector, Reconfigurable<ContextSpec>, Changelogged {
   readonly name = 'context';
+  /** What is changelogged: which novelties were already reported (the learned sets come from the model). */
+  readonly stateName = 'context';
+  readonly changes = new ChangeTracker();
   private readonly seenIn = new Set<string>();
   private readonly deletedBefore = new Set<string>();
   /** Bounded: after a flood of new principals the oldest are forgotten (and may be flagged once more). */
@@ -46,6 +50,26 @@ export class ContextDetector implements Detector, Reconfigurable<ContextSpec> {
   reconfigure(spec: ContextSpec, criticalEnvironments: readonly string[]): void {
     this.spec = spec;
     this.criticalEnvironments = criticalEnvironments;
+  }
+
+  private flag(key: string): void {
+    this.flagged.add(key);
+    this.changes.mark(key);
+  }
+
+
+
+
+  entryOf(key: string): 1 | undefined {
+    return this.flagged.has(key) ? 1 : undefined;
+  }
+
+  *entries(): Iterable<[string, unknown]> {
+    for (const key of this.flagged.values()) yield [key, 1];
+  }
+
+  restoreEntry(key: string): void {
+    this.flagged.add(key);
   }
 
   private finding(e: AuditEvent, key: string, score: number, reason: string): Finding {
@@ -71,12 +95,12 @@ export class ContextDetector implements Detector, Reconfigurable<ContextSpec> {
     // At most one novelty finding per principal in an environment, plus one per critical type it never deleted:
     // after that, volume is the volume detector's business.
     if (weight >= this.spec.criticalWeight && !this.deletedBefore.has(key) && !this.flagged.has(key)) {
-      this.flagged.add(key);
-      this.flagged.add(place);
+      this.flag(key);
+      this.flag(place);
       return this.finding(e, key, 1, `first ${e.action} of ${e.resource.type} (criticality ${weight}) by ${e.principal.id} in ${e.environment}; it never deleted one in the training history`);
     }
     if (!this.seenIn.has(place) && !this.flagged.has(place)) {
-      this.flagged.add(place);
+      this.flag(place);
       return this.finding(e, key, 1, `first destructive action by ${e.principal.id} in ${e.environment}, where the training history never saw it`);
     }
     return null;

@@ -6,6 +6,7 @@ import type { AuditEvent } from '../events/audit-event.js';
 import { reconstructionErrors, type Autoencoder } from '../model/autoencoder.js';
 import { FeatureExtractor } from '../model/features.js';
 import type { Detector, Finding } from './detector.js';
+import type { ChangeTracker, Changelogged } from '../state/changelogged.js';
 
 /**
  * The learned model: every destructive event's feature vector is queued as it is observed, and the whole batch is
@@ -13,8 +14,9 @@ import type { Detector, Finding } from './detector.js';
  * p99.9; from `minScore` it is a warning. The model alone never makes an alert critical (and so never freezes):
  * it points at what is unlike history, and the other detectors say how bad it is.
  */
-export class ModelDetector implements Detector {
+export class ModelDetector implements Detector, Changelogged {
   readonly name = 'model';
+  readonly stateName = 'model';
   private readonly extractor: FeatureExtractor;
   private queue: Array<{ e: AuditEvent; v: Float32Array }> = [];
 
@@ -45,6 +47,25 @@ export class ModelDetector implements Detector {
       });
     });
     return findings;
+  }
+
+
+
+
+  get changes(): ChangeTracker {
+    return this.extractor.changes;
+  }
+
+  entryOf(key: string): unknown {
+    return this.extractor.entryOf(key);
+  }
+
+  entries(): Iterable<[string, unknown]> {
+    return this.extractor.entries();
+  }
+
+  restoreEntry(key: string, value: unknown): void {
+    this.extractor.restoreEntry(key, value);
   }
 
   stats(): { tracked: number; evicted: number } {

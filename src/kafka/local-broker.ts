@@ -33,7 +33,12 @@ export interface LocalBroker {
   brokers: string;
   pid: number;
   dir: string;
+  /** Shuts the broker down and deletes its data. */
   stop(): Promise<void>;
+  /** Shuts the broker down (SIGTERM, or SIGKILL for a crash), keeping its data and ports for `restart`. */
+  halt(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  /** Starts the broker again on the same ports and data, and waits until it answers. */
+  restart(): Promise<void>;
 }
 
 const LOG4J = `log4j.rootLogger=WARN, stdout
@@ -109,16 +114,20 @@ export async function startLocalBroker(opts: { log?: (line: string) => void; hea
   const format = spawnSync('java', ['-cp', cp, ...sysProps, 'kafka.tools.StorageTool', 'format', '-t', 'auditwatch-local-kraft-01', '-c', props], { encoding: 'utf8' });
   if (format.error) throw new Error(`cannot run java (${format.error.message}); install Java 17`);
   if (format.status !== 0) throw new Error(`kafka storage format failed: ${format.stderr || format.stdout}`);
-  const child = java([`-Xmx${opts.heap ?? '768m'}`, '-Xms256m', '-XX:+UseG1GC', '-cp', cp, ...sysProps, 'kafka.Kafka', props], { logFile });
+  const launch = () => java([`-Xmx${opts.heap ?? '768m'}`, '-Xms256m', '-XX:+UseG1GC', '-cp', cp, ...sysProps, 'kafka.Kafka', props], { logFile });
+  let child = launch();
   const brokers = `127.0.0.1:${port}`;
-  const stop = async () => {
+  const halt = async (signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM') => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise<void>((r) => child.once('exit', () => r()));
-      child.kill('SIGTERM');
+      child.kill(signal);
       const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
       await exited;
       clearTimeout(timer);
     }
+  };
+  const stop = async () => {
+    await halt();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -127,5 +136,14 @@ export async function startLocalBroker(opts: { log?: (line: string) => void; hea
     await stop().catch(() => {});
     throw err;
   }
-  return { brokers, pid: child.pid!, dir, stop };
+  const broker: LocalBroker = {
+    brokers, pid: child.pid!, dir, stop, halt,
+    restart: async () => {
+      await halt();
+      child = launch();
+      broker.pid = child.pid!;
+      await waitReady(brokers, child, logFile, opts.timeoutMs ?? 90_000);
+    },
+  };
+  return broker;
 }

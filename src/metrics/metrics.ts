@@ -28,6 +28,10 @@ export class Metrics {
   });
   readonly consumerLag = new Gauge({ name: 'auditwatch_consumer_lag', help: 'Messages behind the high watermark, per partition', labelNames: ['topic', 'partition'], registers: [this.registry] });
   readonly modelBackend = new Gauge({ name: 'auditwatch_model_backend', help: 'The TensorFlow.js backend scoring the learned model (1 for the one in use)', labelNames: ['backend'], registers: [this.registry] });
+  readonly stateEntriesWritten = new Counter({ name: 'auditwatch_state_entries_written_total', help: 'Per-entity state entries written to the changelog (tombstones included)', registers: [this.registry] });
+  readonly stateRestoredEntries = new Counter({ name: 'auditwatch_state_restored_entries_total', help: 'Per-entity state entries restored for partitions assigned to this instance', registers: [this.registry] });
+  readonly stateRestoreSeconds = new Histogram({ name: 'auditwatch_state_restore_seconds', help: 'Time to restore the state of newly assigned partitions', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [this.registry] });
+  readonly repartitioned = new Counter({ name: 'auditwatch_repartitioned_events_total', help: 'Events re-keyed by principal onto the repartition topic', registers: [this.registry] });
   readonly ready = new Gauge({ name: 'auditwatch_ready', help: '1 when the model is loaded and the consumer is running', registers: [this.registry] });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {

@@ -1,6 +1,7 @@
 import { destructiveObjects, entityKeyOf } from '../baseline/entity.js';
 import type { BaselineModel } from '../baseline/model.js';
-import { WindowSet } from '../baseline/windows.js';
+import { WindowSet, type WindowSetJson } from '../baseline/windows.js';
+import { ChangeTracker, type Changelogged } from '../state/changelogged.js';
 import type { AuditEvent } from '../events/audit-event.js';
 import { BoundedSet } from '../util/bounded-set.js';
 import type { Criticality } from '../baseline/criticality.js';
@@ -17,7 +18,9 @@ const WINDOWS = [60_000, 600_000, 3_600_000, 86_400_000];
  * One vector per successful destructive event, from the event and the entity's own recent deletes. Training and
  * scoring run this same code over events in order, so the vectors mean the same thing in both.
  */
-export class FeatureExtractor {
+export class FeatureExtractor implements Changelogged {
+  readonly stateName = 'features';
+  readonly changes = new ChangeTracker();
   private readonly windows = new Map<string, WindowSet>();
   private readonly bucketMs = WindowSet.bucketSizes(WINDOWS);
   /** Entities that deleted something before this event: seeded from the baselines when detecting, empty in training. */
@@ -39,6 +42,7 @@ export class FeatureExtractor {
     let w = this.windows.get(key);
     if (!w) this.windows.set(key, (w = new WindowSet(this.bucketMs)));
     w.add(e.time, objects);
+    this.changes.mark(key);
     const hour = Math.floor((e.time % 86_400_000) / 60_000) / 60; // UTC hour to the minute, as the model was trained
     const weekday = utcWeekday(e.time);
     const weight = this.criticality.weight(e.resource.type);
@@ -60,7 +64,32 @@ export class FeatureExtractor {
   private sweep(): void {
     this.sinceSweep = 0;
     const horizon = this.newest - WINDOWS[WINDOWS.length - 1]!;
-    for (const [key, w] of this.windows) if (w.newestTime < horizon) this.windows.delete(key);
+    for (const [key, w] of this.windows) if (w.newestTime < horizon) {
+      this.windows.delete(key);
+      this.changes.mark(key);
+    }
+  }
+
+
+
+  entryOf(key: string): { windows: WindowSetJson | null } | undefined {
+    const w = this.windows.get(key);
+    return w ? { windows: w.toJSON() } : this.deletedBefore.has(key) ? { windows: null } : undefined;
+  }
+
+  /** Entities with live windows. (One that deleted only more than a day ago is in the changelog, not here.) */
+  *entries(): Iterable<[string, unknown]> {
+    for (const [key, w] of this.windows) yield [key, { windows: w.toJSON() }];
+  }
+
+  restoreEntry(key: string, value: unknown): void {
+    const { windows } = value as { windows: WindowSetJson | null };
+    this.deletedBefore.add(key);
+    if (windows) {
+      const w = WindowSet.fromJSON(this.bucketMs, windows);
+      this.windows.set(key, w);
+      if (w.newestTime > this.newest) this.newest = w.newestTime;
+    }
   }
 
   tracked(): number {

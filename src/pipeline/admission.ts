@@ -31,13 +31,20 @@ export class EventAdmission {
 
   constructor(private readonly opts: AdmissionOptions, private readonly now: () => number = Date.now) {}
 
-  admit(e: AuditEvent): Admission {
+  /** The time bounds alone (the repartition stage checks them, so a rejected record is dead-lettered as it came). */
+  checkTime(e: AuditEvent): DecodeError | null {
     if (!(e.time >= EARLIEST)) {
-      return { ok: false, duplicate: false, error: new DecodeError('DECODE_BAD_FIELD', `event ${e.id}: event time ${Number.isFinite(e.time) ? new Date(e.time).toISOString() : e.time} is before 2000`) };
+      return new DecodeError('DECODE_BAD_FIELD', `event ${e.id}: event time ${Number.isFinite(e.time) ? new Date(e.time).toISOString() : e.time} is before 2000`);
     }
     if (e.time > this.now() + this.opts.maxFutureSkewMs) {
-      return { ok: false, duplicate: false, error: new DecodeError('DECODE_BAD_FIELD', `event ${e.id}: event time ${new Date(e.time).toISOString()} is more than ${this.opts.maxFutureSkewMs} ms in the future`) };
+      return new DecodeError('DECODE_BAD_FIELD', `event ${e.id}: event time ${new Date(e.time).toISOString()} is more than ${this.opts.maxFutureSkewMs} ms in the future`);
     }
+    return null;
+  }
+
+  admit(e: AuditEvent): Admission {
+    const error = this.checkTime(e);
+    if (error) return { ok: false, duplicate: false, error };
     if (this.recent.has(e.id)) return { ok: false, duplicate: true };
     if (this.order.length < this.opts.dedupeWindow) this.order.push(e.id);
     else {

@@ -6,7 +6,11 @@ import { BaselineLearner } from '../baseline/learner.js';
 import type { BaselineModel } from '../baseline/model.js';
 import type { Config } from '../config/schema.js';
 import { decodeContextFrom } from '../decode/index.js';
-import type { Reconfigurable } from '../detectors/detector.js';
+import type { Detector, Reconfigurable } from '../detectors/detector.js';
+import type { Alert } from '../alerts/alert.js';
+import type { Suppression } from '../config/schema.js';
+import type { Changelogged } from '../state/changelogged.js';
+import { DetectionTasks, type DetectionTask } from '../state/tasks.js';
 import type { Autoencoder } from '../model/autoencoder.js';
 import { FeatureExtractor } from '../model/features.js';
 import { Criticality } from '../baseline/criticality.js';
@@ -33,6 +37,14 @@ export interface DetectionOptions {
   autoencoder?: Autoencoder | null;
   /** Wraps the detection processor (a report records every event beside it). */
   wrap?: (detection: DetectionProcessor) => EventProcessor;
+  /** One detection task per input partition (the live consumer with a state changelog), instead of one for all. */
+  partitioned?: boolean;
+}
+
+/** A task's detectors and policy, built from one config; the pipeline reconfigures them all together. */
+interface BuiltTask extends DetectionTask {
+  detectors: Detector[];
+  policy: AlertPolicy;
 }
 
 /** The one detection pipeline: `run`, `replay` and `demo` differ only in source, sinks and freeze mode. */
@@ -40,26 +52,48 @@ export function buildDetectionPipeline(opts: DetectionOptions) {
   const { config, model, metrics, log, producer } = opts;
   const audit = producer ? new KafkaFreezeAuditLog(producer, config.freeze.auditTopic) : new LogFreezeAuditLog(log);
   const dispatcher = new ActionDispatcher(config.freeze, producer, audit, metrics, log.child({ component: 'actions' }));
-  const policy = new AlertPolicy(config, (alert) => dispatcher.decide(alert), {
-    suppressed: (a, s) => {
+  const suppressionObserver = {
+    suppressed: (a: Alert, s: Suppression) => {
       metrics.alertsSuppressed.inc({ owner: s.owner });
       log.info({ alertId: a.id, severity: a.severity, owner: s.owner, reason: s.reason, expires: new Date(s.expires).toISOString() }, 'alert suppressed');
     },
-    expired: (s, at) => {
+    expired: (s: Suppression, at: number) => {
       metrics.suppressionsExpired.inc({ owner: s.owner });
       log.warn({ owner: s.owner, reason: s.reason, expires: new Date(s.expires).toISOString(), at: new Date(at).toISOString() }, 'suppression expired: no longer suppressing');
     },
-  });
+  };
+  let running = config;
+  const built = new Set<BuiltTask>();
+  /** Tasks are built from the running config, so one created after a reload has the reloaded thresholds. */
+  const buildTask = (): BuiltTask => {
+    const policy = new AlertPolicy(running, (alert) => dispatcher.decide(alert), suppressionObserver);
+    const detectors = buildDetectors(running, model, opts.autoencoder ?? null);
+    const state = [...detectors.filter(isChangelogged), policy];
+    const task: BuiltTask = {
+      detectors, policy, state, processor: new DetectionProcessor(detectors, policy),
+      stats: () => detectors.reduce((t, d) => {
+        const s = d.stats?.() ?? { tracked: 0, evicted: 0 };
+        return { tracked: t.tracked + s.tracked, evicted: t.evicted + s.evicted };
+      }, { tracked: 0, evicted: 0 }),
+    };
+    built.add(task);
+    return task;
+  };
+  // Partitioned: one task per input partition, dropped and restored as partitions move (scale-out with a changelog).
+  // Otherwise one task sees every event, whatever partition it came from.
+  const tasks = opts.partitioned ? new DetectionTasks(buildTask) : undefined;
+  const single = tasks ? undefined : buildTask();
+  const liveTasks = (): BuiltTask[] => {
+    // Tasks dropped on a rebalance are forgotten here too.
+    if (tasks) for (const t of built) if (!tasks.holds(t)) built.delete(t);
+    return [...built];
+  };
   const sinks = opts.sinks ?? buildSinks(config.alerts.sinks, { producer });
-  const detectors = buildDetectors(config, model, opts.autoencoder ?? null);
   const parts = {
     admission: new EventAdmission({ maxFutureSkewMs: config.admission.maxFutureSkew, dedupeWindow: config.admission.dedupeWindow }),
-    stats: () => detectors.reduce((t, d) => {
-      const s = d.stats?.() ?? { tracked: 0, evicted: 0 };
-      return { tracked: t.tracked + s.tracked, evicted: t.evicted + s.evicted };
-    }, { tracked: 0, evicted: 0 }),
+    stats: () => (tasks ?? single!).stats(),
     decode: decodeContextFrom(config),
-    processor: (opts.wrap ?? ((d: DetectionProcessor): EventProcessor => d))(new DetectionProcessor(detectors, policy)),
+    processor: tasks ?? (opts.wrap ?? ((d: DetectionProcessor): EventProcessor => d))(single!.processor),
     sinks,
     dispatcher,
     deadLetter: producer ? new KafkaDeadLetterSink(producer, config.deadLetter.topic, log.child({ component: 'dead-letter' })) : new LogDeadLetterSink(log),
@@ -67,7 +101,6 @@ export function buildDetectionPipeline(opts: DetectionOptions) {
     log,
   };
   const pipeline = new Pipeline(parts);
-  let running = config;
 
   /**
    * Hot reload, all or nothing: thresholds, overrides, suppressions, incident timing, freeze rules and the
@@ -79,21 +112,29 @@ export function buildDetectionPipeline(opts: DetectionOptions) {
     if (next.detectors.length !== config.detectors.length || next.detectors.some((d, i) => d.type !== config.detectors[i]!.type)) {
       refused.push('detectors: the list of detectors changed; restart to add or remove detectors');
     } else {
+      // Every task holds the same detector types and specs: asking the first (or a fresh one) is asking all.
+      const probe = liveTasks()[0] ?? buildTask();
       next.detectors.forEach((spec, i) => {
-        const reason = (detectors[i] as Partial<Reconfigurable<typeof spec>>).checkReconfigure?.(spec);
+        const reason = (probe.detectors[i] as Partial<Reconfigurable<typeof spec>>).checkReconfigure?.(spec);
         if (reason) refused.push(reason);
       });
     }
     if (refused.length) return { refused, needsRestart: [] };
-    next.detectors.forEach((spec, i) => (detectors[i] as Partial<Reconfigurable<typeof spec>>).reconfigure?.(spec, next.environments.critical));
-    policy.reconfigure(next);
+    for (const task of liveTasks()) {
+      next.detectors.forEach((spec, i) => (task.detectors[i] as Partial<Reconfigurable<typeof spec>>).reconfigure?.(spec, next.environments.critical));
+      task.policy.reconfigure(next);
+    }
     dispatcher.reconfigure(next.freeze);
     parts.decode = decodeContextFrom(next);
     const needsRestart = RESTART_ONLY.filter((path) => JSON.stringify(pick(running, path)) !== JSON.stringify(pick(next, path)));
     running = next;
     return { refused: [], needsRestart };
   };
-  return { pipeline, dispatcher, sinks, reconfigure };
+  return { pipeline, dispatcher, sinks, reconfigure, tasks, decodeContext: () => parts.decode };
+}
+
+function isChangelogged(d: Detector): d is Detector & Changelogged {
+  return typeof (d as Partial<Changelogged>).entryOf === 'function';
 }
 
 /** Keys a running pipeline cannot change: connections, topics, outputs and the model. */

@@ -1,7 +1,7 @@
 import type { ActionDispatcher } from '../actions/dispatcher.js';
 import type { PolicyOutput } from '../alerts/policy.js';
 import { DECODERS, type DecodeContext } from '../decode/index.js';
-import { AuditwatchError, DecodeError } from '../errors.js';
+import { AuditwatchError, DecodeError, errorMessage, isTransient } from '../errors.js';
 import type { AuditEvent } from '../events/audit-event.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -50,8 +50,27 @@ export interface BatchSummary {
 export class Pipeline {
   readonly totals: BatchSummary = { records: 0, events: 0, alerts: 0, freezes: 0, deadLettered: 0 };
   private evictedSeen = 0;
+  private stopping = false;
 
   constructor(private readonly parts: PipelineParts) {}
+
+  /** Ends output retries: the batch being retried fails, is not committed, and is read again after a restart. */
+  stop(): void {
+    this.stopping = true;
+  }
+
+  private async untilSettled<T>(publish: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await publish();
+      } catch (err) {
+        if (!isTransient(err) || this.stopping) throw err;
+        const delay = Math.min(5000, 100 * 2 ** attempt);
+        this.parts.log.warn({ err: errorMessage(err), attempt, retryInMs: delay }, 'publishing a batch\'s outputs failed; retrying');
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
 
   handle = async (records: SourceRecord[]): Promise<void> => {
     const { decode, processor, metrics } = this.parts;
@@ -96,11 +115,14 @@ export class Pipeline {
     }
 
     processor.flush?.(out);
-    const [freezes] = await Promise.all([
+    // The events are already in the detectors' state: from here the batch's outputs must get out, not the batch be
+    // redelivered (its events would then be dropped as duplicates, and their alerts never sent). Outputs carry
+    // deterministic ids, so a retry that repeats one is harmless downstream.
+    const [freezes] = await this.untilSettled(() => Promise.all([
       this.parts.dispatcher?.dispatch(out.freezes) ?? 0,
       ...this.parts.sinks.map((s) => s.publish(out.alerts)),
       this.parts.deadLetter.publish(dead),
-    ]);
+    ]));
 
     // Metrics are updated once per batch, after the outputs settled.
     for (const [topic, n] of perTopic) metrics.recordsConsumed.inc({ topic }, n);

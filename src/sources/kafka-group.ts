@@ -1,12 +1,24 @@
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Config, SourceSpec } from '../config/schema.js';
+import { errorMessage, isTransient } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Source, SourceRecord } from './source.js';
 
+/** Per-partition state that follows the group's assignment (src/state/partition-state.ts implements it). */
+export interface PartitionHooks {
+  /** The partitions this member holds after a rebalance. */
+  rebalanced(held: Array<{ topic: string; partition: number }>): void;
+  /** Resolves once the partition's state is restored, with the offset it covers up to, or null. */
+  ready(topic: string, partition: number): Promise<string | null>;
+  /** After a batch's outputs settled, before its offsets are committed. */
+  settled(topic: string, partition: number, nextOffset: string): Promise<void>;
+}
+
 /**
  * The live source: a consumer group over the configured topics. A batch's offsets are resolved and committed only
- * after the pipeline has settled every output of that batch, so a crash re-delivers rather than loses.
+ * after the pipeline has settled every output of that batch (and, with partition hooks, after the state it changed
+ * is in the changelog), so a crash re-delivers rather than loses.
  */
 export class KafkaGroupSource implements Source {
   private consumer: Consumer | undefined;
@@ -16,20 +28,27 @@ export class KafkaGroupSource implements Source {
   constructor(
     private readonly kafka: Kafka,
     private readonly groupId: string,
-    private readonly specs: ReadonlyArray<Extract<SourceSpec, { type: 'kafka' }>>,
+    private readonly specs: ReadonlyArray<Pick<Extract<SourceSpec, { type: 'kafka' }>, 'topics' | 'format' | 'fromBeginning'>>,
     private readonly tuning: Config['kafka']['consumer'],
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    private readonly hooks?: PartitionHooks,
   ) {}
 
   async run(handle: (records: SourceRecord[]) => Promise<void>): Promise<void> {
     const formatOf = new Map<string, SourceRecord['format']>();
     for (const spec of this.specs) for (const t of spec.topics) formatOf.set(t, spec.format);
     const consumer = this.kafka.consumer({
-      groupId: this.groupId, sessionTimeout: 30_000, heartbeatInterval: 3000,
+      groupId: this.groupId, sessionTimeout: this.tuning.sessionTimeout, heartbeatInterval: this.tuning.heartbeatInterval,
       maxWaitTimeInMs: this.tuning.maxWaitTime, maxBytesPerPartition: this.tuning.maxBytesPerPartition, maxBytes: this.tuning.maxBytes,
     });
     this.consumer = consumer;
+    const hooks = this.hooks;
+    if (hooks) {
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        hooks.rebalanced(Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition }))));
+      });
+    }
     await consumer.connect();
     for (const spec of this.specs) await consumer.subscribe({ topics: spec.topics, fromBeginning: spec.fromBeginning });
     const done = new Promise<void>((resolve) => (this.finished = resolve));
@@ -40,11 +59,25 @@ export class KafkaGroupSource implements Source {
       eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }) => {
         if (!isRunning() || isStale() || batch.messages.length === 0) return;
         const format = formatOf.get(batch.topic) ?? 'auto';
-        const records: SourceRecord[] = batch.messages.map((m) => ({
+        let messages = batch.messages;
+        if (hooks) {
+          // A restore can outlast the session timeout: keep the membership alive while waiting for it.
+          const beat = setInterval(() => void heartbeat().catch(() => {}), this.tuning.heartbeatInterval);
+          try {
+            const position = await hooks.ready(batch.topic, batch.partition);
+            // Records below the restored position are already in the state (written before a crash cut the commit).
+            if (position !== null) messages = messages.filter((m) => BigInt(m.offset) >= BigInt(position));
+          } finally {
+            clearInterval(beat);
+          }
+        }
+        const records: SourceRecord[] = messages.map((m) => ({
           topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key ?? null, value: m.value ?? null, format,
         }));
-        await handle(records);
-        resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
+        if (records.length) await handle(records);
+        const last = batch.messages[batch.messages.length - 1]!.offset;
+        if (hooks) await this.retrying(() => hooks.settled(batch.topic, batch.partition, String(BigInt(last) + 1n)), heartbeat);
+        resolveOffset(last);
         await commitOffsetsIfNecessary();
         this.metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
         await heartbeat();
@@ -53,6 +86,21 @@ export class KafkaGroupSource implements Source {
     this.running = true;
     this.log.info({ groupId: this.groupId, topics: [...formatOf.keys()] }, 'consuming');
     await done;
+  }
+
+  /** The state write after a batch is retried in place while the failure is transient (a broker restarting). */
+  private async retrying(write: () => Promise<void>, heartbeat: () => Promise<void>): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await write();
+      } catch (err) {
+        if (!isTransient(err) || !this.running) throw err;
+        const delay = Math.min(5000, 100 * 2 ** attempt);
+        this.log.warn({ err: errorMessage(err), attempt, retryInMs: delay }, 'writing partition state failed; retrying');
+        await new Promise((r) => setTimeout(r, delay));
+        await heartbeat().catch(() => {});
+      }
+    }
   }
 
   async stop(): Promise<void> {

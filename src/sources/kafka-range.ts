@@ -9,6 +9,10 @@ export interface TopicRange {
   from?: number;
   to?: number;
   format: InputFormat;
+  /** Only these partitions (all when absent). */
+  partitions?: readonly number[];
+  /** Start here instead of at `from` (per partition; the changelog restore resumes after a local snapshot). */
+  startOffsets?: ReadonlyMap<number, bigint>;
 }
 
 /**
@@ -30,12 +34,15 @@ export class KafkaRangeSource implements Source {
       const ends = to === undefined ? null : await admin.fetchTopicOffsetsByTimestamp(topic, to);
       const out = new Map<number, { start: bigint; end: bigint }>();
       for (const p of high) {
+        if (this.range.partitions && !this.range.partitions.includes(p.partition)) continue;
         const hi = BigInt(p.high);
         const pick = (list: typeof starts, fallback: bigint) => {
           const o = list?.find((x) => x.partition === p.partition)?.offset;
           return o === undefined || BigInt(o) < 0n ? fallback : BigInt(o);
         };
-        out.set(p.partition, { start: pick(starts, BigInt(p.low)), end: pick(ends, hi) });
+        const low = BigInt(p.low);
+        const given = this.range.startOffsets?.get(p.partition);
+        out.set(p.partition, { start: given === undefined ? pick(starts, low) : given > low ? given : low, end: pick(ends, hi) });
       }
       return out;
     } finally {
@@ -83,11 +90,25 @@ export class KafkaRangeSource implements Source {
         },
       });
       for (const [partition, b] of bounds) if (pending.has(partition)) consumer.seek({ topic, partition, offset: b.start.toString() });
+      // Partitions with nothing to read are not fetched at all.
+      const idle = (await this.partitionsOf(topic)).filter((p) => !pending.has(p));
+      if (idle.length) consumer.pause([{ topic, partitions: idle }]);
       await done;
     } finally {
       await consumer.disconnect();
     }
     if (failure) throw failure;
+  }
+
+  private async partitionsOf(topic: string): Promise<number[]> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+      return topics[0]?.partitions.map((p) => p.partitionId) ?? [];
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   async stop(): Promise<void> {

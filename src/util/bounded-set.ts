@@ -16,6 +16,10 @@ export class BoundedSet<T> {
     this.set.add(v);
   }
 
+  values(): IterableIterator<T> {
+    return this.set.values();
+  }
+
   get size(): number {
     return this.set.size;
   }

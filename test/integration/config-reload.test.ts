@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { PROJECT_ROOT } from '../../src/kafka/local-broker.js';
 import { decodeAlert } from '../../src/sinks/kafka.js';
+import { committedTotal } from '../helpers/offsets.js';
 import { brokers, collect, fresh, testKafka, waitFor } from '../helpers/kafka.js';
 import { freePort, startAuditwatch, type RunningAuditwatch } from '../helpers/run-process.js';
 
@@ -97,8 +98,10 @@ describe('hot reload of a running auditwatch, on a real broker', () => {
     aw.child.kill('SIGTERM');
     expect(await aw.exited).toBe(0);
     expect(produced).toBe(150);
-    const committed = await admin.fetchOffsets({ groupId: group, topics: [input] });
+    // The input is not keyed by principal: the repartition stage committed it, detection committed what it re-keyed.
+    const committed = await admin.fetchOffsets({ groupId: `${group}-repartition`, topics: [input] });
     expect(committed[0]!.partitions[0]!.offset).toBe('150');
+    expect(await committedTotal(admin, group, `${group}-repartition`)).toBe(150);
     await Promise.all([alerts.stop(), producer.disconnect(), admin.disconnect()]);
   }, 120_000);
 });

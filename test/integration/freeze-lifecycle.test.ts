@@ -198,6 +198,9 @@ describe('the freeze lifecycle on a real broker and a real PostgreSQL', () => {
     expect(approved.stderr).toBe('');
     expect(approved.status).toBe(0);
     await waitForPrivileges('the approved freeze to be applied', before, 'changed', 10_000);
+    // The executor runs in this process, and spawnSync below blocks its event loop: let it write FreezeApplied
+    // first, as an executor in its own process would, before the operator's CLI calls that follow.
+    await topicValues(kafka, config.freeze.auditTopic, 3);
     expect(cli(['freeze', '--approve', critical.id]).status).toBe(2); // once only
     const active = cli(['freezes']);
     expect(active.stdout).toMatch(/owner jane/);

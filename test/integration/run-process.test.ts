@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { PROJECT_ROOT } from '../../src/kafka/local-broker.js';
+import { committedTotal } from '../helpers/offsets.js';
 import { brokers, collect, fresh, testKafka, waitFor } from '../helpers/kafka.js';
 import { freePort, startAuditwatch, type RunningAuditwatch } from '../helpers/run-process.js';
 
@@ -76,8 +77,10 @@ describe('auditwatch run, as a process on a real broker', () => {
     aw.child.kill('SIGTERM');
     expect(await aw.exited).toBe(0);
     // Every record, good or bad, was settled before its offset was committed: nothing left behind.
-    const committed = await admin.fetchOffsets({ groupId: group, topics: [input] });
+    // The input is not keyed by principal: the repartition stage committed it, detection committed what it re-keyed.
+    const committed = await admin.fetchOffsets({ groupId: `${group}-repartition`, topics: [input] });
     expect(committed[0]!.partitions.map((p) => [p.partition, p.offset]).sort()).toEqual([[0, '2'], [1, '3']]);
+    expect(await committedTotal(admin, group, `${group}-repartition`)).toBe(2);
     await Promise.all([dead.stop(), producer.disconnect(), admin.disconnect()]);
   }, 90_000);
 });

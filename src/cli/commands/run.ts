@@ -12,6 +12,11 @@ import { Metrics } from '../../metrics/metrics.js';
 import { startMetricsServer } from '../../metrics/server.js';
 import { buildDetectionPipeline, connectProducer } from '../../pipeline/assemble.js';
 import { KafkaGroupSource } from '../../sources/kafka-group.js';
+import { EventAdmission } from '../../pipeline/admission.js';
+import { Repartitioner } from '../../pipeline/repartition.js';
+import { KafkaDeadLetterSink } from '../../sinks/dead-letter.js';
+import { PartitionState } from '../../state/partition-state.js';
+import { ensureInternalTopics, planTopology } from '../../state/topology.js';
 import { configFrom } from '../common.js';
 
 export interface RunArgs {
@@ -33,7 +38,9 @@ export async function runCommand(args: RunArgs): Promise<number> {
   const autoencoder = await loadAutoencoder(config.modelDir);
   if (autoencoder) metrics.modelBackend.set({ backend: await useBestBackend() }, 1);
   log.info({ backend: autoencoder ? await useBestBackend() : 'none', samples: autoencoder?.manifest.samples }, autoencoder ? 'learned model loaded' : 'no learned model in the model directory: the model detector is off');
-  const { pipeline, dispatcher, sinks, reconfigure } = buildDetectionPipeline({ config, model, autoencoder, metrics, log, producer });
+  const topology = planTopology(config);
+  await ensureInternalTopics(kafka, config, topology);
+  const { pipeline, dispatcher, sinks, reconfigure, tasks, decodeContext } = buildDetectionPipeline({ config, model, autoencoder, metrics, log, producer, partitioned: config.state.changelog });
   const watcher = args.config
     ? new ConfigWatcher(args.config, (next) => {
       if (args.modelDir) next.modelDir = args.modelDir;
@@ -42,12 +49,23 @@ export async function runCommand(args: RunArgs): Promise<number> {
     : undefined;
   watcher?.start();
   // Freezes already in force are reconciled before the first event, and seed the dispatcher's scope and cap state.
-  const executor = new FreezeExecutor(new WriteGate(kafka, config.freeze.controlTopic), producer, config.freeze.controlTopic, actuators,
+  const gate = new WriteGate(kafka, config.freeze.controlTopic);
+  // Freezes by other instances in the group (or operators) hold their scopes here too.
+  gate.onChange((_key, command) => command && dispatcher.observe(command));
+  const executor = new FreezeExecutor(gate, producer, config.freeze.controlTopic, actuators,
     new KafkaFreezeAuditLog(producer, config.freeze.auditTopic), metrics, log.child({ component: 'freeze-executor' }));
   dispatcher.restore(await executor.start());
-  const source = new KafkaGroupSource(kafka, config.kafka.groupId, config.sources, config.kafka.consumer, metrics, log);
+  const state = tasks ? new PartitionState(kafka, producer, tasks, { topic: topology.changelogTopic, dir: config.state.dir }, metrics, log.child({ component: 'state' })) : undefined;
+  const source = new KafkaGroupSource(kafka, config.kafka.groupId, topology.detection, config.kafka.consumer, metrics, log, state);
+  // Inputs not keyed by principal go through the repartition stage first: its own group, the same process.
+  const ingest = topology.repartition.length
+    ? new KafkaGroupSource(kafka, `${config.kafka.groupId}-repartition`, topology.repartition, config.kafka.consumer, metrics, log.child({ stage: 'repartition' }))
+    : undefined;
+  const repartitioner = new Repartitioner(producer, topology.repartitionTopic, decodeContext,
+    new EventAdmission({ maxFutureSkewMs: config.admission.maxFutureSkew, dedupeWindow: 1 }),
+    new KafkaDeadLetterSink(producer, config.deadLetter.topic, log.child({ component: 'dead-letter' })), metrics);
   const server = config.metrics.enabled
-    ? await startMetricsServer(metrics, config.metrics.host, config.metrics.port, () => source.running)
+    ? await startMetricsServer(metrics, config.metrics.host, config.metrics.port, () => source.running && (ingest?.running ?? true))
     : undefined;
   if (server) log.info({ port: server.port, host: config.metrics.host }, 'metrics and health endpoints up');
 
@@ -56,19 +74,30 @@ export async function runCommand(args: RunArgs): Promise<number> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping: draining the current batch and committing');
+    pipeline.stop();
+    void ingest?.stop();
     void source.stop();
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
   metrics.ready.set(1);
   log.info({ entities: Object.keys(model.entities).length, freeze: config.freeze.mode, actuators: actuators.map((a) => a.name) }, 'auditwatch running');
+  const ingesting = ingest?.run(repartitioner.handle);
   await source.run(pipeline.handle);
+  await ingesting;
   metrics.ready.set(0);
+  state?.close();
   await Promise.all(sinks.map((s) => s.close()));
   await executor.stop();
   watcher?.stop();
   await producer.disconnect();
   server?.server.close();
   log.info(pipeline.totals, 'stopped');
+  // Everything is drained and committed. A kafkajs consumer that was restarting itself when it was disconnected
+  // (after a broker outage) can keep a reconnect timer alive; it must not keep a drained process from exiting.
+  setTimeout(() => {
+    log.warn('client connections still open 5 s after the drain; exiting anyway');
+    process.exit(0);
+  }, 5000).unref();
   return 0;
 }
