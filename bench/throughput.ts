@@ -23,6 +23,9 @@ import { buildDetectionPipeline, connectProducer } from '../src/pipeline/assembl
 import { simulateNormalTraffic } from '../src/sim/cloudtrail-sim.js';
 import { FileSource } from '../src/sources/file.js';
 import { KafkaGroupSource } from '../src/sources/kafka-group.js';
+import { ensureTopics } from '../src/kafka/client.js';
+import { loadAutoencoder } from '../src/model/autoencoder.js';
+import { PartitionState } from '../src/state/partition-state.js';
 import { machine, median } from './stats.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2_000_000);
@@ -40,23 +43,29 @@ function templates(): { tpl: string[]; span: number; start: number } {
 }
 
 function* cloudTrailValues(n: number): Generator<string> {
+  for (const [, v] of keyedCloudTrailValues(n)) yield v;
+}
+
+/** As the simulator's producers would key them: by the principal's ARN. */
+function* keyedCloudTrailValues(n: number): Generator<[string, string]> {
   const { tpl, span, start } = templates();
+  const keys = tpl.map((t) => /"arn":"([^"]+)"/.exec(t)?.[1] ?? 'unknown');
   for (let i = 0; i < n; i++) {
     const cycle = Math.floor(i / tpl.length);
     const t = tpl[i % tpl.length]!;
     const off = Number(/"_off":(\d+)/.exec(t)![1]);
-    yield t.replace('"__ID__"', `"bench-${i}"`).replace('"__T__"', `"${new Date(start + cycle * span + off).toISOString().replace('.000Z', 'Z')}"`);
+    yield [keys[i % tpl.length]!, t.replace('"__ID__"', `"bench-${i}"`).replace('"__T__"', `"${new Date(start + cycle * span + off).toISOString().replace('.000Z', 'Z')}"`)];
   }
 }
 
-/** Sends in batches under the broker's default 1 MB request limit, eight in flight. */
-async function produce(producer: Producer, topic: string, values: Iterable<string | Buffer>): Promise<number> {
-  let batch: Array<{ value: string | Buffer }> = [];
+/** Sends in batches under the broker's default 1 MB request limit, eight in flight; keyed by principal. */
+async function produce(producer: Producer, topic: string, values: Iterable<[key: string, value: string | Buffer]>): Promise<number> {
+  let batch: Array<{ key: string; value: string | Buffer }> = [];
   let bytes = 0;
   let n = 0;
   const pending: Promise<unknown>[] = [];
-  for (const value of values) {
-    batch.push({ value });
+  for (const [key, value] of values) {
+    batch.push({ key, value });
     bytes += value.length + 40;
     if (bytes > 700_000) {
       bytes = 0;
@@ -96,13 +105,27 @@ async function baseline(kafka: Kafka, topic: string, n: number): Promise<number>
   return n / (ms / 1000);
 }
 
-/** auditwatch's live source and pipeline, as `run` builds them (alerts to a Kafka topic, freezes dry-run). */
+/**
+ * auditwatch's live source and pipeline as `run` builds them: every detector including the learned model, one
+ * detection task per partition with its state written to a changelog topic after each batch, alerts to a Kafka
+ * topic, freezes dry-run. The topic is keyed by principal, so no repartition hop.
+ */
 async function auditwatchRun(kafka: Kafka, producer: Producer, topic: string, format: 'cloudtrail' | 'canonical-avro', n: number, alertsTopic: string): Promise<number> {
   const config = loadConfig(join(PROJECT_ROOT, 'config', 'simulation.yaml'), {});
   config.alerts.sinks = [{ type: 'kafka', topic: alertsTopic }];
   const log = createLogger('error');
-  const { pipeline } = buildDetectionPipeline({ config, model: readModel(join(PROJECT_ROOT, 'models')), metrics: new Metrics(), log, producer });
-  const source = new KafkaGroupSource(kafka, `aw-${Date.now()}-${Math.random()}`, [{ topics: [topic], format, fromBeginning: true }], config.kafka.consumer, new Metrics(), log);
+  const metrics = new Metrics();
+  const autoencoder = await loadAutoencoder(join(PROJECT_ROOT, 'models'));
+  if (!autoencoder) throw new Error('models/ has no learned model: run npm run models');
+  const { pipeline, tasks } = buildDetectionPipeline({ config, model: readModel(join(PROJECT_ROOT, 'models')), autoencoder, metrics, log, producer, partitioned: true });
+  const groupId = `aw-${Date.now()}-${Math.random()}`;
+  const changelog = `${groupId}-state-changelog`;
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, [{ topic: changelog, partitions: PARTITIONS, compacted: true }]);
+  await admin.disconnect();
+  const state = new PartitionState(kafka, producer, tasks!, { topic: changelog }, metrics, log);
+  const source = new KafkaGroupSource(kafka, groupId, [{ topics: [topic], format, fromBeginning: true }], config.kafka.consumer, metrics, log, state);
   let first = 0;
   let done!: (ms: number) => void;
   const finished = new Promise<number>((r) => (done = r));
@@ -137,12 +160,12 @@ async function main(): Promise<void> {
 
   let t = performance.now();
   const avgBytes = Math.round([...cloudTrailValues(10_000)].reduce((s, v) => s + v.length, 0) / 10_000);
-  await produce(producer, jsonTopic, cloudTrailValues(EVENTS));
+  await produce(producer, jsonTopic, keyedCloudTrailValues(EVENTS));
   say(`produced ${EVENTS} CloudTrail JSON events (${avgBytes} bytes each on average) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   const ctx = decodeContextFrom(loadConfig(join(PROJECT_ROOT, 'config', 'simulation.yaml'), {}));
   t = performance.now();
   await produce(producer, avroTopic, (function* () {
-    for (const v of cloudTrailValues(EVENTS)) yield toConfluentWire(auditEventType, DECODERS.cloudtrail(Buffer.from(v), ctx).events[0], 1);
+    for (const [k, v] of keyedCloudTrailValues(EVENTS)) yield [k, toConfluentWire(auditEventType, DECODERS.cloudtrail(Buffer.from(v), ctx).events[0], 1)] as [string, Buffer];
   })());
   say(`produced the same ${EVENTS} events as canonical Avro (Confluent wire format) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
@@ -180,7 +203,7 @@ async function main(): Promise<void> {
   closeSync(fd);
   for (let r = 0; r < REPEATS; r++) {
     const config = loadConfig(join(PROJECT_ROOT, 'config', 'simulation.yaml'), {});
-    const { pipeline } = buildDetectionPipeline({ config, model: readModel(join(PROJECT_ROOT, 'models')), metrics: new Metrics(), log: createLogger('error'), sinks: [] });
+    const { pipeline } = buildDetectionPipeline({ config, model: readModel(join(PROJECT_ROOT, 'models')), autoencoder: await loadAutoencoder(join(PROJECT_ROOT, 'models')), metrics: new Metrics(), log: createLogger('error'), sinks: [] });
     const start = performance.now();
     await new FileSource(file, 'cloudtrail').run(pipeline.handle);
     runs.file!.push(FILE_EVENTS / ((performance.now() - start) / 1000));
