@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   const configPath = join(dir, 'config.yaml');
   writeFileSync(configPath, stringify({
     kafka: { brokers: brokers.split(','), groupId: `auditwatch-${run}` },
-    sources: [{ type: 'kafka', topics: [topics.input], format: 'cloudtrail' }],
+    sources: [{ type: 'kafka', topics: [topics.input], format: 'cloudtrail', keyedByPrincipal: process.env.BENCH_KEYED === '1' }],
     deadLetter: { topic: topics.dead },
     environments: { awsAccounts: { '111111111111': 'production', '222222222222': 'staging' } },
     alerts: { sinks: [{ type: 'kafka', topic: topics.alerts }] },
@@ -90,6 +90,8 @@ async function main(): Promise<void> {
   const load = fork(join(PROJECT_ROOT, 'bench', 'background-load.mjs'), [brokers, topics.input, String(LOAD_RATE), String(15 + INCIDENTS * 2)], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   let loadReport = '';
   load.stdout!.on('data', (d) => (loadReport += d));
+  // Listened for at once: when incidents take long, the load can finish before they do.
+  const loadDone = new Promise<void>((r) => load.once('exit', () => r()));
   await new Promise((r) => setTimeout(r, 5000)); // the load reaches steady state
 
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
@@ -124,7 +126,7 @@ async function main(): Promise<void> {
     say(`incident ${k}: baseline ${rows.at(-1)!.baseline} ms, alert ${rows.at(-1)!.alert} ms, postgres ${rows.at(-1)!.pg} ms, gate ${rows.at(-1)!.gate} ms`);
     await new Promise((r) => setTimeout(r, 500));
   }
-  await new Promise<void>((r) => load.once('exit', () => r()));
+  await loadDone;
   const achieved = JSON.parse(loadReport.trim() || '{"rate":0}') as { rate: number };
 
   const col = (name: keyof (typeof rows)[number]) => rows.map((r) => r[name]);

@@ -20,4 +20,8 @@ export interface Alert {
   eventCount: number;
   objectCount: number;
   action: AlertAction;
+  /** What else this event says, against the principal's history: the weightiest context signals first. */
+  context: string[];
+  /** The detector's score weighed with that context (ranks alerts; severity and freezes stay the detector's). */
+  contextScore: number;
 }

@@ -142,6 +142,8 @@ export class AlertPolicy implements Changelogged {
           eventCount: f.eventCount,
           objectCount: f.objectCount,
           action: 'none',
+          context: [],
+          contextScore: 0,
         },
         lastAnomalous: t,
         lastEmitted: t,
@@ -168,6 +170,8 @@ export class AlertPolicy implements Changelogged {
       triggerEventId: f.event.id,
       eventCount: f.eventCount,
       objectCount: f.objectCount,
+      context: f.context?.reasons ?? [],
+      contextScore: f.context?.score ?? f.score,
     });
     inc.lastEmitted = t;
     const suppressed = this.suppressionFor(a);

@@ -1,6 +1,7 @@
 import type { AuditEvent } from '../events/audit-event.js';
 import { destructiveObjects, entityKeyOf, splitEntityKey } from './entity.js';
-import { emptyModel, MIN_SEASONAL_DAYS, populationKey, type BaselineModel, type EntityBaseline } from './model.js';
+import { emptyModel, MIN_SEASONAL_DAYS, populationKey, type BaselineModel, type EntityBaseline, type PrincipalBaseline } from './model.js';
+import { FAILURE_MINUTES, isEnumeration, MinuteCounts, principalKey, READ_MINUTES } from './activity.js';
 import { WindowSet } from './windows.js';
 import { utcHour } from '../util/time.js';
 
@@ -17,6 +18,7 @@ function quantile(sorted: number[], q: number): number {
 export class BaselineLearner {
   private readonly windows = new Map<string, WindowSet>();
   private readonly entities = new Map<string, EntityBaseline>();
+  private readonly principals = new Map<string, PrincipalBaseline & { reads: MinuteCounts; failures: MinuteCounts }>();
   private readonly bucketMs: number[];
   private eventCount = 0;
   private from = Infinity;
@@ -30,6 +32,7 @@ export class BaselineLearner {
     this.eventCount++;
     if (e.time < this.from) this.from = e.time;
     if (e.time > this.to) this.to = e.time;
+    this.observePrincipal(e);
     const key = entityKeyOf(e);
     let entity = this.entities.get(key);
     if (!entity) {
@@ -54,10 +57,28 @@ export class BaselineLearner {
     }
   }
 
+  /** Its hours, and its read and failure peaks, measured with the counters detection uses for an alert's context. */
+  private observePrincipal(e: AuditEvent): void {
+    const key = principalKey(e.principal.id, e.environment);
+    let p = this.principals.get(key);
+    if (!p) this.principals.set(key, (p = { hours: 0, readPeak: 0, failurePeak: 0, reads: new MinuteCounts(READ_MINUTES), failures: new MinuteCounts(FAILURE_MINUTES) }));
+    p.hours |= 1 << utcHour(e.time);
+    if (isEnumeration(e)) {
+      p.reads.add(e.time);
+      p.readPeak = Math.max(p.readPeak, p.reads.sum);
+    }
+    if (e.outcome === 'failure') {
+      p.failures.add(e.time);
+      p.failurePeak = Math.max(p.failurePeak, p.failures.sum);
+    }
+  }
+
   model(): BaselineModel {
     const model = emptyModel(this.windowsMs, this.populationQuantile);
     model.eventCount = this.eventCount;
     model.timeRange = this.eventCount ? { from: this.from, to: this.to } : null;
+    model.principals = {};
+    for (const [key, { hours, readPeak, failurePeak }] of this.principals) model.principals[key] = { hours, readPeak, failurePeak };
     // Per-hour peaks are only as good as the days behind them: with too short a history, keep the all-day peaks.
     const seasonal = this.eventCount > 0 && this.to - this.from >= MIN_SEASONAL_DAYS * 86_400_000;
     // Populations are per environment and resource type: deleting databases is not compared with deleting cache

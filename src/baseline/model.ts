@@ -17,6 +17,15 @@ export interface EntityBaseline {
   destructiveEvents: number;
 }
 
+/** What a principal did in one environment in the training history, apart from its deletes. */
+export interface PrincipalBaseline {
+  /** Bit h set: it made calls between h:00 and h:59 UTC. */
+  hours: number;
+  /** Most reads (List*, Describe*, Get*) in any READ_MINUTES, and most failed calls in any FAILURE_MINUTES. */
+  readPeak: number;
+  failurePeak: number;
+}
+
 export interface PopulationBaseline {
   /** The configured quantile of the peaks of the entities (in one environment, on one resource type) that ever deleted. */
   peaks: number[];
@@ -33,6 +42,8 @@ export interface BaselineModel {
   entities: Record<string, EntityBaseline>;
   /** Keyed by populationKey(environment, resourceType): what principals with no history here are compared with. */
   population: Record<string, PopulationBaseline>;
+  /** Keyed by principalKey(principal, environment); absent in models trained before it was learned. */
+  principals?: Record<string, PrincipalBaseline>;
 }
 
 export function populationKey(environment: string, resourceType: string): string {
@@ -50,7 +61,8 @@ export function writeModel(dir: string, model: BaselineModel): string {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, BASELINE_FILE);
   // Keys sorted so the same training data always writes the same bytes.
-  const sorted = { ...model, entities: Object.fromEntries(Object.entries(model.entities).sort(([a], [b]) => (a < b ? -1 : 1))) };
+  const byKey = <T>(r: Record<string, T>) => Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1)));
+  const sorted = { ...model, entities: byKey(model.entities), ...(model.principals ? { principals: byKey(model.principals) } : {}) };
   writeFileSync(`${path}.tmp`, `${JSON.stringify(sorted, null, 1)}\n`);
   renameSync(`${path}.tmp`, path);
   return path;

@@ -76,6 +76,7 @@ function program(setExit: (code: number) => void): Command {
     .addOption(new Option('--days <n>', 'days of history').default('7'))
     .addOption(new Option('--seed <n>', 'random seed').default('1'))
     .option('--end <time>', 'end of the simulated range (default: today 00:00 UTC)')
+    .option('--kubernetes', 'also write the simulated cluster\'s Kubernetes audit events, interleaved (read them with --format auto)')
     .option('--elb-incident-at <time>', 'also re-enact the ELB incident at this time')
     .requiredOption('--out <file>', 'output file, or - for stdout')
     .action((o) => done(simulateCommand(o)));

@@ -23,7 +23,7 @@ const regex = z.string().refine(
   { message: 'expected a valid regular expression' },
 );
 
-const format = z.enum(['auto', 'canonical-json', 'canonical-avro', 'cloudtrail', 'k8s', 'k8s-csv']);
+const format = z.enum(['auto', 'canonical-json', 'canonical-avro', 'canonical-avro-batch', 'cloudtrail', 'k8s', 'k8s-csv']);
 
 const kafkaSourceSpec = z.strictObject({
   type: z.literal('kafka'),

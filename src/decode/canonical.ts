@@ -1,6 +1,6 @@
 import { DecodeError } from '../errors.js';
 import { OUTCOMES, PRINCIPAL_KINDS, VERBS, type AuditEvent } from '../events/audit-event.js';
-import { auditEventType } from '../events/avro.js';
+import { auditEventType, decodeEventBatch } from '../events/avro.js';
 import type { DecodeContext, DecodeResult } from './context.js';
 import { isObject, optionalString, parseJson, parseTime, requireString, type JsonObject } from './json.js';
 
@@ -74,4 +74,16 @@ export function decodeCanonicalAvro(value: Buffer, _ctx: DecodeContext): DecodeR
     if (decoded === undefined) throw new DecodeError('DECODE_NOT_AVRO', `not a canonical Avro AuditEvent: ${(err as Error).message}`, err);
   }
   return { events: [canonicalToEvent(decoded as JsonObject)], ignored: 0 };
+}
+
+/** Many canonical events in one record (what the repartition topic carries; see encodeEventBatch). */
+export function decodeCanonicalAvroBatch(value: Buffer, _ctx: DecodeContext): DecodeResult {
+  if (value.length === 0) throw new DecodeError('DECODE_EMPTY', 'empty record');
+  let decoded: unknown[];
+  try {
+    decoded = decodeEventBatch(value);
+  } catch (err) {
+    throw new DecodeError('DECODE_NOT_AVRO', `not a canonical Avro event batch: ${(err as Error).message}`, err);
+  }
+  return { events: (decoded as JsonObject[]).map(canonicalToEvent), ignored: 0 };
 }

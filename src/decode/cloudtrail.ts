@@ -95,6 +95,41 @@ function principalOf(identity: JsonObject | undefined, userAgent: string | undef
   }
 }
 
+function qualified(eventName: string, params: JsonObject | undefined): string {
+  const q = protectionQualifier(eventName, params);
+  return q ? `${eventName}:${q}` : eventName;
+}
+
+/**
+ * Calls that switch a protection off only with certain parameters (versioning suspended, deletion protection
+ * turned off). The canonical event carries no parameters, so the action is qualified with what the call did:
+ * `PutBucketVersioning:Suspended`. Detectors match the qualified names; the rest of an action stays as it came.
+ */
+function protectionQualifier(eventName: string, params: JsonObject | undefined): string | undefined {
+  if (!params) return undefined;
+  switch (eventName) {
+    case 'PutBucketVersioning': {
+      const conf = isObject(params.VersioningConfiguration) ? params.VersioningConfiguration : undefined;
+      return conf?.Status === 'Suspended' ? 'Suspended' : undefined;
+    }
+    case 'ModifyDBInstance':
+    case 'ModifyDBCluster':
+      return params.deletionProtection === false ? 'DeletionProtectionOff' : undefined;
+    case 'ModifyInstanceAttribute': {
+      const flag = isObject(params.disableApiTermination) ? params.disableApiTermination.value : undefined;
+      return flag === false ? 'TerminationProtectionOff' : undefined;
+    }
+    case 'ModifyLoadBalancerAttributes': {
+      const attrs = Array.isArray(params.attributes) ? params.attributes : [];
+      return attrs.some((a) => isObject(a) && a.key === 'deletion_protection.enabled' && a.value === 'false') ? 'DeletionProtectionOff' : undefined;
+    }
+    case 'UpdateTable':
+      return params.deletionProtectionEnabled === false ? 'DeletionProtectionOff' : undefined;
+    default:
+      return undefined;
+  }
+}
+
 export function cloudTrailRecordToEvent(record: unknown, ctx: DecodeContext): AuditEvent {
   if (!isObject(record)) throw new DecodeError('DECODE_BAD_FIELD', 'cloudtrail: record is not an object');
   const eventName = requireString(record, 'eventName', 'cloudtrail');
@@ -109,7 +144,7 @@ export function cloudTrailRecordToEvent(record: unknown, ctx: DecodeContext): Au
     id,
     time,
     principal: principalOf(identity, optionalString(record.userAgent), ctx),
-    action: eventName,
+    action: qualified(eventName, params),
     verb,
     resource: { type: resourceType(eventSource, noun), id: findResourceId(record, params) },
     environment: ctx.environmentForAccount(account),

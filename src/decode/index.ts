@@ -1,6 +1,6 @@
 import type { InputFormat } from '../config/schema.js';
 import { DecodeError } from '../errors.js';
-import { decodeCanonicalAvro, decodeCanonicalJson } from './canonical.js';
+import { decodeCanonicalAvro, decodeCanonicalAvroBatch, decodeCanonicalJson } from './canonical.js';
 import { decodeCloudTrail, looksLikeCloudTrail } from './cloudtrail.js';
 import type { Decoder, DecodeContext, DecodeResult } from './context.js';
 import { parseJson } from './json.js';
@@ -31,6 +31,7 @@ export const DECODERS: Record<InputFormat, Decoder> = {
   auto: decodeAuto,
   'canonical-json': decodeCanonicalJson,
   'canonical-avro': decodeCanonicalAvro,
+  'canonical-avro-batch': decodeCanonicalAvroBatch,
   cloudtrail: decodeCloudTrail,
   k8s: decodeKubernetes,
   'k8s-csv': decodeKubernetesCsv,

@@ -8,20 +8,21 @@ import type { Detector, Finding, Reconfigurable, Severity } from './detector.js'
 import { ChangeTracker, type Changelogged } from '../state/changelogged.js';
 
 /**
- * Calls that switch off what would let anyone notice or undo a destruction. Those that need request parameters to
- * judge (versioning suspended, deletion protection turned off) are not covered yet: the canonical event does not
- * carry the parameters.
+ * Calls that switch off what would let anyone notice or undo a destruction. The qualified names come from the
+ * CloudTrail decoder, which reads the request parameters of calls that only sometimes disable a protection.
  */
 const PROTECTION_OFF = new Set([
   'StopLogging', 'DeleteTrail', 'DeleteFlowLogs', 'DeleteDetector', 'DisableSecurityHub', 'StopConfigurationRecorder',
   'DeleteConfigurationRecorder', 'DisableKey', 'ScheduleKeyDeletion', 'LeaveOrganization', 'DeleteBackupVault',
+  'PutBucketVersioning:Suspended', 'ModifyDBInstance:DeletionProtectionOff', 'ModifyDBCluster:DeletionProtectionOff',
+  'ModifyInstanceAttribute:TerminationProtectionOff', 'ModifyLoadBalancerAttributes:DeletionProtectionOff', 'UpdateTable:DeletionProtectionOff',
 ]);
 
 /**
  * Context the volume windows cannot see, judged against the learned history:
  * - a protection being disabled (logging stopped, versioning suspended, deletion protection off, ...);
  * - a principal's first destructive action on a critical resource type (criticality ≥ `criticalWeight`), or its
- *   first destructive action in an environment where it was never seen.
+ *   first destructive action in a critical environment where it was never seen.
  * A principal whose history already holds the same kind of action here is not flagged: automation that does this
  * routinely is normal, as in the volume detector.
  */
@@ -78,16 +79,18 @@ export class ContextDetector implements Detector, Reconfigurable<ContextSpec>, C
   }
 
   observe(e: AuditEvent): Finding | null {
-    // Cheap exits first: most events are reads and build no key here.
-    if (e.outcome !== 'success') return null;
     if (this.spec.protections && PROTECTION_OFF.has(e.action)) {
       const key = entityKeyOf(e);
       // Routine for this principal here (it did so in the training history)? Then it is not news.
-      if (!this.deletedBefore.has(key)) {
-        return this.finding(e, key, this.spec.protectionScore, `protection disabled: ${e.action} on ${e.resource.type} ${e.resource.id} by ${e.principal.id} in ${e.environment}; not seen from this principal in the training history`);
-      }
-      return null;
+      if (this.deletedBefore.has(key)) return null;
+      const what = `${e.action} on ${e.resource.type} ${e.resource.id} by ${e.principal.id} in ${e.environment}`;
+      // A denied attempt disabled nothing, but someone tried: worth a warning, not a freeze.
+      return e.outcome === 'success'
+        ? this.finding(e, key, this.spec.protectionScore, `protection disabled: ${what}; not seen from this principal in the training history`)
+        : this.finding(e, key, 1, `attempt to disable a protection, denied: ${what}; not seen from this principal in the training history`);
     }
+    // Cheap exits first: most events are reads and build no key here.
+    if (e.outcome !== 'success') return null;
     if (!this.spec.novelty || destructiveObjects(e) === 0) return null;
     const key = entityKeyOf(e);
     const place = `${e.principal.id}\u0001${e.environment}`;
@@ -99,7 +102,8 @@ export class ContextDetector implements Detector, Reconfigurable<ContextSpec>, C
       this.flag(place);
       return this.finding(e, key, 1, `first ${e.action} of ${e.resource.type} (criticality ${weight}) by ${e.principal.id} in ${e.environment}; it never deleted one in the training history`);
     }
-    if (!this.seenIn.has(place) && !this.flagged.has(place)) {
+    // A newcomer's first scratch delete in staging is nobody's concern; in a critical environment it is.
+    if (!this.seenIn.has(place) && !this.flagged.has(place) && this.criticalEnvironments.includes(e.environment)) {
       this.flag(place);
       return this.finding(e, key, 1, `first destructive action by ${e.principal.id} in ${e.environment}, where the training history never saw it`);
     }

@@ -1,4 +1,5 @@
 import type { AuditEvent } from '../events/audit-event.js';
+import type { AlertContext } from './signals.js';
 
 export type Severity = 'info' | 'warning' | 'critical';
 export const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
@@ -23,6 +24,8 @@ export interface Finding {
   /** Destructive calls and the objects they addressed in that run, this event included. */
   eventCount: number;
   objectCount: number;
+  /** Added by the detection processor: the context signals of this event (src/detectors/signals.ts). */
+  context?: AlertContext;
 }
 
 export interface Detector {

@@ -12,6 +12,42 @@ function loadType(file: string): avro.Type {
 
 export const auditEventType = loadType('audit-event.avsc');
 export const alertType = loadType('alert.avsc');
+/**
+ * Many events in one record, as the repartition topic carries them: a 4-byte big-endian count, then each event as
+ * a 4-byte length and its Avro body. Framed by hand rather than as an Avro array: an array's item count comes
+ * from the bytes, and arbitrary bytes could make the reader allocate without bound.
+ */
+export function encodeEventBatch(events: readonly unknown[]): Buffer {
+  const bodies = events.map((e) => auditEventType.toBuffer(e));
+  const out = Buffer.allocUnsafe(4 + bodies.reduce((n, b) => n + 4 + b.length, 0));
+  out.writeUInt32BE(bodies.length, 0);
+  let at = 4;
+  for (const b of bodies) {
+    out.writeUInt32BE(b.length, at);
+    b.copy(out, at + 4);
+    at += 4 + b.length;
+  }
+  return out;
+}
+
+/** The events of a batch; throws on any framing that does not add up to exactly the buffer. */
+export function decodeEventBatch(value: Buffer): unknown[] {
+  if (value.length < 4) throw new Error('shorter than its count');
+  const count = value.readUInt32BE(0);
+  // Each event takes at least its 4-byte length: a count the bytes cannot hold is refused before any work.
+  if (count > (value.length - 4) / 4) throw new Error(`count ${count} does not fit in ${value.length} bytes`);
+  const events: unknown[] = new Array(count);
+  let at = 4;
+  for (let i = 0; i < count; i++) {
+    if (at + 4 > value.length) throw new Error(`event ${i}: truncated length`);
+    const length = value.readUInt32BE(at);
+    if (at + 4 + length > value.length) throw new Error(`event ${i}: truncated body`);
+    events[i] = auditEventType.fromBuffer(value.subarray(at + 4, at + 4 + length));
+    at += 4 + length;
+  }
+  if (at !== value.length) throw new Error(`${value.length - at} bytes after the last event`);
+  return events;
+}
 
 /** Confluent wire format: magic byte 0, a 4-byte big-endian schema id, then the Avro body. */
 export function toConfluentWire(type: avro.Type, value: unknown, schemaId: number): Buffer {

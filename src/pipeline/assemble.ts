@@ -16,6 +16,8 @@ import { FeatureExtractor } from '../model/features.js';
 import { Criticality } from '../baseline/criticality.js';
 import { volumeSpec } from '../config/select.js';
 import { buildDetectors } from '../detectors/index.js';
+import { ContextSignals } from '../detectors/signals.js';
+import { ActivityTracker } from '../baseline/activity.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { KafkaDeadLetterSink, LogDeadLetterSink } from '../sinks/dead-letter.js';
@@ -45,6 +47,7 @@ export interface DetectionOptions {
 interface BuiltTask extends DetectionTask {
   detectors: Detector[];
   policy: AlertPolicy;
+  context: ContextSignals;
 }
 
 /** The one detection pipeline: `run`, `replay` and `demo` differ only in source, sinks and freeze mode. */
@@ -69,8 +72,9 @@ export function buildDetectionPipeline(opts: DetectionOptions) {
     const policy = new AlertPolicy(running, (alert) => dispatcher.decide(alert), suppressionObserver);
     const detectors = buildDetectors(running, model, opts.autoencoder ?? null);
     const state = [...detectors.filter(isChangelogged), policy];
+    const context = new ContextSignals(model, running.environments.critical);
     const task: BuiltTask = {
-      detectors, policy, state, processor: new DetectionProcessor(detectors, policy),
+      detectors, policy, state, context, processor: new DetectionProcessor(detectors, policy, { activity: new ActivityTracker(), context }),
       stats: () => detectors.reduce((t, d) => {
         const s = d.stats?.() ?? { tracked: 0, evicted: 0 };
         return { tracked: t.tracked + s.tracked, evicted: t.evicted + s.evicted };
@@ -123,6 +127,7 @@ export function buildDetectionPipeline(opts: DetectionOptions) {
     for (const task of liveTasks()) {
       next.detectors.forEach((spec, i) => (task.detectors[i] as Partial<Reconfigurable<typeof spec>>).reconfigure?.(spec, next.environments.critical));
       task.policy.reconfigure(next);
+      task.context.reconfigure(next.environments.critical);
     }
     dispatcher.reconfigure(next.freeze);
     parts.decode = decodeContextFrom(next);

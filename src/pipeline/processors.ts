@@ -1,6 +1,9 @@
 import type { AlertPolicy, PolicyOutput } from '../alerts/policy.js';
 import type { BaselineLearner } from '../baseline/learner.js';
 import type { Detector, Finding } from '../detectors/detector.js';
+import { destructiveObjects } from '../baseline/entity.js';
+import type { ActivityTracker } from '../baseline/activity.js';
+import type { ContextSignals, RecentActivity } from '../detectors/signals.js';
 import type { AuditEvent } from '../events/audit-event.js';
 import type { FeatureExtractor } from '../model/features.js';
 import type { EventProcessor } from './pipeline.js';
@@ -9,27 +12,44 @@ import type { EventProcessor } from './pipeline.js';
 export class DetectionProcessor implements EventProcessor {
   /** Sees every finding, alerting or not (reports chart the score over time). */
   onFinding: ((finding: Finding) => void) | undefined;
+  /** Recent activity at each destructive event of the batch, for findings the model makes at the batch's end. */
+  private readonly pendingContext = new Map<string, RecentActivity>();
 
-  constructor(private readonly detectors: readonly Detector[], private readonly policy: AlertPolicy) {}
+  constructor(
+    private readonly detectors: readonly Detector[],
+    private readonly policy: AlertPolicy,
+    private readonly signals?: { activity: ActivityTracker; context: ContextSignals },
+  ) {}
 
   process(event: AuditEvent, out: PolicyOutput): void {
-    for (const d of this.detectors) {
-      const finding = d.observe(event);
-      if (finding) {
-        this.onFinding?.(finding);
-        this.policy.onFinding(finding, out);
+    const signals = this.signals;
+    let recent: RecentActivity | undefined;
+    if (signals) {
+      signals.activity.observe(event);
+      // As of this event, whenever its finding comes: the context does not depend on how events are batched.
+      if (event.verb !== 'read') {
+        recent = signals.activity.recent(event);
+        if (destructiveObjects(event) > 0) this.pendingContext.set(event.id, recent);
       }
     }
+    for (const d of this.detectors) {
+      const finding = d.observe(event);
+      if (finding) this.found(finding, out, recent);
+    }
+  }
+
+  private found(finding: Finding, out: PolicyOutput, recent: RecentActivity | undefined): void {
+    if (this.signals) finding.context = this.signals.context.describe(finding, recent ?? this.pendingContext.get(finding.event.id) ?? { reads: 0, failures: 0 });
+    this.onFinding?.(finding);
+    this.policy.onFinding(finding, out);
   }
 
   /** End of a pipeline batch: batch detectors score what they queued, in event order. */
   flush(out: PolicyOutput): void {
     for (const d of this.detectors) {
-      for (const finding of d.flush?.() ?? []) {
-        this.onFinding?.(finding);
-        this.policy.onFinding(finding, out);
-      }
+      for (const finding of d.flush?.() ?? []) this.found(finding, out, undefined);
     }
+    this.pendingContext.clear();
   }
 }
 

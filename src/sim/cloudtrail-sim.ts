@@ -16,6 +16,11 @@ interface Identity {
 
 const HUMANS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi'];
 const APP_SERVICES = ['app-orders', 'app-billing', 'app-search', 'app-images', 'app-notify'];
+/** The wider organisation: engineers who mostly look, and small services with light object traffic. */
+const ENGINEERS = Array.from({ length: 52 }, (_, i) => `eng-${String(i + 1).padStart(2, '0')}`);
+const MICROSERVICES = Array.from({ length: 30 }, (_, i) => `svc-${['auth', 'cart', 'feed', 'mail', 'pay', 'rank'][i % 6]}-${Math.floor(i / 6) + 1}`);
+/** Joins on the day given to simulateNormalTraffic: no history, a learning curve, and nothing malicious. */
+export const NEW_HIRE = 'new-hire';
 export const ELB_JANITOR = 'elb-janitor';
 export const SNAPSHOT_CLEANUP = 'snapshot-cleanup';
 const DEPLOYER = 'ci-deployer';
@@ -79,7 +84,19 @@ function dayStart(t: number): number {
   return Math.floor(t / DAY) * DAY;
 }
 
-function simulateDay(day: number, seed: number, rec: Recorder): void {
+/** A human's working day: reads, some changes (a few denied), a rare scratch delete in staging. */
+function humanCalls(rec: Recorder, r: () => number, who: Identity, day: number, calls: number, stagingShare: number): void {
+  for (let i = 0; i < calls; i++) {
+    const t = day + 8 * HOUR + Math.floor(r() * 10 * HOUR);
+    const env: SimEnvironment = r() < stagingShare ? 'staging' : 'production';
+    const x = r();
+    if (x < 0.85) rec.add(t, who, env, 'ec2', pick(r, ['DescribeInstances', 'DescribeSecurityGroups', 'DescribeVolumes']), null);
+    else if (x < 0.98) rec.add(t, who, env, 'ec2', pick(r, ['ModifyInstanceAttribute', 'CreateTags', 'AuthorizeSecurityGroupIngress']), { instanceId: `i-${between(r, 1, 9999)}` }, r() < 0.05);
+    else rec.add(t, who, 'staging', 's3', 'DeleteObject', { bucketName: 'staging-scratch', key: `tmp/${between(r, 1, 1e6)}` });
+  }
+}
+
+function simulateDay(day: number, seed: number, rec: Recorder, newHireFrom?: number): void {
   const weekday = new Date(day).getUTCDay();
   const workday = weekday >= 1 && weekday <= 5;
 
@@ -96,6 +113,30 @@ function simulateDay(day: number, seed: number, rec: Recorder): void {
       if (x < 0.8) rec.add(t, who, env, 'ec2', pick(r, ['DescribeInstances', 'DescribeSecurityGroups', 'DescribeVolumes']), null);
       else if (x < 0.95) rec.add(t, who, env, 'ec2', pick(r, ['ModifyInstanceAttribute', 'CreateTags', 'AuthorizeSecurityGroupIngress']), { instanceId: `i-${between(r, 1, 9999)}` }, r() < 0.05);
       else rec.add(t, who, env, 's3', 'DeleteObject', { bucketName: `${env}-scratch`, key: `tmp/${between(r, 1, 1e6)}` });
+    }
+  }
+
+  // Engineers: a few dozen calls on working days, mostly reads, now and then a scratch object deleted in staging.
+  for (const name of ENGINEERS) {
+    const r = rng(seedOf(seed, 'engineer', name, day));
+    if (!workday) continue;
+    humanCalls(rec, r, { kind: 'user', name }, day, between(r, 15, 50), 0.9);
+  }
+
+  // The new hire: from their first day, the same kind of work as everyone, in both environments.
+  if (newHireFrom !== undefined && day >= dayStart(newHireFrom) && workday) {
+    const r = rng(seedOf(seed, 'new-hire', day));
+    humanCalls(rec, r, { kind: 'user', name: NEW_HIRE }, day, between(r, 40, 120), 0.7);
+  }
+
+  // Small services: a little object traffic around the clock.
+  for (const name of MICROSERVICES) {
+    for (const env of ['production', 'staging'] as const) {
+      const r = rng(seedOf(seed, 'micro', name, env, day));
+      const perDay = env === 'production' ? between(r, 24, 72) : between(r, 6, 24);
+      for (let i = 0; i < perDay; i++) {
+        rec.add(day + Math.floor(r() * DAY), { kind: 'role', name }, env, 's3', r() < 0.8 ? 'GetObject' : 'PutObject', { bucketName: `${env}-${name}`, key: `k/${between(r, 1, 1e6)}` });
+      }
     }
   }
 
@@ -176,9 +217,9 @@ function finish(records: CloudTrailRecord[]): CloudTrailRecord[] {
 }
 
 /** Normal traffic of the simulated organisation in [from, to), sorted by event time. */
-export function simulateNormalTraffic(opts: { seed: number; from: number; to: number }): CloudTrailRecord[] {
+export function simulateNormalTraffic(opts: { seed: number; from: number; to: number; newHireFrom?: number }): CloudTrailRecord[] {
   const rec = new Recorder(`normal-${opts.seed}`, opts.from, opts.to);
-  for (let day = dayStart(opts.from); day < opts.to; day += DAY) simulateDay(day, opts.seed, rec);
+  for (let day = dayStart(opts.from); day < opts.to; day += DAY) simulateDay(day, opts.seed, rec, opts.newHireFrom);
   return finish(rec.records);
 }
 

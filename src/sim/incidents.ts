@@ -1,5 +1,6 @@
 import { between, pick, rng, seedOf } from './random.js';
 import { SIM_ACCOUNTS, type CloudTrailRecord } from './cloudtrail-sim.js';
+import { HELM_DEPLOYER, K8S_NAMESPACES, K8sRecorder, type K8sAuditRecord } from './kubernetes-sim.js';
 
 /** What an incident was: used only to score detection afterwards, never while detecting. */
 export interface IncidentLabel {
@@ -14,8 +15,16 @@ export interface IncidentLabel {
   bulk: boolean;
 }
 
-export type IncidentKind = 'maintenance-to-prod' | 'stolen-credentials-bucket-wipe' | 'slow-drip' | 'human-destroys-databases' | 'leaked-ci-credential';
-export const INCIDENT_KINDS: readonly IncidentKind[] = ['maintenance-to-prod', 'stolen-credentials-bucket-wipe', 'slow-drip', 'human-destroys-databases', 'leaked-ci-credential'];
+export type IncidentKind = 'maintenance-to-prod' | 'stolen-credentials-bucket-wipe' | 'slow-drip' | 'human-destroys-databases' | 'leaked-ci-credential' | 'helm-uninstall-prod';
+export const INCIDENT_KINDS: readonly IncidentKind[] = ['maintenance-to-prod', 'stolen-credentials-bucket-wipe', 'slow-drip', 'human-destroys-databases', 'leaked-ci-credential', 'helm-uninstall-prod'];
+
+/** A simulated record of either stream: CloudTrail, or a Kubernetes audit event. */
+export type SimRecord = CloudTrailRecord | K8sAuditRecord;
+
+/** Event time of a simulated record of either stream. */
+export function simTime(r: SimRecord): number {
+  return Date.parse(typeof r.eventTime === 'string' ? r.eventTime : (r as K8sAuditRecord).stageTimestamp);
+}
 
 const PROD = SIM_ACCOUNTS.production;
 
@@ -49,7 +58,7 @@ function label(kind: IncidentKind, principal: string, w: Writer, bulk: boolean):
 }
 
 /** One labelled incident of `kind` at `at`, its size and pace varied by `seed`. */
-export function simulateIncident(kind: IncidentKind, at: number, seed: number): { records: CloudTrailRecord[]; label: IncidentLabel } {
+export function simulateIncident(kind: IncidentKind, at: number, seed: number): { records: SimRecord[]; label: IncidentLabel } {
   const r = rng(seedOf(seed, kind, at));
   const tag = `inc-${kind}-${seed}-${at}`;
   switch (kind) {
@@ -113,6 +122,24 @@ export function simulateIncident(kind: IncidentKind, at: number, seed: number): 
         t += between(r, 2000, 6000);
       }
       return label(kind, `arn:aws:iam::${PROD}:role/ci-deployer`, w, true);
+    }
+    case 'helm-uninstall-prod': {
+      // The Kubernetes ELB case: the CI helm deployer's credential, which prunes staging every night, runs a
+      // `helm uninstall` against a production namespace: everything the release owns, in half a minute.
+      const k8s = new K8sRecorder(tag);
+      const ns = pick(r, K8S_NAMESPACES.production);
+      let t = at;
+      k8s.add(t, HELM_DEPLOYER, 'list', 'secrets', ns, null);
+      const owned: Array<[string, number]> = [['deployments', between(r, 5, 10)], ['services', between(r, 5, 10)], ['configmaps', between(r, 15, 30)], ['secrets', between(r, 10, 20)], ['persistentvolumeclaims', between(r, 2, 5)]];
+      for (const [resource, count] of owned) {
+        for (let i = 0; i < count; i++) {
+          t += between(r, 100, 600);
+          k8s.add(t, HELM_DEPLOYER, 'delete', resource, ns, `${resource}-${i}`);
+        }
+      }
+      const records = k8s.finish();
+      const times = records.filter((x) => k8s.destructive.includes(x.auditID)).map(simTime);
+      return { records, label: { kind, principal: HELM_DEPLOYER, environment: 'production', start: Math.min(...times), end: Math.max(...times), destructiveEventIds: k8s.destructive, bulk: true } };
     }
   }
 }

@@ -1,4 +1,6 @@
 import { simulateElbIncident, simulateNormalTraffic, timeOf, type CloudTrailRecord } from './cloudtrail-sim.js';
+import { simTime, type SimRecord } from './incidents.js';
+import { simulateKubernetesTraffic } from './kubernetes-sim.js';
 
 const DAY = 86_400_000;
 
@@ -7,6 +9,16 @@ export const SHIPPED_HISTORY = { seed: 1, days: 14, end: Date.parse('2026-01-05T
 
 export function history(opts: { seed: number; days: number; end: number }): CloudTrailRecord[] {
   return simulateNormalTraffic({ seed: opts.seed, from: opts.end - opts.days * DAY, to: opts.end });
+}
+
+/** The cluster's Kubernetes audit stream over the same days, interleaved by event time (read with format auto). */
+export function withKubernetes(records: readonly SimRecord[], opts: { seed: number; days: number; end: number }): SimRecord[] {
+  return [...records, ...simulateKubernetesTraffic({ seed: opts.seed, from: opts.end - opts.days * DAY, to: opts.end })].sort((a, b) => simTime(a) - simTime(b));
+}
+
+/** Exactly what `npm run models` trains on: SHIPPED_HISTORY's CloudTrail and Kubernetes streams. */
+export function shippedHistory(): SimRecord[] {
+  return withKubernetes(history(SHIPPED_HISTORY), SHIPPED_HISTORY);
 }
 
 /** Normal traffic plus the ELB incident at `incidentAt`, merged in event-time order. */

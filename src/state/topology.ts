@@ -26,7 +26,7 @@ export function planTopology(config: Config): Topology {
   if (!config.state.changelog) return { detection: [...sources], repartition: [], changelogTopic: changelog, repartitionTopic: repartition };
   const unkeyed = sources.filter((s) => !s.keyedByPrincipal);
   const detection = sources.filter((s) => s.keyedByPrincipal);
-  if (unkeyed.length) detection.push({ type: 'kafka', topics: [repartition], format: 'canonical-avro', fromBeginning: true, keyedByPrincipal: true });
+  if (unkeyed.length) detection.push({ type: 'kafka', topics: [repartition], format: 'canonical-avro-batch', fromBeginning: true, keyedByPrincipal: true });
   return { detection, repartition: unkeyed, changelogTopic: changelog, repartitionTopic: repartition };
 }
 
@@ -35,8 +35,8 @@ export function planTopology(config: Config): Topology {
  * largest input topic unless state.partitions says otherwise, and checks that the changelog covers every
  * partition detection reads: input partition p writes changelog partition p.
  */
-export async function ensureInternalTopics(kafka: Kafka, config: Config, topology: Topology): Promise<void> {
-  if (!config.state.changelog) return;
+export async function ensureInternalTopics(kafka: Kafka, config: Config, topology: Topology): Promise<{ repartitionPartitions: number }> {
+  if (!config.state.changelog) return { repartitionPartitions: 0 };
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -50,6 +50,7 @@ export async function ensureInternalTopics(kafka: Kafka, config: Config, topolog
       ...(topology.repartition.length ? [{ topic: topology.repartitionTopic, partitions }] : []),
     ]);
     const detectionTopics = topology.detection.flatMap((s) => s.topics).filter((t) => t === topology.repartitionTopic || existing.has(t));
+    if (topology.repartition.length && !detectionTopics.includes(topology.repartitionTopic)) detectionTopics.push(topology.repartitionTopic);
     const meta = await admin.fetchTopicMetadata({ topics: [topology.changelogTopic, ...detectionTopics] });
     const size = new Map(meta.topics.map((t) => [t.name, t.partitions.length]));
     const changelogPartitions = size.get(topology.changelogTopic)!;
@@ -58,6 +59,7 @@ export async function ensureInternalTopics(kafka: Kafka, config: Config, topolog
         throw new AuditwatchError('CONFIG_INVALID', `state: topic ${t} has ${size.get(t)} partitions but the changelog ${topology.changelogTopic} has ${changelogPartitions}; add partitions to the changelog (kafka-topics --alter) before starting`);
       }
     }
+    return { repartitionPartitions: size.get(topology.repartitionTopic) ?? 0 };
   } finally {
     await admin.disconnect();
   }

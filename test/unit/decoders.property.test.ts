@@ -4,7 +4,7 @@ import { validateConfig } from '../../src/config/load.js';
 import { DECODERS, decodeContextFrom } from '../../src/decode/index.js';
 import { AuditwatchError } from '../../src/errors.js';
 import { OUTCOMES, PRINCIPAL_KINDS, VERBS, type AuditEvent } from '../../src/events/audit-event.js';
-import { auditEventType, toConfluentWire } from '../../src/events/avro.js';
+import { auditEventType, encodeEventBatch, toConfluentWire } from '../../src/events/avro.js';
 import { INPUT_FORMATS } from '../../src/config/schema.js';
 import { EventAdmission } from '../../src/pipeline/admission.js';
 
@@ -54,6 +54,16 @@ describe('decoders, property-based', () => {
       expect(DECODERS['canonical-json'](Buffer.from(JSON.stringify(e)), ctx).events).toEqual([e]);
       expect(DECODERS['canonical-avro'](auditEventType.toBuffer(e), ctx).events).toEqual([e]);
       expect(DECODERS['canonical-avro'](toConfluentWire(auditEventType, e, schemaId), ctx).events).toEqual([e]);
+    }), RUNS);
+  });
+
+  it('event batches (the repartition topic) round-trip, and a truncated or padded batch is rejected, never misread', () => {
+    fc.assert(fc.property(fc.array(canonicalEvent, { maxLength: 20 }), fc.nat(), (events, cut) => {
+      const batch = encodeEventBatch(events);
+      expect(DECODERS['canonical-avro-batch'](batch, ctx).events).toEqual(events);
+      const short = batch.subarray(0, cut % batch.length);
+      expect(() => DECODERS['canonical-avro-batch'](short, ctx)).toThrow(AuditwatchError);
+      expect(() => DECODERS['canonical-avro-batch'](Buffer.concat([batch, Buffer.from([0])]), ctx)).toThrow(/bytes after the last event/);
     }), RUNS);
   });
 

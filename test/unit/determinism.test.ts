@@ -10,19 +10,23 @@ import { createLogger } from '../../src/log.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import { buildDetectionPipeline, buildTrainingPipeline } from '../../src/pipeline/assemble.js';
 import { SNAPSHOT_CLEANUP } from '../../src/sim/cloudtrail-sim.js';
-import { history, SHIPPED_HISTORY, withElbIncident } from '../../src/sim/scenario.js';
+import { history, SHIPPED_HISTORY, shippedHistory, withElbIncident } from '../../src/sim/scenario.js';
 import { NdjsonSink } from '../../src/sinks/ndjson.js';
 import { MemorySource } from '../../src/sources/memory.js';
 
 const config = loadConfig(join(PROJECT_ROOT, 'config', 'simulation.yaml'), {});
 const log = createLogger('silent');
+// The learned model at its default minScore (3) flags nothing on this day since the simulated organisation grew
+// (the janitor's deletes score 0.97 × the training p99.9). At 0.5 it flags them, which is what this test needs:
+// findings of the batched model call, to show they do not depend on the batching.
+const sensitiveModel = { ...config, detectors: config.detectors.map((d) => (d.type === 'model' ? { ...d, minScore: 0.5 } : d)) };
 const DAY = 86_400_000;
 
 async function detect(model: BaselineModel, lines: string[], batch: number, autoencoder: Autoencoder | null = null): Promise<Alert[]> {
   const alerts: Alert[] = [];
   const sink = new NdjsonSink('/dev/null');
   sink.publish = async (a) => void alerts.push(...a);
-  const { pipeline } = buildDetectionPipeline({ config, model, autoencoder, metrics: new Metrics(), log, sinks: [sink] });
+  const { pipeline } = buildDetectionPipeline({ config: sensitiveModel, model, autoencoder, metrics: new Metrics(), log, sinks: [sink] });
   await new MemorySource(lines, 'cloudtrail', batch).run(pipeline.handle);
   return alerts;
 }
@@ -30,7 +34,7 @@ async function detect(model: BaselineModel, lines: string[], batch: number, auto
 describe('determinism', () => {
   it('the shipped models/ is exactly what `npm run models` trains from the simulator', async () => {
     const { pipeline, learner } = buildTrainingPipeline(config, new Metrics(), log);
-    await new MemorySource(history(SHIPPED_HISTORY).map((r) => JSON.stringify(r)), 'cloudtrail').run(pipeline.handle);
+    await new MemorySource(shippedHistory().map((r) => JSON.stringify(r)), 'auto').run(pipeline.handle);
     const shipped = JSON.parse(readFileSync(join(PROJECT_ROOT, 'models', 'baselines.json'), 'utf8'));
     expect(JSON.parse(JSON.stringify(learner.model()))).toEqual(shipped);
   });

@@ -84,7 +84,8 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
   let resolveAlert!: () => void;
   const sawCritical = new Promise<void>((r) => (resolveAlert = r));
   const watcher = watchAlerts(kafka, (config.alerts.sinks[0] as { topic: string }).topic, (a) => {
-    say(`[+${since()}s] ALERT ${a.severity} (${a.detector}) ${a.id} rev ${a.revision} score ${a.score} action=${a.action}\n           ${a.reason}`);
+    say(`[+${since()}s] ALERT ${a.severity} (${a.detector}) ${a.id} rev ${a.revision} score ${a.score} (with context ${a.contextScore}) action=${a.action}\n           ${a.reason}` +
+      (a.context.length ? `\n           context: ${a.context.join('; ')}` : ''));
     if (a.severity === 'critical') resolveAlert();
   });
   await watcher.start();

@@ -6,10 +6,12 @@ import { trainAutoencoder } from '../../model/autoencoder.js';
 import { Metrics } from '../../metrics/metrics.js';
 import { buildTrainingPipeline } from '../../pipeline/assemble.js';
 import { detectOverWindow } from '../../pipeline/window.js';
-import { simulateNormalTraffic, timeOf } from '../../sim/cloudtrail-sim.js';
-import { INCIDENT_KINDS, simulateIncident, type IncidentLabel } from '../../sim/incidents.js';
+import { simulateNormalTraffic } from '../../sim/cloudtrail-sim.js';
+import { simulateKubernetesTraffic } from '../../sim/kubernetes-sim.js';
+import { INCIDENT_KINDS, simTime, simulateIncident, type IncidentLabel, type SimRecord } from '../../sim/incidents.js';
 import { between, rng, seedOf } from '../../sim/random.js';
 import { MemorySource } from '../../sources/memory.js';
+import { DECODERS, decodeContextFrom } from '../../decode/index.js';
 import { configFrom, UsageError } from '../common.js';
 import { simulationConfig } from '../../sim/config.js';
 
@@ -56,9 +58,12 @@ function score(seed: number, label: IncidentLabel, alerts: readonly Alert[]): In
 
 async function evaluateSeed(seed: number, historyDays: number, testDays: number, config: Config) {
   const log = createLogger('silent');
-  const history = simulateNormalTraffic({ seed, from: TEST_START - historyDays * DAY, to: TEST_START });
+  // Two streams, as an organisation has them: CloudTrail from its AWS accounts, audit events from its cluster.
+  const streams = (s: number, from: number, to: number, newHireFrom?: number): SimRecord[] =>
+    [...simulateNormalTraffic({ seed: s, from, to, newHireFrom }), ...simulateKubernetesTraffic({ seed: s, from, to })].sort((a, b) => simTime(a) - simTime(b));
+  const history = streams(seed, TEST_START - historyDays * DAY, TEST_START);
   const { pipeline: trainer, learner, learning } = buildTrainingPipeline(config, new Metrics(), log);
-  await new MemorySource(history.map((r) => JSON.stringify(r)), 'cloudtrail').run(trainer.handle);
+  await new MemorySource(history.map((r) => JSON.stringify(r)), 'auto').run(trainer.handle);
   const model = learner.model();
   const autoencoder = await trainAutoencoder(learning.vectors, { from: model.timeRange?.from ?? null, to: model.timeRange?.to ?? null, events: model.eventCount });
 
@@ -66,9 +71,10 @@ async function evaluateSeed(seed: number, historyDays: number, testDays: number,
   const r = rng(seedOf('evaluate', seed));
   const slot = (testDays * DAY) / INCIDENT_KINDS.length;
   const incidents = INCIDENT_KINDS.map((kind, i) => simulateIncident(kind, TEST_START + i * slot + between(r, 1, Math.floor(slot / 1000) - 4 * 3600) * 1000, seed));
-  const normal = simulateNormalTraffic({ seed: seed + 1000, from: TEST_START, to: TEST_START + testDays * DAY });
-  const all = [...normal, ...incidents.flatMap((x) => x.records)].sort((a, b) => timeOf(a) - timeOf(b));
-  const { alerts } = await detectOverWindow(config, model, new MemorySource(all.map((x) => JSON.stringify(x)), 'cloudtrail'), log, autoencoder);
+  // A new hire joins on the test window's first day: a principal with no history doing ordinary work.
+  const normal = streams(seed + 1000, TEST_START, TEST_START + testDays * DAY, TEST_START);
+  const all = [...normal, ...incidents.flatMap((x) => x.records)].sort((a, b) => simTime(a) - simTime(b));
+  const { alerts } = await detectOverWindow(config, model, new MemorySource(all.map((x) => JSON.stringify(x)), 'auto'), log, autoencoder);
 
   const results = incidents.map((x) => score(seed, x.label, alerts));
   // Anything else is a false alert: one per incident id, judged by when it was first raised (later revisions of a
@@ -79,7 +85,10 @@ async function evaluateSeed(seed: number, historyDays: number, testDays: number,
   const matched = (a: Alert) => incidents.some((x) => a.principal === x.label.principal && a.environment === x.label.environment && a.detectedAt >= x.label.start && a.detectedAt <= x.label.end + 600_000);
   const falseAlerts = firstRevisions.filter((a) => !matched(a));
   const froze = (a: Alert) => alerts.some((x) => x.id === a.id && (x.action === 'freeze' || x.action === 'freeze-dry-run'));
-  return { results, falseAlerts, falseFreezes: falseAlerts.filter(froze), events: all.length, principals: new Set(all.map((x) => JSON.stringify(x.userIdentity))).size };
+  // Distinct principals as detection names them (an assumed role in two accounts is two).
+  const ctx = decodeContextFrom(config);
+  const principals = new Set(all.flatMap((x) => DECODERS.auto(Buffer.from(JSON.stringify(x)), ctx).events.map((e) => e.principal.id)));
+  return { results, falseAlerts, falseFreezes: falseAlerts.filter(froze), events: all.length, principals: principals.size };
 }
 
 /**

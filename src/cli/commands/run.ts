@@ -39,7 +39,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
   if (autoencoder) metrics.modelBackend.set({ backend: await useBestBackend() }, 1);
   log.info({ backend: autoencoder ? await useBestBackend() : 'none', samples: autoencoder?.manifest.samples }, autoencoder ? 'learned model loaded' : 'no learned model in the model directory: the model detector is off');
   const topology = planTopology(config);
-  await ensureInternalTopics(kafka, config, topology);
+  const { repartitionPartitions } = await ensureInternalTopics(kafka, config, topology);
   const { pipeline, dispatcher, sinks, reconfigure, tasks, decodeContext } = buildDetectionPipeline({ config, model, autoencoder, metrics, log, producer, partitioned: config.state.changelog });
   const watcher = args.config
     ? new ConfigWatcher(args.config, (next) => {
@@ -61,7 +61,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
   const ingest = topology.repartition.length
     ? new KafkaGroupSource(kafka, `${config.kafka.groupId}-repartition`, topology.repartition, config.kafka.consumer, metrics, log.child({ stage: 'repartition' }))
     : undefined;
-  const repartitioner = new Repartitioner(producer, topology.repartitionTopic, decodeContext,
+  const repartitioner = new Repartitioner(producer, topology.repartitionTopic, repartitionPartitions, decodeContext,
     new EventAdmission({ maxFutureSkewMs: config.admission.maxFutureSkew, dedupeWindow: 1 }),
     new KafkaDeadLetterSink(producer, config.deadLetter.topic, log.child({ component: 'dead-letter' })), metrics);
   const server = config.metrics.enabled
