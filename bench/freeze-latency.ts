@@ -151,7 +151,8 @@ async function main(): Promise<void> {
     say(`| ${label} | ${m.p50} | ${m.p99} | ${key === 'baseline' ? '1.0x' : `${(m.p50 / b).toFixed(1)}x`} |`);
   }
   mkdirSync(join(PROJECT_ROOT, 'bench'), { recursive: true });
-  const resultsPath = join(PROJECT_ROOT, 'bench', 'results-freeze.json');
+  // Unkeyed input goes through the repartition stage (the default); BENCH_KEYED=1 declares it keyed by principal.
+  const resultsPath = join(PROJECT_ROOT, 'bench', process.env.BENCH_KEYED === '1' ? 'results-freeze-keyed.json' : 'results-freeze.json');
   writeFileSync(resultsPath, `${JSON.stringify(summary, null, 2)}\n`);
   say(`written to ${resultsPath}`);
 

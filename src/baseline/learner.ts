@@ -1,6 +1,6 @@
 import type { AuditEvent } from '../events/audit-event.js';
 import { destructiveObjects, entityKeyOf, splitEntityKey } from './entity.js';
-import { emptyModel, MIN_SEASONAL_DAYS, populationKey, type BaselineModel, type EntityBaseline, type PrincipalBaseline } from './model.js';
+import { emptyModel, MIN_PEERS, MIN_SEASONAL_DAYS, populationKey, type BaselineModel, type EntityBaseline, type PrincipalBaseline } from './model.js';
 import { FAILURE_MINUTES, isEnumeration, MinuteCounts, principalKey, READ_MINUTES } from './activity.js';
 import { WindowSet } from './windows.js';
 import { utcHour } from '../util/time.js';
@@ -18,6 +18,8 @@ function quantile(sorted: number[], q: number): number {
 export class BaselineLearner {
   private readonly windows = new Map<string, WindowSet>();
   private readonly entities = new Map<string, EntityBaseline>();
+  /** Principal kind per entity, as first seen: for the peer groups. */
+  private readonly kinds = new Map<string, string>();
   private readonly principals = new Map<string, PrincipalBaseline & { reads: MinuteCounts; failures: MinuteCounts }>();
   private readonly bucketMs: number[];
   private eventCount = 0;
@@ -38,6 +40,7 @@ export class BaselineLearner {
     if (!entity) {
       entity = { peaks: this.windowsMs.map(() => 0), events: 0, destructiveEvents: 0 };
       this.entities.set(key, entity);
+      this.kinds.set(key, e.principal.kind);
     }
     entity.events++;
     const objects = destructiveObjects(e);
@@ -88,10 +91,13 @@ export class BaselineLearner {
       model.entities[key] = seasonal || !entity.hourly ? entity : { ...entity, hourly: undefined };
       if (entity.destructiveEvents === 0) continue;
       const { environment, resourceType } = splitEntityKey(key);
-      const pk = populationKey(environment, resourceType);
-      byPopulation.set(pk, [...(byPopulation.get(pk) ?? []), entity]);
+      for (const pk of [populationKey(environment, resourceType), populationKey(environment, resourceType, this.kinds.get(key))]) {
+        byPopulation.set(pk, [...(byPopulation.get(pk) ?? []), entity]);
+      }
     }
     for (const [pk, list] of [...byPopulation].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      // A peer group of one or two is that entity itself, not a norm.
+      if (pk.split('\u0001').length === 3 && list.length < MIN_PEERS) continue;
       model.population[pk] = {
         entities: list.length,
         peaks: this.windowsMs.map((_, i) => quantile(list.map((e) => e.peaks[i]!).sort((a, b) => a - b), this.populationQuantile)),

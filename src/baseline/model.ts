@@ -40,15 +40,25 @@ export interface BaselineModel {
   eventCount: number;
   timeRange: { from: number; to: number } | null;
   entities: Record<string, EntityBaseline>;
-  /** Keyed by populationKey(environment, resourceType): what principals with no history here are compared with. */
+  /**
+   * Keyed by populationKey(environment, resourceType[, kind]): what principals with no history here are compared
+   * with, their peer group of the same kind first (when it has MIN_PEERS entities), else everyone.
+   */
   population: Record<string, PopulationBaseline>;
   /** Keyed by principalKey(principal, environment); absent in models trained before it was learned. */
   principals?: Record<string, PrincipalBaseline>;
 }
 
-export function populationKey(environment: string, resourceType: string): string {
-  return `${environment}\u0001${resourceType}`;
+/**
+ * A population: everyone who deleted this resource type in this environment, or, with `kind`, only the principals
+ * of that kind (human or service): the peer group an entity with no history is compared with first.
+ */
+export function populationKey(environment: string, resourceType: string, kind?: string): string {
+  return kind ? `${environment}\u0001${resourceType}\u0001${kind}` : `${environment}\u0001${resourceType}`;
 }
+
+/** A peer group smaller than this says little; the whole population is used instead. */
+export const MIN_PEERS = 3;
 
 /** Days of history from which per-hour peaks are trusted (below that, the all-day peak is used). */
 export const MIN_SEASONAL_DAYS = 3;

@@ -212,7 +212,8 @@ export class BulkDeleteDetector implements Detector, Reconfigurable<BulkDeleteSp
     const { spec, model } = this.opts;
     const { tolerance, minObjects, criticalScore, weight } = s.thresholds;
     const own = model.entities[key];
-    const population = model.population[populationKey(e.environment, e.resource.type)];
+    const peers = model.population[populationKey(e.environment, e.resource.type, e.principal.kind)];
+    const population = peers ?? model.population[populationKey(e.environment, e.resource.type)];
     let best = -1;
     let bestScore = 0;
     let bestThreshold = 0;
@@ -245,7 +246,7 @@ export class BulkDeleteDetector implements Detector, Reconfigurable<BulkDeleteSp
         ? `this principal's learned peak here around ${String(hour).padStart(2, '0')}:00 UTC is ${bestExpected} per ${window} (its peak at any hour is ${own.peaks[this.windowIndex[best]!]})`
         : `this principal's learned peak here is ${bestExpected} per ${window}`
       : population
-        ? `no history for this principal on ${e.resource.type} in ${e.environment}; others' peak there is ${bestExpected} per ${window} (p${Math.round(model.populationQuantile * 100)} of ${population.entities} entities)`
+        ? `no history for this principal on ${e.resource.type} in ${e.environment}; ${peers ? `other ${e.principal.kind} principals'` : 'others\''} peak there is ${bestExpected} per ${window} (p${Math.round(model.populationQuantile * 100)} of ${population.entities} entities)`
         : `no history for this principal on ${e.resource.type} in ${e.environment}, and nobody deleted ${e.resource.type} there in the training history`;
     return {
       detector: this.name,

@@ -30,6 +30,6 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
   const t = pipeline.totals;
   const range = model.timeRange ? `${new Date(model.timeRange.from).toISOString()} .. ${new Date(model.timeRange.to).toISOString()}` : 'no events';
   process.stderr.write(`trained on ${t.events} events (${t.records} records, ${t.deadLettered} rejected), ${range}: ` +
-    `${Object.keys(model.entities).length} entities, ${ae ? `a ${ae.manifest.backend} autoencoder on ${ae.manifest.samples} destructive events` : 'no learned model (under 200 destructive events)'}, populations for ${Object.keys(model.population).map((k) => k.replace('\u0001', '/')).join(', ') || 'none'} -> ${path}\n`);
+    `${Object.keys(model.entities).length} entities, ${ae ? `a ${ae.manifest.backend} autoencoder on ${ae.manifest.samples} destructive events` : 'no learned model (under 200 destructive events)'}, populations for ${Object.keys(model.population).map((k) => k.replaceAll('\u0001', '/')).join(', ') || 'none'} -> ${path}\n`);
   return 0;
 }
