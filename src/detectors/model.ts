@@ -10,8 +10,8 @@ import type { ChangeTracker, Changelogged } from '../state/changelogged.js';
 
 /**
  * The learned model: every destructive event's feature vector is queued as it is observed, and the whole batch is
- * scored in one model call at the end of the pipeline batch. A score is reconstruction error ÷ the training
- * p99.9; from `minScore` it is a warning. The model alone never makes an alert critical (and so never freezes):
+ * scored in one model call at the end of the pipeline batch. Reconstruction error ÷ the training p99.9 warns from
+ * `minScore`; the finding's score is that ratio ÷ minScore, so 1 means "just warns", as for every detector. The model alone never makes an alert critical (and so never freezes):
  * it points at what is unlike history, and the other detectors say how bad it is.
  */
 export class ModelDetector implements Detector, Changelogged {
@@ -38,11 +38,14 @@ export class ModelDetector implements Detector, Changelogged {
     const { p999 } = this.ae.manifest.calibration;
     const findings: Finding[] = [];
     queued.forEach(({ e }, i) => {
-      const score = Math.round((errors[i]! / p999) * 100) / 100;
-      if (score < this.spec.minScore) return;
+      const ratio = Math.round((errors[i]! / p999) * 100) / 100;
+      if (ratio < this.spec.minScore) return;
+      // On the scale every detector shares: 1 is where this detector starts to warn (bulk-delete: observed equals
+      // the threshold; context: a novelty), so scores from different detectors can be weighed together.
+      const score = Math.round((ratio / this.spec.minScore) * 100) / 100;
       findings.push({
         detector: this.name, entityKey: entityKeyOf(e), event: e, score, severity: 'warning', windowMs: 0,
-        reason: `unlike the training history: ${e.action} of ${e.resource.type} by ${e.principal.id} in ${e.environment} reconstructs with error ${errors[i]!.toFixed(3)}, ${score}× the 99.9th percentile of the history (${p999.toFixed(3)})`,
+        reason: `unlike the training history: ${e.action} of ${e.resource.type} by ${e.principal.id} in ${e.environment} reconstructs with error ${errors[i]!.toFixed(3)}, ${ratio}× the 99.9th percentile of the history (${p999.toFixed(3)}; it warns from ${this.spec.minScore}×)`,
         firstEventTime: e.time, eventCount: 1, objectCount: e.objectCount,
       });
     });
