@@ -56,7 +56,11 @@ describe('the broker killed and restarted mid-stream', () => {
     await producer.connect();
 
     const now = Date.now();
-    const before = simulateNormalTraffic({ seed: 31, from: now - 3_600_000, to: now - 120_000 });
+    // Yesterday 00:50-02:00, whatever the time now: it holds the nightly cleanup, so thousands of events are in
+    // flight when the broker dies.
+    const yesterday = Math.floor(now / 86_400_000) * 86_400_000 - 86_400_000;
+    const before = simulateNormalTraffic({ seed: 31, from: yesterday + 50 * 60_000, to: yesterday + 2 * 3_600_000 });
+    expect(before.length).toBeGreaterThan(2000);
     await produce(producer, input, before);
     await producer.disconnect();
     // Mid-stream: auditwatch is still working through what was just produced.
