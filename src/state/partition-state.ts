@@ -94,7 +94,7 @@ export class PartitionState {
   }
 
   private startRestore(refs: readonly TaskRef[]): void {
-    const all = this.restore(refs);
+    const all = this.restore(refs, (id) => this.restoring.get(id) === all);
     for (const r of refs) this.restoring.set(taskId(r.topic, r.partition), all);
     // A failed restore is retried by the next ready() (the consumer re-delivers the batch that awaited it).
     all.catch((err: Error) => {
@@ -103,7 +103,8 @@ export class PartitionState {
     });
   }
 
-  private async restore(refs: readonly TaskRef[]): Promise<void> {
+  /** `current(id)`: this restore is still the one wanted for the task (a rebalance may have taken it away meanwhile). */
+  private async restore(refs: readonly TaskRef[], current: (id: string) => boolean): Promise<void> {
     const started = Date.now();
     const pending = new Map<string, { ref: TaskRef; entries: Map<string, unknown>; position: string | null; offset: bigint }>();
     const from = new Map<number, bigint>();
@@ -137,6 +138,7 @@ export class PartitionState {
       }
     });
     for (const [id, { ref, entries, position, offset }] of pending) {
+      if (!current(id)) continue;
       const task = this.tasks.fresh(ref.topic, ref.partition);
       const byName = new Map(task.state.map((s) => [s.stateName, s]));
       for (const [k, v] of entries) {
