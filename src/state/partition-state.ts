@@ -75,6 +75,8 @@ export class PartitionState {
       this.changelogOffsets.delete(id);
       this.log.info({ task: id }, 'partition given up: its state stays in the changelog');
     }
+    // A restore still running for a partition given up is abandoned: it will not install its task.
+    for (const id of [...this.restoring.keys()]) if (!keep.has(id)) this.restoring.delete(id);
     const fresh = held.filter((r) => !this.restoring.has(taskId(r.topic, r.partition)));
     if (fresh.length) this.startRestore(fresh);
   }

@@ -11,7 +11,7 @@ import { Metrics } from '../../src/metrics/metrics.js';
 import { buildDetectionPipeline, connectProducer } from '../../src/pipeline/assemble.js';
 import type { SourceRecord } from '../../src/sources/source.js';
 import { PartitionState } from '../../src/state/partition-state.js';
-import { fresh, testKafka } from '../helpers/kafka.js';
+import { fresh, testKafka, waitFor } from '../helpers/kafka.js';
 
 const log = createLogger('silent');
 const WINDOWS = [10_000, 60_000, 600_000, 3_600_000];
@@ -86,6 +86,18 @@ describe('per-partition state on a real broker changelog', () => {
     expect(second.alerts[1]).toMatchObject({ revision: 2, eventCount: 20, severity: 'critical' });
     expect(second.built.tasks!.has(INPUT, 1)).toBe(false);
     expect(await second.metrics.registry.getSingleMetricAsString('auditwatch_state_restored_entries_total')).toMatch(/ [1-9]\d*$/m);
+  }, 60_000);
+
+  it('a partition given up while its state is being restored is not brought back when the restore ends', async () => {
+    const topic = await changelogTopic();
+    const a = instance(producer, topic);
+    a.state.rebalanced([{ topic: INPUT, partition: 0 }]);
+    await a.consume(0, 0, range(0, 12));
+    const b = instance(producer, topic);
+    b.state.rebalanced([{ topic: INPUT, partition: 0 }]);
+    b.state.rebalanced([]); // the next rebalance takes it away before the changelog read ends
+    await waitFor('the overtaken restore to end', async () => /_count 1$/m.test(await b.metrics.registry.getSingleMetricAsString('auditwatch_state_restore_seconds')), 20_000);
+    expect(b.built.tasks!.has(INPUT, 0)).toBe(false);
   }, 60_000);
 
   it('a local snapshot plus the changelog after it restores exactly what the changelog alone would', async () => {
