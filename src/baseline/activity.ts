@@ -70,7 +70,8 @@ export function principalKey(principal: string, environment: string): string {
  * window are dropped: their counts are zero.
  */
 export class ActivityTracker {
-  private readonly byPrincipal = new Map<string, PrincipalActivity>();
+  /** Environment → principal → activity: looked up without building a key string for every read. */
+  private readonly byEnvironment = new Map<string, Map<string, PrincipalActivity>>();
   private newest = -Infinity;
   private sinceSweep = 0;
 
@@ -80,26 +81,25 @@ export class ActivityTracker {
     if (!read && !failed) return;
     if (e.time > this.newest) this.newest = e.time;
     if (++this.sinceSweep >= 50_000) this.sweep();
-    const key = principalKey(e.principal.id, e.environment);
-    let a = this.byPrincipal.get(key);
-    if (!a) this.byPrincipal.set(key, (a = { reads: new MinuteCounts(READ_MINUTES), failures: new MinuteCounts(FAILURE_MINUTES) }));
+    let principals = this.byEnvironment.get(e.environment);
+    if (!principals) this.byEnvironment.set(e.environment, (principals = new Map()));
+    let a = principals.get(e.principal.id);
+    if (!a) principals.set(e.principal.id, (a = { reads: new MinuteCounts(READ_MINUTES), failures: new MinuteCounts(FAILURE_MINUTES) }));
     if (read) a.reads.add(e.time);
     if (failed) a.failures.add(e.time);
   }
 
   /** Reads in the last READ_MINUTES and failures in the last FAILURE_MINUTES, as of this event. */
   recent(e: AuditEvent): { reads: number; failures: number } {
-    const a = this.byPrincipal.get(principalKey(e.principal.id, e.environment));
+    const a = this.byEnvironment.get(e.environment)?.get(e.principal.id);
     return a ? { reads: a.reads.at(e.time), failures: a.failures.at(e.time) } : { reads: 0, failures: 0 };
   }
 
   private sweep(): void {
     this.sinceSweep = 0;
     const horizon = this.newest - FAILURE_MINUTES * MINUTE;
-    for (const [key, a] of this.byPrincipal) if (Math.max(a.reads.newest, a.failures.newest) < horizon) this.byPrincipal.delete(key);
-  }
-
-  get size(): number {
-    return this.byPrincipal.size;
+    for (const principals of this.byEnvironment.values()) {
+      for (const [id, a] of principals) if (Math.max(a.reads.newest, a.failures.newest) < horizon) principals.delete(id);
+    }
   }
 }

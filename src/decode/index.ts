@@ -1,5 +1,6 @@
 import type { InputFormat } from '../config/schema.js';
-import { DecodeError } from '../errors.js';
+import { AuditwatchError, DecodeError } from '../errors.js';
+import type { SourceRecord } from '../sources/source.js';
 import { decodeCanonicalAvro, decodeCanonicalAvroBatch, decodeCanonicalJson } from './canonical.js';
 import { decodeCloudTrail, looksLikeCloudTrail } from './cloudtrail.js';
 import type { Decoder, DecodeContext, DecodeResult } from './context.js';
@@ -39,3 +40,16 @@ export const DECODERS: Record<InputFormat, Decoder> = {
 
 export type { Decoder, DecodeContext, DecodeResult } from './context.js';
 export { decodeContextFrom } from './context.js';
+
+/**
+ * One record through its format's decoder. Every failure comes back as a coded error (an unexpected throw becomes
+ * DECODE_BAD_FIELD), for the dead-letter topic: detection and the repartition stage both decode this way.
+ */
+export function decodeRecord(record: SourceRecord, ctx: DecodeContext): DecodeResult | { error: AuditwatchError } {
+  try {
+    if (record.value === null) throw new DecodeError('DECODE_EMPTY', 'record has no value (tombstone)');
+    return DECODERS[record.format](record.value, ctx);
+  } catch (err) {
+    return { error: err instanceof AuditwatchError ? err : new DecodeError('DECODE_BAD_FIELD', `decoder failed: ${(err as Error).message}`, err) };
+  }
+}

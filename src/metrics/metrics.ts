@@ -37,4 +37,13 @@ export class Metrics {
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'auditwatch_' });
   }
+
+  /** A settled batch's records and dead letters, counted once per batch (detection and the repartition stage). */
+  countBatch(records: readonly { topic: string }[], dead: readonly { error: { code: string } }[]): void {
+    const perTopic = new Map<string, number>();
+    for (const r of records) perTopic.set(r.topic, (perTopic.get(r.topic) ?? 0) + 1);
+    for (const [topic, n] of perTopic) this.recordsConsumed.inc({ topic }, n);
+    for (const d of dead) this.recordsFailed.inc({ code: d.error.code });
+    if (dead.length) this.deadLettered.inc(dead.length);
+  }
 }

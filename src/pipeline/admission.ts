@@ -24,26 +24,33 @@ export type Admission = { ok: true } | { ok: false; duplicate: true } | { ok: fa
  * - An id seen among the last `dedupeWindow` events is a redelivery (at-least-once upstream), counted and dropped
  *   so that it does not count twice in the windows.
  */
+/** The time bounds alone: the repartition stage checks them, so a rejected record is dead-lettered as it came. */
+export class EventTimeBounds {
+  constructor(private readonly maxFutureSkewMs: number, private readonly now: () => number = Date.now) {}
+
+  check(e: AuditEvent): DecodeError | null {
+    if (!(e.time >= EARLIEST)) {
+      return new DecodeError('DECODE_BAD_FIELD', `event ${e.id}: event time ${Number.isFinite(e.time) ? new Date(e.time).toISOString() : e.time} is before 2000`);
+    }
+    if (e.time > this.now() + this.maxFutureSkewMs) {
+      return new DecodeError('DECODE_BAD_FIELD', `event ${e.id}: event time ${new Date(e.time).toISOString()} is more than ${this.maxFutureSkewMs} ms in the future`);
+    }
+    return null;
+  }
+}
+
 export class EventAdmission {
   private readonly recent = new Set<string>();
   private readonly order: string[] = [];
   private next = 0;
+  private readonly bounds: EventTimeBounds;
 
-  constructor(private readonly opts: AdmissionOptions, private readonly now: () => number = Date.now) {}
-
-  /** The time bounds alone (the repartition stage checks them, so a rejected record is dead-lettered as it came). */
-  checkTime(e: AuditEvent): DecodeError | null {
-    if (!(e.time >= EARLIEST)) {
-      return new DecodeError('DECODE_BAD_FIELD', `event ${e.id}: event time ${Number.isFinite(e.time) ? new Date(e.time).toISOString() : e.time} is before 2000`);
-    }
-    if (e.time > this.now() + this.opts.maxFutureSkewMs) {
-      return new DecodeError('DECODE_BAD_FIELD', `event ${e.id}: event time ${new Date(e.time).toISOString()} is more than ${this.opts.maxFutureSkewMs} ms in the future`);
-    }
-    return null;
+  constructor(private readonly opts: AdmissionOptions, now: () => number = Date.now) {
+    this.bounds = new EventTimeBounds(opts.maxFutureSkewMs, now);
   }
 
   admit(e: AuditEvent): Admission {
-    const error = this.checkTime(e);
+    const error = this.bounds.check(e);
     if (error) return { ok: false, duplicate: false, error };
     if (this.recent.has(e.id)) return { ok: false, duplicate: true };
     if (this.order.length < this.opts.dedupeWindow) this.order.push(e.id);

@@ -66,32 +66,25 @@ export function buildDetectionPipeline(opts: DetectionOptions) {
     },
   };
   let running = config;
-  const built = new Set<BuiltTask>();
   /** Tasks are built from the running config, so one created after a reload has the reloaded thresholds. */
   const buildTask = (): BuiltTask => {
     const policy = new AlertPolicy(running, (alert) => dispatcher.decide(alert), suppressionObserver);
     const detectors = buildDetectors(running, model, opts.autoencoder ?? null);
     const state = [...detectors.filter(isChangelogged), policy];
     const context = new ContextSignals(model, running.environments.critical);
-    const task: BuiltTask = {
+    return {
       detectors, policy, state, context, processor: new DetectionProcessor(detectors, policy, { activity: new ActivityTracker(), context }),
       stats: () => detectors.reduce((t, d) => {
         const s = d.stats?.() ?? { tracked: 0, evicted: 0 };
         return { tracked: t.tracked + s.tracked, evicted: t.evicted + s.evicted };
       }, { tracked: 0, evicted: 0 }),
     };
-    built.add(task);
-    return task;
   };
   // Partitioned: one task per input partition, dropped and restored as partitions move (scale-out with a changelog).
   // Otherwise one task sees every event, whatever partition it came from.
   const tasks = opts.partitioned ? new DetectionTasks(buildTask) : undefined;
   const single = tasks ? undefined : buildTask();
-  const liveTasks = (): BuiltTask[] => {
-    // Tasks dropped on a rebalance are forgotten here too.
-    if (tasks) for (const t of built) if (!tasks.holds(t)) built.delete(t);
-    return [...built];
-  };
+  const liveTasks = (): BuiltTask[] => (tasks ? tasks.all() : [single!]);
   const sinks = opts.sinks ?? buildSinks(config.alerts.sinks, { producer });
   const parts = {
     admission: new EventAdmission({ maxFutureSkewMs: config.admission.maxFutureSkew, dedupeWindow: config.admission.dedupeWindow }),

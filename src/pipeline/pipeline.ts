@@ -1,7 +1,8 @@
 import type { ActionDispatcher } from '../actions/dispatcher.js';
 import type { PolicyOutput } from '../alerts/policy.js';
-import { DECODERS, type DecodeContext } from '../decode/index.js';
-import { AuditwatchError, DecodeError, errorMessage, isTransient } from '../errors.js';
+import { decodeRecord, type DecodeContext } from '../decode/index.js';
+import type { DecodeError } from '../errors.js';
+import { retryWhileTransient } from '../util/retry.js';
 import type { AuditEvent } from '../events/audit-event.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -59,24 +60,10 @@ export class Pipeline {
     this.stopping = true;
   }
 
-  private async untilSettled<T>(publish: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await publish();
-      } catch (err) {
-        if (!isTransient(err) || this.stopping) throw err;
-        const delay = Math.min(5000, 100 * 2 ** attempt);
-        this.parts.log.warn({ err: errorMessage(err), attempt, retryInMs: delay }, 'publishing a batch\'s outputs failed; retrying');
-        await new Promise((r) => setTimeout(r, delay));
-      }
-    }
-  }
-
   handle = async (records: SourceRecord[]): Promise<void> => {
     const { decode, processor, metrics } = this.parts;
     const out: PolicyOutput = { alerts: [], freezes: [] };
     const dead: DeadLetter[] = [];
-    const perTopic = new Map<string, number>();
     const perSource = new Map<string, number>();
     let ignored = 0;
     let newestEventTime = -Infinity;
@@ -85,19 +72,14 @@ export class Pipeline {
     let duplicates = 0;
 
     for (const record of records) {
-      perTopic.set(record.topic, (perTopic.get(record.topic) ?? 0) + 1);
-      let decoded: AuditEvent[];
-      try {
-        if (record.value === null) throw new DecodeError('DECODE_EMPTY', 'record has no value (tombstone)');
-        const result = DECODERS[record.format](record.value, decode);
-        decoded = result.events;
-        ignored += result.ignored;
-      } catch (err) {
-        dead.push({ record, error: err instanceof AuditwatchError ? err : new DecodeError('DECODE_BAD_FIELD', `decoder failed: ${(err as Error).message}`, err) });
+      const decoded = decodeRecord(record, decode);
+      if ('error' in decoded) {
+        dead.push({ record, error: decoded.error });
         continue;
       }
+      ignored += decoded.ignored;
       let rejected: DecodeError | undefined;
-      for (const event of decoded) {
+      for (const event of decoded.events) {
         const verdict = this.parts.admission?.admit(event) ?? ADMITTED;
         if (!verdict.ok) {
           if (verdict.duplicate) duplicates++;
@@ -118,14 +100,14 @@ export class Pipeline {
     // The events are already in the detectors' state: from here the batch's outputs must get out, not the batch be
     // redelivered (its events would then be dropped as duplicates, and their alerts never sent). Outputs carry
     // deterministic ids, so a retry that repeats one is harmless downstream.
-    const [freezes] = await this.untilSettled(() => Promise.all([
+    const [freezes] = await retryWhileTransient(() => Promise.all([
       this.parts.dispatcher?.dispatch(out.freezes) ?? 0,
       ...this.parts.sinks.map((s) => s.publish(out.alerts)),
       this.parts.deadLetter.publish(dead),
-    ]));
+    ]), { what: 'publishing a batch\'s outputs', log: this.parts.log, stopping: () => this.stopping });
 
     // Metrics are updated once per batch, after the outputs settled.
-    for (const [topic, n] of perTopic) metrics.recordsConsumed.inc({ topic }, n);
+    metrics.countBatch(records, dead);
     for (const [source, n] of perSource) metrics.eventsDecoded.inc({ source }, n);
     if (ignored) metrics.recordsIgnored.inc(ignored);
     if (duplicates) metrics.duplicates.inc(duplicates);
@@ -135,8 +117,6 @@ export class Pipeline {
       if (evicted > this.evictedSeen) metrics.entitiesEvicted.inc(evicted - this.evictedSeen);
       this.evictedSeen = evicted;
     }
-    for (const d of dead) metrics.recordsFailed.inc({ code: d.error.code });
-    if (dead.length) metrics.deadLettered.inc(dead.length);
     for (const a of out.alerts) (a.revision === 0 ? metrics.alerts : metrics.alertUpdates).inc({ severity: a.severity });
     if (events) {
       const now = Date.now();

@@ -1,12 +1,12 @@
 import type { Message, Producer } from 'kafkajs';
-import { DECODERS, type DecodeContext } from '../decode/index.js';
-import { AuditwatchError, DecodeError } from '../errors.js';
+import { decodeRecord, type DecodeContext } from '../decode/index.js';
+import type { DecodeError } from '../errors.js';
 import type { AuditEvent } from '../events/audit-event.js';
 import { encodeEventBatch } from '../events/avro.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { DeadLetter, DeadLetterSink } from '../sinks/dead-letter.js';
 import type { SourceRecord } from '../sources/source.js';
-import type { EventAdmission } from './admission.js';
+import type { EventTimeBounds } from './admission.js';
 
 /** Events per repartition record: a few hundred KB of Avro, under the broker's 1 MB limit. */
 const EVENTS_PER_RECORD = 1000;
@@ -36,7 +36,7 @@ export class Repartitioner {
     private readonly topic: string,
     private readonly partitions: number,
     private readonly decode: () => DecodeContext,
-    private readonly admission: EventAdmission,
+    private readonly bounds: EventTimeBounds,
     private readonly deadLetter: DeadLetterSink,
     private readonly metrics: Metrics,
   ) {}
@@ -47,22 +47,22 @@ export class Repartitioner {
     const ctx = this.decode();
     let events = 0;
     for (const record of records) {
-      try {
-        if (record.value === null) throw new DecodeError('DECODE_EMPTY', 'record has no value (tombstone)');
-        let rejected: DecodeError | null = null;
-        // As in detection: the admissible events of a record go on; the record is dead-lettered with the first reason.
-        for (const e of DECODERS[record.format](record.value, ctx).events) {
-          const error = this.admission.checkTime(e);
-          if (error) rejected ??= error;
-          else {
-            byPartition[partitionOf(e.principal.id, this.partitions)]!.push(e);
-            events++;
-          }
-        }
-        if (rejected) dead.push({ record, error: rejected });
-      } catch (err) {
-        dead.push({ record, error: err instanceof AuditwatchError ? err : new DecodeError('DECODE_BAD_FIELD', `decoder failed: ${(err as Error).message}`, err) });
+      const decoded = decodeRecord(record, ctx);
+      if ('error' in decoded) {
+        dead.push({ record, error: decoded.error });
+        continue;
       }
+      let rejected: DecodeError | null = null;
+      // As in detection: the admissible events of a record go on; the record is dead-lettered with the first reason.
+      for (const e of decoded.events) {
+        const error = this.bounds.check(e);
+        if (error) rejected ??= error;
+        else {
+          byPartition[partitionOf(e.principal.id, this.partitions)]!.push(e);
+          events++;
+        }
+      }
+      if (rejected) dead.push({ record, error: rejected });
     }
     // Partitions in parallel; within one, records in order (a principal's events keep their order), one per request
     // so that no request's batch for a partition outgrows the broker's limit.
@@ -74,11 +74,7 @@ export class Repartitioner {
       }
     };
     await Promise.all([...byPartition.map(sendPartition), this.deadLetter.publish(dead)]);
-    const perTopic = new Map<string, number>();
-    for (const r of records) perTopic.set(r.topic, (perTopic.get(r.topic) ?? 0) + 1);
-    for (const [topic, n] of perTopic) this.metrics.recordsConsumed.inc({ topic }, n);
+    this.metrics.countBatch(records, dead);
     if (events) this.metrics.repartitioned.inc(events);
-    for (const d of dead) this.metrics.recordsFailed.inc({ code: d.error.code });
-    if (dead.length) this.metrics.deadLettered.inc(dead.length);
   };
 }

@@ -1,6 +1,6 @@
 import type { Consumer, Kafka } from 'kafkajs';
 import type { Config, SourceSpec } from '../config/schema.js';
-import { errorMessage, isTransient } from '../errors.js';
+import { retryWhileTransient } from '../util/retry.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Source, SourceRecord } from './source.js';
@@ -76,7 +76,11 @@ export class KafkaGroupSource implements Source {
         }));
         if (records.length) await handle(records);
         const last = batch.messages[batch.messages.length - 1]!.offset;
-        if (hooks) await this.retrying(() => hooks.settled(batch.topic, batch.partition, String(BigInt(last) + 1n)), heartbeat);
+        // Retried in place while transient (a broker restarting): the batch's events are already in the state.
+        if (hooks) {
+          await retryWhileTransient(() => hooks.settled(batch.topic, batch.partition, String(BigInt(last) + 1n)),
+            { what: 'writing partition state', log: this.log, stopping: () => !this.running, between: heartbeat });
+        }
         resolveOffset(last);
         await commitOffsetsIfNecessary();
         this.metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));
@@ -86,21 +90,6 @@ export class KafkaGroupSource implements Source {
     this.running = true;
     this.log.info({ groupId: this.groupId, topics: [...formatOf.keys()] }, 'consuming');
     await done;
-  }
-
-  /** The state write after a batch is retried in place while the failure is transient (a broker restarting). */
-  private async retrying(write: () => Promise<void>, heartbeat: () => Promise<void>): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await write();
-      } catch (err) {
-        if (!isTransient(err) || !this.running) throw err;
-        const delay = Math.min(5000, 100 * 2 ** attempt);
-        this.log.warn({ err: errorMessage(err), attempt, retryInMs: delay }, 'writing partition state failed; retrying');
-        await new Promise((r) => setTimeout(r, delay));
-        await heartbeat().catch(() => {});
-      }
-    }
   }
 
   async stop(): Promise<void> {

@@ -4,7 +4,7 @@ import type { Kafka, Message, Producer } from 'kafkajs';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { KafkaRangeSource } from '../sources/kafka-range.js';
-import { taskId, type DetectionTask, type DetectionTasks, type TaskRef } from './tasks.js';
+import { taskId, type DetectionTasks, type TaskRef } from './tasks.js';
 
 /** Key separator in the changelog: `topic \0 partition \0 component \0 entity`. */
 const SEP = '\u0000';
@@ -164,7 +164,7 @@ export class PartitionState {
    */
   async settled(topic: string, partition: number, nextOffset: string): Promise<void> {
     const id = taskId(topic, partition);
-    const task = this.tasks.has(topic, partition) ? this.tasks.get(topic, partition) : undefined;
+    const task = this.tasks.held(topic, partition);
     if (!task) return;
     const prefix = `${topic}${SEP}${partition}${SEP}`;
     const messages = this.unsent.get(id) ?? [];
@@ -232,9 +232,8 @@ export class PartitionState {
     const file = this.file(id);
     const offset = this.changelogOffsets.get(id);
     // Only what the changelog already holds may be snapshotted: then "snapshot + changelog after it" is exact.
-    if (!file || offset === undefined || this.unsent.has(id) || !this.tasks.has(ref.topic, ref.partition)) return;
-    const task: DetectionTask = this.tasks.get(ref.topic, ref.partition);
-    if (task.state.some((s) => s.changes.pending)) return;
+    const task = this.tasks.held(ref.topic, ref.partition);
+    if (!file || offset === undefined || this.unsent.has(id) || !task || task.state.some((s) => s.changes.pending)) return;
     const state: LocalSnapshot['state'] = {};
     for (const s of task.state) state[s.stateName] = [...s.entries()];
     const snap: LocalSnapshot = { version: 1, task: id, changelogOffset: offset.toString(), position: this.written.get(id) ?? null, state };

@@ -29,12 +29,12 @@ export function taskId(topic: string, partition: number): string {
  * the changelog (src/state/partition-state.ts). Since every event of a principal lands on one partition (the input
  * is keyed by principal, or re-keyed through the repartition topic), each entity's state is whole in one task.
  */
-export class DetectionTasks implements EventProcessor {
-  private readonly tasks = new Map<string, DetectionTask>();
+export class DetectionTasks<T extends DetectionTask = DetectionTask> implements EventProcessor {
+  private readonly tasks = new Map<string, T>();
 
-  constructor(private readonly build: () => DetectionTask) {}
+  constructor(private readonly build: () => T) {}
 
-  get(topic: string, partition: number): DetectionTask {
+  get(topic: string, partition: number): T {
     const id = taskId(topic, partition);
     let task = this.tasks.get(id);
     if (!task) this.tasks.set(id, (task = this.build()));
@@ -45,17 +45,21 @@ export class DetectionTasks implements EventProcessor {
     return this.tasks.has(taskId(topic, partition));
   }
 
+  /** The task, if this instance holds it (unlike `get`, never creates one). */
+  held(topic: string, partition: number): T | undefined {
+    return this.tasks.get(taskId(topic, partition));
+  }
+
   /** Replaces a task with one built fresh (before a restore fills it). */
-  fresh(topic: string, partition: number): DetectionTask {
+  fresh(topic: string, partition: number): T {
     const task = this.build();
     this.tasks.set(taskId(topic, partition), task);
     return task;
   }
 
-  /** Whether this task object is still one of the held tasks. */
-  holds(task: DetectionTask): boolean {
-    for (const t of this.tasks.values()) if (t === task) return true;
-    return false;
+  /** The tasks held now (a reload reconfigures each). */
+  all(): T[] {
+    return [...this.tasks.values()];
   }
 
   drop(topic: string, partition: number): void {

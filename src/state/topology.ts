@@ -50,7 +50,6 @@ export async function ensureInternalTopics(kafka: Kafka, config: Config, topolog
       ...(topology.repartition.length ? [{ topic: topology.repartitionTopic, partitions }] : []),
     ]);
     const detectionTopics = topology.detection.flatMap((s) => s.topics).filter((t) => t === topology.repartitionTopic || existing.has(t));
-    if (topology.repartition.length && !detectionTopics.includes(topology.repartitionTopic)) detectionTopics.push(topology.repartitionTopic);
     const meta = await admin.fetchTopicMetadata({ topics: [topology.changelogTopic, ...detectionTopics] });
     const size = new Map(meta.topics.map((t) => [t.name, t.partitions.length]));
     const changelogPartitions = size.get(topology.changelogTopic)!;

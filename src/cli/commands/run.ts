@@ -12,7 +12,7 @@ import { Metrics } from '../../metrics/metrics.js';
 import { startMetricsServer } from '../../metrics/server.js';
 import { buildDetectionPipeline, connectProducer } from '../../pipeline/assemble.js';
 import { KafkaGroupSource } from '../../sources/kafka-group.js';
-import { EventAdmission } from '../../pipeline/admission.js';
+import { EventTimeBounds } from '../../pipeline/admission.js';
 import { Repartitioner } from '../../pipeline/repartition.js';
 import { KafkaDeadLetterSink } from '../../sinks/dead-letter.js';
 import { PartitionState } from '../../state/partition-state.js';
@@ -59,13 +59,14 @@ export async function runCommand(args: RunArgs): Promise<number> {
   const source = new KafkaGroupSource(kafka, config.kafka.groupId, topology.detection, config.kafka.consumer, metrics, log, state);
   // Inputs not keyed by principal go through the repartition stage first: its own group, the same process.
   const ingest = topology.repartition.length
-    ? new KafkaGroupSource(kafka, `${config.kafka.groupId}-repartition`, topology.repartition, config.kafka.consumer, metrics, log.child({ stage: 'repartition' }))
+    ? {
+      source: new KafkaGroupSource(kafka, `${config.kafka.groupId}-repartition`, topology.repartition, config.kafka.consumer, metrics, log.child({ stage: 'repartition' })),
+      stage: new Repartitioner(producer, topology.repartitionTopic, repartitionPartitions, decodeContext, new EventTimeBounds(config.admission.maxFutureSkew),
+        new KafkaDeadLetterSink(producer, config.deadLetter.topic, log.child({ component: 'dead-letter' })), metrics),
+    }
     : undefined;
-  const repartitioner = new Repartitioner(producer, topology.repartitionTopic, repartitionPartitions, decodeContext,
-    new EventAdmission({ maxFutureSkewMs: config.admission.maxFutureSkew, dedupeWindow: 1 }),
-    new KafkaDeadLetterSink(producer, config.deadLetter.topic, log.child({ component: 'dead-letter' })), metrics);
   const server = config.metrics.enabled
-    ? await startMetricsServer(metrics, config.metrics.host, config.metrics.port, () => source.running && (ingest?.running ?? true))
+    ? await startMetricsServer(metrics, config.metrics.host, config.metrics.port, () => source.running && (ingest?.source.running ?? true))
     : undefined;
   if (server) log.info({ port: server.port, host: config.metrics.host }, 'metrics and health endpoints up');
 
@@ -75,14 +76,14 @@ export async function runCommand(args: RunArgs): Promise<number> {
     stopping = true;
     log.info({ signal }, 'stopping: draining the current batch and committing');
     pipeline.stop();
-    void ingest?.stop();
+    void ingest?.source.stop();
     void source.stop();
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
   metrics.ready.set(1);
   log.info({ entities: Object.keys(model.entities).length, freeze: config.freeze.mode, actuators: actuators.map((a) => a.name) }, 'auditwatch running');
-  const ingesting = ingest?.run(repartitioner.handle);
+  const ingesting = ingest?.source.run(ingest.stage.handle);
   await source.run(pipeline.handle);
   await ingesting;
   metrics.ready.set(0);
