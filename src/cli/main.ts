@@ -25,6 +25,7 @@ function program(setExit: (code: number) => void): Command {
     .description('consume the configured topics as a consumer group and detect live (SIGTERM drains and exits 0)')
     .option('--config <file>', 'YAML config file')
     .option('--model-dir <dir>', 'model directory (default: modelDir in config, "models")')
+    .option('--workers <n>', 'processes to run, each with its share of the partitions, or "auto" (one per core); default: workers in config, 1')
     .action((o) => done(runCommand(o)));
 
   /** The window every replaying command reads: a file, stdin, or a topic's time range. */

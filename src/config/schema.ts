@@ -237,6 +237,12 @@ export const configSchema = z.strictObject({
       partitions: z.number().int().min(1).max(10_000).optional(),
     })
     .prefault({}),
+  /**
+   * Processes `auditwatch run` starts on this machine. Each is a member of the consumer group with its share of the
+   * partitions and its own thread for decode and detection, so a second core adds throughput; "auto" is one per
+   * core. The primary process serves the metrics of them all. More than one needs `state.changelog`.
+   */
+  workers: z.union([z.number().int().min(1).max(64), z.literal('auto')]).default(1),
   /** Input validation between decode and detection. */
   admission: z
     .strictObject({
@@ -286,6 +292,10 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info') }).prefault({}),
+}).superRefine((c, ctx) => {
+  if (c.workers !== 1 && !c.state.changelog) {
+    ctx.addIssue({ code: 'custom', path: ['workers'], message: 'more than one worker splits the partitions between processes, which needs state.changelog: true' });
+  }
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,6 +1,10 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** Every metric auditwatch exports, on a registry of its own (so tests can run several pipelines in one process). */
+/**
+ * Every metric auditwatch exports, on a registry of its own (so tests can run several pipelines in one process).
+ * With `workers` > 1 each worker process has one, and the primary serves their aggregate: counters, histograms and
+ * per-partition gauges add up; the gauges that every worker reports alike say how they combine.
+ */
 export class Metrics {
   readonly registry = new Registry();
   readonly recordsConsumed = new Counter({ name: 'auditwatch_records_consumed_total', help: 'Records read from sources', labelNames: ['topic'], registers: [this.registry] });
@@ -12,7 +16,8 @@ export class Metrics {
   readonly alertUpdates = new Counter({ name: 'auditwatch_alert_updates_total', help: 'Alert revisions published for ongoing incidents', labelNames: ['severity'], registers: [this.registry] });
   readonly freezes = new Counter({ name: 'auditwatch_freezes_total', help: 'Freezes by mode: enforce (published), dry-run (would have frozen), proposed (approval mode)', labelNames: ['mode'], registers: [this.registry] });
   readonly freezeDecisions = new Counter({ name: 'auditwatch_freeze_decisions_total', help: 'Freeze decisions: freeze, dry-run, propose, refused-cap, already-frozen, not-allowed', labelNames: ['decision'], registers: [this.registry] });
-  readonly freezesActive = new Gauge({ name: 'auditwatch_freezes_active', help: 'Freezes in force, as followed on the control topic', registers: [this.registry] });
+  // Every worker process follows the same control topic: the freezes in force are one count, not one per worker.
+  readonly freezesActive = new Gauge({ name: 'auditwatch_freezes_active', help: 'Freezes in force, as followed on the control topic', aggregator: 'max', registers: [this.registry] });
   readonly actuatorOps = new Counter({ name: 'auditwatch_actuator_operations_total', help: 'Actuator applies and reverts by outcome', labelNames: ['actuator', 'op', 'outcome'], registers: [this.registry] });
   readonly alertsSuppressed = new Counter({ name: 'auditwatch_alerts_suppressed_total', help: 'Alert revisions a suppression swallowed', labelNames: ['owner'], registers: [this.registry] });
   readonly suppressionsExpired = new Counter({ name: 'auditwatch_suppressions_expired_total', help: 'Suppressions that reached their expiry and stopped suppressing', labelNames: ['owner'], registers: [this.registry] });
@@ -27,12 +32,13 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly consumerLag = new Gauge({ name: 'auditwatch_consumer_lag', help: 'Messages behind the high watermark, per partition', labelNames: ['topic', 'partition'], registers: [this.registry] });
-  readonly modelBackend = new Gauge({ name: 'auditwatch_model_backend', help: 'The TensorFlow.js backend scoring the learned model (1 for the one in use)', labelNames: ['backend'], registers: [this.registry] });
+  readonly modelBackend = new Gauge({ name: 'auditwatch_model_backend', help: 'The TensorFlow.js backend scoring the learned model (1 for the one in use)', labelNames: ['backend'], aggregator: 'max', registers: [this.registry] });
   readonly stateEntriesWritten = new Counter({ name: 'auditwatch_state_entries_written_total', help: 'Per-entity state entries written to the changelog (tombstones included)', registers: [this.registry] });
   readonly stateRestoredEntries = new Counter({ name: 'auditwatch_state_restored_entries_total', help: 'Per-entity state entries restored for partitions assigned to this instance', registers: [this.registry] });
   readonly stateRestoreSeconds = new Histogram({ name: 'auditwatch_state_restore_seconds', help: 'Time to restore the state of newly assigned partitions', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [this.registry] });
   readonly repartitioned = new Counter({ name: 'auditwatch_repartitioned_events_total', help: 'Events re-keyed by principal onto the repartition topic', registers: [this.registry] });
-  readonly ready = new Gauge({ name: 'auditwatch_ready', help: '1 when the model is loaded and the consumer is running', registers: [this.registry] });
+  // With several worker processes, ready only when every one is.
+  readonly ready = new Gauge({ name: 'auditwatch_ready', help: '1 when the model is loaded and the consumer is running', aggregator: 'min', registers: [this.registry] });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'auditwatch_' });

@@ -1,14 +1,17 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Metrics } from './metrics.js';
+import { Registry } from 'prom-client';
+
+/** The Prometheus exposition text: one registry's, or the aggregate of every worker process's. */
+export type Scrape = () => Promise<string>;
 
 /** /metrics for Prometheus, /healthz (alive), /readyz (consuming with a model loaded). Binds to localhost by default. */
-export async function startMetricsServer(metrics: Metrics, host: string, port: number, isReady: () => boolean): Promise<{ server: Server; port: number }> {
+export async function startMetricsServer(scrape: Scrape, host: string, port: number, isReady: () => boolean): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') {
-      metrics.registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+      scrape().then(
+        (text) => res.writeHead(200, { 'content-type': Registry.PROMETHEUS_CONTENT_TYPE }).end(text),
         (err: Error) => res.writeHead(500).end(err.message),
       );
     } else if (path === '/healthz') {

@@ -52,7 +52,7 @@ describe('the auditwatch CLI on files (built dist/)', () => {
   });
 
   it('a bad argument prints one line and exits 2', () => {
-    for (const args of [['replay', '--input', 'x', '--format', 'xml', '--alerts', 'o'], ['train', '--input', 'a', '--topic', 'b'], ['frobnicate'], ['train', '--topic', 't', '--from', 'yesterday-ish']]) {
+    for (const args of [['replay', '--input', 'x', '--format', 'xml', '--alerts', 'o'], ['train', '--input', 'a', '--topic', 'b'], ['frobnicate'], ['train', '--topic', 't', '--from', 'yesterday-ish'], ['run', '--workers', 'many'], ['run', '--workers', '0']]) {
       const r = cli(args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.err.trim().split('\n'), args.join(' ')).toHaveLength(1);
@@ -68,6 +68,11 @@ describe('the auditwatch CLI on files (built dist/)', () => {
     expect(lines).toHaveLength(3);
     expect(lines.map((l) => l.split(':').slice(0, 2).join(':')).sort()).toEqual(['config: freeze.cap.window', 'config: freeze.mode', 'config: metrics.port']);
     expect(cli(['config', 'check', SIM_CONFIG]).code).toBe(0);
+    // Keys that are each valid, but not together.
+    writeFileSync(bad, 'workers: 2\nstate:\n  changelog: false\n');
+    const together = cli(['config', 'check', bad]);
+    expect(together.code).toBe(2);
+    expect(together.err.trim().split('\n')).toEqual(['config: workers: more than one worker splits the partitions between processes, which needs state.changelog: true (got 2)']);
   });
 
   it('a missing model is a clear error, not a stack trace', () => {

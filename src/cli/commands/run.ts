@@ -1,3 +1,6 @@
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import { AggregatorRegistry } from 'prom-client';
 import { buildActuators } from '../../actions/index.js';
 import { FreezeExecutor } from '../../actions/executor.js';
 import { KafkaFreezeAuditLog } from '../../actions/freeze-audit.js';
@@ -17,19 +20,55 @@ import { Repartitioner } from '../../pipeline/repartition.js';
 import { KafkaDeadLetterSink } from '../../sinks/dead-letter.js';
 import { PartitionState } from '../../state/partition-state.js';
 import { ensureInternalTopics, planTopology } from '../../state/topology.js';
-import { configFrom } from '../common.js';
+import type { Config } from '../../config/schema.js';
+import { configFrom, UsageError } from '../common.js';
+import { READY_MESSAGE, superviseWorkers } from './run-workers.js';
 
 export interface RunArgs {
   config?: string;
   modelDir?: string;
+  workers?: string;
 }
 
-/** The live job: a consumer group on the configured topics until SIGTERM or SIGINT, then drain, commit, exit 0. */
+/** `--workers` or the config's `workers`, as a number of processes. */
+function workerCount(flag: string | undefined, config: Config): number {
+  const wanted = flag ?? config.workers;
+  if (wanted === 'auto') return availableParallelism();
+  if (typeof wanted === 'number') return wanted;
+  if (!/^[1-9]\d*$/.test(wanted) || Number(wanted) > 64) throw new UsageError(`--workers: expected a number of processes from 1 to 64, or "auto"; got "${wanted}"`);
+  if (Number(wanted) > 1 && !config.state.changelog) throw new UsageError('--workers: more than one worker needs state.changelog: true in the config');
+  return Number(wanted);
+}
+
+/**
+ * The live job: a consumer group on the configured topics until SIGTERM or SIGINT, then drain, commit, exit 0. With
+ * more than one worker this process supervises that many instances of itself (node:cluster), each a group member.
+ */
 export async function runCommand(args: RunArgs): Promise<number> {
   const config = configFrom(args);
-  const log = createLogger(config.log.level);
+  if (cluster.isWorker) {
+    try {
+      return await runInstance(config, args, Number(process.env.AUDITWATCH_WORKER ?? 0));
+    } finally {
+      // The channel to the supervisor would keep a worker alive after it is done.
+      cluster.worker?.disconnect();
+    }
+  }
+  const workers = workerCount(args.workers, config);
+  if (workers > 1) return superviseWorkers(config, workers, createLogger(config.log.level));
+  return runInstance(config, args, undefined);
+}
+
+/** One member of the consumer group; `worker` is its index when a supervising process started it. */
+async function runInstance(config: Config, args: RunArgs, worker: number | undefined): Promise<number> {
+  const log = worker === undefined ? createLogger(config.log.level) : createLogger(config.log.level).child({ worker, pid: process.pid });
   const model = readModel(config.modelDir);
   const metrics = new Metrics({ defaultMetrics: true });
+  if (worker !== undefined) {
+    // The supervisor serves /metrics: it asks every worker for its registry and adds them up.
+    new AggregatorRegistry();
+    AggregatorRegistry.setRegistries([metrics.registry]);
+  }
   const kafka = createKafka(config.kafka, log);
   await ensureOutputTopics(kafka, config);
   const producer = await connectProducer(kafka);
@@ -65,8 +104,9 @@ export async function runCommand(args: RunArgs): Promise<number> {
         new KafkaDeadLetterSink(producer, config.deadLetter.topic, log.child({ component: 'dead-letter' })), metrics),
     }
     : undefined;
-  const server = config.metrics.enabled
-    ? await startMetricsServer(metrics, config.metrics.host, config.metrics.port, () => source.running && (ingest?.source.running ?? true))
+  const isReady = () => source.running && (ingest?.source.running ?? true);
+  const server = config.metrics.enabled && worker === undefined
+    ? await startMetricsServer(() => metrics.registry.metrics(), config.metrics.host, config.metrics.port, isReady)
     : undefined;
   if (server) log.info({ port: server.port, host: config.metrics.host }, 'metrics and health endpoints up');
 
@@ -82,11 +122,14 @@ export async function runCommand(args: RunArgs): Promise<number> {
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
   metrics.ready.set(1);
+  const readiness = worker === undefined ? undefined : reportReadiness(isReady);
   log.info({ entities: Object.keys(model.entities).length, freeze: config.freeze.mode, actuators: actuators.map((a) => a.name) }, 'auditwatch running');
   const ingesting = ingest?.source.run(ingest.stage.handle);
   await source.run(pipeline.handle);
   await ingesting;
   metrics.ready.set(0);
+  if (readiness) clearInterval(readiness);
+  process.send?.({ type: READY_MESSAGE, ready: false });
   state?.close();
   await Promise.all(sinks.map((s) => s.close()));
   await executor.stop();
@@ -101,4 +144,16 @@ export async function runCommand(args: RunArgs): Promise<number> {
     process.exit(0);
   }, 5000).unref();
   return 0;
+}
+
+/** A worker tells its supervisor whether it is consuming, when that changes: the supervisor answers /readyz. */
+function reportReadiness(isReady: () => boolean): NodeJS.Timeout {
+  let last: boolean | undefined;
+  const report = () => {
+    const ready = isReady();
+    if (ready !== last && process.connected) process.send?.({ type: READY_MESSAGE, ready });
+    last = ready;
+  };
+  report();
+  return setInterval(report, 1000).unref();
 }

@@ -1,0 +1,105 @@
+import cluster, { type Worker } from 'node:cluster';
+import { AggregatorRegistry } from 'prom-client';
+import type { Config } from '../../config/schema.js';
+import { createKafka, ensureOutputTopics } from '../../kafka/client.js';
+import type { Logger } from '../../log.js';
+import { startMetricsServer } from '../../metrics/server.js';
+import { ensureInternalTopics, planTopology } from '../../state/topology.js';
+
+/** What a worker sends its supervisor when it starts or stops consuming. */
+export const READY_MESSAGE = 'auditwatch:ready';
+
+/** A worker that dies after it was running is replaced, unless this many died in the last minute. */
+const MAX_CRASHES_PER_MINUTE = 5;
+const RESTART_DELAY_MS = 1000;
+
+/**
+ * `run` with `workers` > 1: starts that many copies of this command (node:cluster), each a member of the consumer
+ * group with its own share of the partitions, its own thread, and its partitions' state restored from the changelog
+ * as any instance's would be. This process only supervises:
+ * - it creates the topics once, before the workers race to;
+ * - it serves /metrics as the sum of the workers' registries, and /readyz when every worker is consuming;
+ * - SIGTERM or SIGINT drains every worker; the exit code is 0 when every worker drained cleanly;
+ * - a worker that fails before it is running ends the run with its exit code (a broker that is not there, a bad
+ *   actuator: starting it again would fail again); one that dies later is replaced, and its partitions move to the
+ *   others meanwhile.
+ */
+export async function superviseWorkers(config: Config, count: number, log: Logger): Promise<number> {
+  const kafka = createKafka(config.kafka, log);
+  await ensureOutputTopics(kafka, config);
+  await ensureInternalTopics(kafka, config, planTopology(config));
+
+  const aggregate = new AggregatorRegistry();
+  const workers = new Map<number, { worker: Worker; ready: boolean; wasReady: boolean }>();
+  const server = config.metrics.enabled
+    ? await startMetricsServer(() => aggregate.clusterMetrics(), config.metrics.host, config.metrics.port,
+      () => workers.size === count && [...workers.values()].every((w) => w.ready))
+    : undefined;
+  if (server) log.info({ port: server.port, host: config.metrics.host, workers: count }, 'metrics and health endpoints up');
+
+  let stopping = false;
+  let exitCode = 0;
+  const crashes: number[] = [];
+  const restarts = new Set<NodeJS.Timeout>();
+  let allExited!: () => void;
+  const finished = new Promise<void>((resolve) => (allExited = resolve));
+
+  const stopAll = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    for (const t of restarts) clearTimeout(t);
+    restarts.clear();
+    log.info({ signal, workers: workers.size }, 'stopping: every worker drains its current batch and commits');
+    for (const { worker } of workers.values()) worker.process.kill('SIGTERM');
+    if (workers.size === 0) allExited();
+  };
+
+  const start = (index: number) => {
+    const worker = cluster.fork({ AUDITWATCH_WORKER: String(index) });
+    const entry = { worker, ready: false, wasReady: false };
+    workers.set(index, entry);
+    worker.on('message', (m: unknown) => {
+      if (typeof m === 'object' && m !== null && (m as { type?: unknown }).type === READY_MESSAGE) {
+        entry.ready = (m as { ready: boolean }).ready === true;
+        entry.wasReady ||= entry.ready;
+      }
+    });
+    worker.on('exit', (code, signal) => {
+      workers.delete(index);
+      const failed = code !== 0;
+      if (stopping) {
+        if (failed) exitCode = Math.max(exitCode, code ?? 1);
+      } else if (!entry.wasReady) {
+        log.error({ worker: index, code, signal }, 'a worker failed before it was running; stopping the others');
+        exitCode = code ?? 1;
+        stopAll('SIGTERM');
+      } else {
+        const now = Date.now();
+        crashes.push(now);
+        while (crashes[0]! < now - 60_000) crashes.shift();
+        if (crashes.length > MAX_CRASHES_PER_MINUTE) {
+          log.error({ worker: index, code, signal, crashes: crashes.length }, 'workers keep dying; stopping the others');
+          exitCode = 1;
+          stopAll('SIGTERM');
+        } else {
+          log.error({ worker: index, code, signal }, 'a worker died; starting another in its place');
+          const t = setTimeout(() => {
+            restarts.delete(t);
+            if (!stopping) start(index);
+          }, RESTART_DELAY_MS);
+          restarts.add(t);
+        }
+      }
+      if (stopping && workers.size === 0) allExited();
+    });
+  };
+
+  process.once('SIGTERM', () => stopAll('SIGTERM'));
+  process.once('SIGINT', () => stopAll('SIGINT'));
+  for (let i = 0; i < count; i++) start(i);
+  log.info({ workers: count }, 'auditwatch supervising workers');
+  await finished;
+  server?.server.close();
+  log.info({ exitCode }, 'every worker stopped');
+  return exitCode;
+}
