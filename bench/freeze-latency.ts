@@ -21,6 +21,8 @@ import { machine, percentile } from './stats.js';
 
 const INCIDENTS = Number(process.env.BENCH_INCIDENTS ?? 20);
 const LOAD_RATE = Number(process.env.BENCH_LOAD_RATE ?? 10_000);
+/** `auditwatch run --workers`: 1 by default, as `run` starts. */
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);
 const BURST = 25; // deletes in the incident's first produce call; critical is reached at the 20th object
 
 const say = (s: string) => process.stdout.write(`${s}\n`);
@@ -56,7 +58,7 @@ async function main(): Promise<void> {
     metrics: { enabled: false },
     log: { level: 'error' },
   }));
-  const auditwatch = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'auditwatch.js'), 'run', '--config', configPath], {
+  const auditwatch = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'auditwatch.js'), 'run', '--config', configPath, '--workers', String(WORKERS)], {
     stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, AUDITWATCH_PG_URL: pgServer.url, KAFKA_BROKERS: '' },
   });
 
@@ -134,6 +136,7 @@ async function main(): Promise<void> {
     when: new Date().toISOString(),
     machine: machine(),
     incidents: INCIDENTS,
+    workers: WORKERS,
     backgroundEventsPerSecond: Math.round(achieved.rate),
     missed: { alert: col('alert').filter(Number.isNaN).length, postgres: col('pg').filter(Number.isNaN).length, gate: col('gate').filter(Number.isNaN).length },
     ms: Object.fromEntries((['baseline', 'alert', 'pg', 'gate'] as const).map((n) => {

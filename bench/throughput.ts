@@ -6,7 +6,8 @@
  *   memory per tracked entity and RSS at one million entities.
  * Medians over BENCH_REPEATS runs; ratios against the baseline of this run. Writes bench/results.json.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,12 +27,16 @@ import { KafkaGroupSource } from '../src/sources/kafka-group.js';
 import { ensureTopics } from '../src/kafka/client.js';
 import { loadAutoencoder } from '../src/model/autoencoder.js';
 import { PartitionState } from '../src/state/partition-state.js';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { freePort } from '../src/util/net.js';
 import { machine, median } from './stats.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2_000_000);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const FILE_EVENTS = Number(process.env.BENCH_FILE_EVENTS ?? 1_000_000);
-const PARTITIONS = 3;
+const PARTITIONS = 6;
+/** auditwatch's worker processes (and the baseline's consumer processes) in the parallel rows. */
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
 const say = (s: string) => process.stdout.write(`${s}\n`);
 const DAY = 86_400_000;
 
@@ -140,6 +145,82 @@ async function auditwatchRun(kafka: Kafka, producer: Producer, topic: string, fo
   return n / (ms / 1000);
 }
 
+/** The baseline in `processes` processes of one consumer each, in one group: events/s from the first batch to the last. */
+async function baselineProcesses(brokers: string, topic: string, n: number, processes: number): Promise<number> {
+  const groupId = `baseline-${processes}p-${Date.now()}-${Math.random()}`;
+  const progress = new Map<number, { count: number; first: number; at: number }>();
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const children = Array.from({ length: processes }, (_, i) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'bench', 'baseline-consumer.ts'), brokers, topic, groupId], { stdio: ['ignore', 'pipe', 'inherit'] });
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      progress.set(i, JSON.parse(line));
+      if ([...progress.values()].reduce((s, p) => s + p.count, 0) >= n) done();
+    });
+    return child;
+  });
+  await finished;
+  const all = [...progress.values()];
+  const ms = Math.max(...all.map((p) => p.at)) - Math.min(...all.map((p) => p.first));
+  await Promise.all(children.map((c) => new Promise((r) => { c.once('exit', r); c.kill('SIGTERM'); })));
+  return n / (ms / 1000);
+}
+
+/**
+ * `auditwatch run` as users start it (the built CLI, a config file, `--workers`), on the keyed topic. Workers join
+ * the group one after the other, and the first starts alone; so the rate is counted from the moment the group is
+ * stable with every worker in it to the last event, on the supervisor's /metrics polled every 100 ms.
+ */
+async function auditwatchProcess(kafka: Kafka, brokers: string, topic: string, format: 'cloudtrail' | 'canonical-avro', n: number, alertsTopic: string, workers: number): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'aw-bench-run-'));
+  const groupId = `aw-${workers}w-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  const port = await freePort();
+  const config = parseYaml(readFileSync(join(PROJECT_ROOT, 'config', 'simulation.yaml'), 'utf8')) as Record<string, unknown>;
+  const configPath = join(dir, 'config.yaml');
+  writeFileSync(configPath, stringifyYaml({
+    ...config,
+    // Frequent heartbeats: the first worker to join learns sooner that the others are in, and hands partitions over.
+    kafka: { brokers: brokers.split(','), clientId: groupId, groupId, consumer: { heartbeatInterval: '500ms' } },
+    sources: [{ type: 'kafka', topics: [topic], format, keyedByPrincipal: true, fromBeginning: true }],
+    alerts: { sinks: [{ type: 'kafka', topic: alertsTopic }] },
+    metrics: { port },
+    log: { level: 'error' },
+  }));
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'auditwatch.js'), 'run', '--config', configPath, '--model-dir', join(PROJECT_ROOT, 'models'), '--workers', String(workers)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const decoded = async () => {
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return text.split('\n').filter((l) => l.startsWith('auditwatch_events_decoded_total')).reduce((s, l) => s + Number(l.split(' ').at(-1)), 0);
+    } catch {
+      return 0; // not listening yet
+    }
+  };
+  const admin = kafka.admin();
+  await admin.connect();
+  const everyWorkerIn = async () => {
+    const { groups } = await admin.describeGroups([groupId]);
+    return groups[0]?.state === 'Stable' && groups[0].members.length === workers;
+  };
+  let from: { t: number; count: number } | undefined;
+  for (;;) {
+    const stable = !from && (await everyWorkerIn());
+    const count = await decoded();
+    const t = performance.now();
+    if (stable) from = { t, count };
+    if (count >= n) {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      await admin.disconnect();
+      rmSync(dir, { recursive: true, force: true });
+      say(`  (${workers} worker(s): every one in the group after ${from?.count ?? n} events)`);
+      if (!from || n - from.count < n / 2) throw new Error(`the group was stable with ${workers} workers only after ${from?.count ?? n} of ${n} events: too few left to measure`);
+      return (n - from.count) / ((t - from.t) / 1000);
+    }
+    if (child.exitCode !== null) throw new Error(`auditwatch run exited with ${child.exitCode}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 async function main(): Promise<void> {
   process.on('unhandledRejection', (err) => {
     console.error(err);
@@ -170,7 +251,7 @@ async function main(): Promise<void> {
   say(`produced the same ${EVENTS} events as canonical Avro (Confluent wire format) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
   const awProducer = await connectProducer(createKafka({ brokers: brokers.split(','), clientId: run }, createLogger('error')));
-  const runs: Record<string, number[]> = { baseline: [], json: [], avro: [], file: [] };
+  const runs: Record<string, number[]> = { baseline: [], json: [], avro: [], file: [], baselineProcesses: [], jsonWorkers: [], avroWorkers: [] };
   // Each phase's raw figures are saved as soon as it ends, so a failure later does not lose them.
   const progressPath = join(PROJECT_ROOT, 'bench', 'results.partial.json');
   const saveProgress = (extra: Record<string, unknown> = {}) => writeFileSync(progressPath, `${JSON.stringify({ when: new Date().toISOString(), machine: machine(), events: EVENTS, runs, ...extra }, null, 2)}\n`);
@@ -179,6 +260,10 @@ async function main(): Promise<void> {
     runs.json!.push(await auditwatchRun(kafka, awProducer, jsonTopic, 'cloudtrail', EVENTS, alertsTopic));
     runs.avro!.push(await auditwatchRun(kafka, awProducer, avroTopic, 'canonical-avro', EVENTS, alertsTopic));
     say(`run ${r + 1}/${REPEATS}: baseline ${Math.round(runs.baseline!.at(-1)!)} /s, auditwatch JSON ${Math.round(runs.json!.at(-1)!)} /s, Avro ${Math.round(runs.avro!.at(-1)!)} /s`);
+    runs.jsonWorkers!.push(await auditwatchProcess(kafka, brokers, jsonTopic, 'cloudtrail', EVENTS, alertsTopic, WORKERS));
+    runs.avroWorkers!.push(await auditwatchProcess(kafka, brokers, avroTopic, 'canonical-avro', EVENTS, alertsTopic, WORKERS));
+    runs.baselineProcesses!.push(await baselineProcesses(brokers, jsonTopic, EVENTS, WORKERS));
+    say(`run ${r + 1}/${REPEATS}: auditwatch run --workers ${WORKERS}: JSON ${Math.round(runs.jsonWorkers!.at(-1)!)} /s, Avro ${Math.round(runs.avroWorkers!.at(-1)!)} /s; baseline in ${WORKERS} processes ${Math.round(runs.baselineProcesses!.at(-1)!)} /s`);
   }
 
   saveProgress();

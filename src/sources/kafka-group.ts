@@ -1,4 +1,5 @@
-import type { Consumer, Kafka } from 'kafkajs';
+import { BalancedAssigner } from './balanced-assigner.js';
+import { PartitionAssigners, type Consumer, type Kafka } from 'kafkajs';
 import type { Config, SourceSpec } from '../config/schema.js';
 import { retryWhileTransient } from '../util/retry.js';
 import type { Logger } from '../log.js';
@@ -41,6 +42,8 @@ export class KafkaGroupSource implements Source {
     const consumer = this.kafka.consumer({
       groupId: this.groupId, sessionTimeout: this.tuning.sessionTimeout, heartbeatInterval: this.tuning.heartbeatInterval,
       maxWaitTimeInMs: this.tuning.maxWaitTime, maxBytesPerPartition: this.tuning.maxBytesPerPartition, maxBytes: this.tuning.maxBytes,
+      // Round robin second: a group still running an older auditwatch can agree on it during a rolling upgrade.
+      partitionAssigners: [BalancedAssigner, PartitionAssigners.roundRobin],
     });
     this.consumer = consumer;
     const hooks = this.hooks;
