@@ -27,7 +27,10 @@ const perTick = Math.round((rate * tickMs) / 1000);
 const started = Date.now();
 let sent = 0;
 let i = 0;
-while (Date.now() - started < seconds * 1000) {
+// SIGTERM ends the load early (the measurement is done) and still reports the rate achieved.
+let stopped = false;
+process.once('SIGTERM', () => (stopped = true));
+while (!stopped && Date.now() - started < seconds * 1000) {
   const due = Math.floor(((Date.now() - started) / 1000) * rate);
   if (sent < due) {
     // Catch up in sends of at most 700 records (~650 KB), under the broker's 1 MB request limit.

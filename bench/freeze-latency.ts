@@ -128,6 +128,7 @@ async function main(): Promise<void> {
     say(`incident ${k}: baseline ${rows.at(-1)!.baseline} ms, alert ${rows.at(-1)!.alert} ms, postgres ${rows.at(-1)!.pg} ms, gate ${rows.at(-1)!.gate} ms`);
     await new Promise((r) => setTimeout(r, 500));
   }
+  load.kill('SIGTERM');
   await loadDone;
   const achieved = JSON.parse(loadReport.trim() || '{"rate":0}') as { rate: number };
 
@@ -155,7 +156,7 @@ async function main(): Promise<void> {
   }
   mkdirSync(join(PROJECT_ROOT, 'bench'), { recursive: true });
   // Unkeyed input goes through the repartition stage (the default); BENCH_KEYED=1 declares it keyed by principal.
-  const resultsPath = join(PROJECT_ROOT, 'bench', process.env.BENCH_KEYED === '1' ? 'results-freeze-keyed.json' : 'results-freeze.json');
+  const resultsPath = join(PROJECT_ROOT, 'bench', `results-freeze${process.env.BENCH_KEYED === '1' ? '-keyed' : ''}${WORKERS > 1 ? `-${WORKERS}-workers` : ''}.json`);
   writeFileSync(resultsPath, `${JSON.stringify(summary, null, 2)}\n`);
   say(`written to ${resultsPath}`);
 

@@ -2,7 +2,6 @@ import { DecodeError } from '../errors.js';
 import type { AuditEvent, PrincipalKind } from '../events/audit-event.js';
 import type { DecodeContext, DecodeResult } from './context.js';
 import { isObject, optionalString, parseJson, parseTime, requireString, type JsonObject } from './json.js';
-import { memo } from '../util/memo.js';
 import { cloudTrailVerb } from './verbs.js';
 
 /** Keys in requestParameters that name the resource acted on, most specific first. */
@@ -21,14 +20,32 @@ function singular(noun: string): string {
   return noun;
 }
 
-const resourceTypeOf = memo((key: string) => {
-  const [eventSource = '', noun = ''] = key.split('\u0000');
+/** Where each key stands in RESOURCE_ID_KEYS: a request's own few keys are looked up, not the list walked. */
+const RESOURCE_ID_RANK = new Map(RESOURCE_ID_KEYS.map((k, i) => [k, i]));
+const RESOURCE_SET_KEYS = ['instancesSet', 'resourcesSet'] as const;
+
+function resourceTypeOf(eventSource: string, noun: string): string {
   const service = eventSource.replace(/\.amazonaws\.com$/, '');
   return `${service}:${singular(noun || 'unknown').toLowerCase()}`;
-});
+}
+
+/** Event source → noun → resource type: a few hundred pairs repeat across millions of events. */
+let resourceTypes = new Map<string, Map<string, string>>();
+let resourceTypeCount = 0;
 
 function resourceType(eventSource: string, noun: string): string {
-  return resourceTypeOf(`${eventSource}\u0000${noun}`);
+  let byNoun = resourceTypes.get(eventSource);
+  if (byNoun === undefined) resourceTypes.set(eventSource, (byNoun = new Map()));
+  let type = byNoun.get(noun);
+  if (type === undefined) {
+    // Bounded like memo(): past 10,000 pairs it starts over rather than grow.
+    if (++resourceTypeCount > 10_000) {
+      resourceTypes = new Map([[eventSource, (byNoun = new Map())]]);
+      resourceTypeCount = 1;
+    }
+    byNoun.set(noun, (type = resourceTypeOf(eventSource, noun)));
+  }
+  return type;
 }
 
 function firstScalar(v: unknown): string | undefined {
@@ -46,8 +63,18 @@ function firstScalar(v: unknown): string | undefined {
 
 function findResourceId(record: JsonObject, params: JsonObject | undefined): string {
   if (params) {
-    for (const key of RESOURCE_ID_KEYS) if (key in params) return firstScalar(params[key]) ?? '';
-    for (const key of ['instancesSet', 'resourcesSet']) if (key in params) return firstScalar(params[key]) ?? '';
+    // The most specific of the keys present: the lowest rank among the request's own keys.
+    let best: string | undefined;
+    let bestRank = RESOURCE_ID_KEYS.length;
+    for (const key in params) {
+      const rank = RESOURCE_ID_RANK.get(key);
+      if (rank !== undefined && rank < bestRank) {
+        best = key;
+        bestRank = rank;
+      }
+    }
+    if (best !== undefined) return firstScalar(params[best]) ?? '';
+    for (const key of RESOURCE_SET_KEYS) if (key in params) return firstScalar(params[key]) ?? '';
   }
   const resources = record.resources;
   if (Array.isArray(resources) && isObject(resources[0])) return optionalString(resources[0].ARN) ?? '';
@@ -80,7 +107,7 @@ function principalOf(identity: JsonObject | undefined, userAgent: string | undef
         ? identity.sessionContext.sessionIssuer : undefined;
       const roleName = optionalString(issuer?.userName) ?? '';
       const byName: PrincipalKind | undefined = ctx.classifyPrincipalName(roleName);
-      const viaConsole = userAgent !== undefined && /console\.amazonaws\.com|signin\.amazonaws\.com/.test(userAgent);
+      const viaConsole = userAgent !== undefined && (userAgent.includes('console.amazonaws.com') || userAgent.includes('signin.amazonaws.com'));
       const kind: PrincipalKind = byName ?? (viaConsole ? 'human' : 'service');
       // A human's sessions keep the person (session name) in the id; a service's are all one principal, the role.
       const id = kind === 'human' ? arn ?? roleName : optionalString(issuer?.arn) ?? arn ?? roleName;

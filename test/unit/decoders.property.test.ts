@@ -7,6 +7,7 @@ import { OUTCOMES, PRINCIPAL_KINDS, VERBS, type AuditEvent } from '../../src/eve
 import { auditEventType, encodeEventBatch, toConfluentWire } from '../../src/events/avro.js';
 import { INPUT_FORMATS } from '../../src/config/schema.js';
 import { EventAdmission } from '../../src/pipeline/admission.js';
+import { parseTime } from '../../src/decode/json.js';
 
 const ctx = decodeContextFrom(validateConfig({ environments: { awsAccounts: { '111111111111': 'production' } } }, {}));
 const RUNS = { numRuns: 300 };
@@ -41,6 +42,18 @@ describe('decoders, property-based', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), fc.constantFrom(...INPUT_FORMATS), (bytes, format) => {
       decodesOrRejects(() => DECODERS[format](Buffer.from(bytes), ctx));
     }), { numRuns: 2000 });
+  });
+
+  it('event times: the hand-read ISO form agrees with Date.parse, out-of-range fields included', () => {
+    const pad = (n: number, w: number) => String(n).padStart(w, '0');
+    const iso = fc.tuple(fc.integer({ min: 0, max: 9999 }), fc.integer({ min: 0, max: 13 }), fc.integer({ min: 0, max: 32 }), fc.integer({ min: 0, max: 25 }),
+      fc.integer({ min: 0, max: 61 }), fc.integer({ min: 0, max: 61 }), fc.option(fc.integer({ min: 0, max: 999 })), fc.constantFrom('Z', 'z', '+00:00', ''))
+      .map(([y, mo, d, h, mi, s, ms, zone]) => `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}T${pad(h, 2)}:${pad(mi, 2)}:${pad(s, 2)}${ms === null ? '' : `.${pad(ms, 3)}`}${zone}`);
+    fc.assert(fc.property(fc.oneof(iso, fc.string({ maxLength: 24 })), (text) => {
+      const expected = Date.parse(text);
+      if (Number.isNaN(expected)) expect(() => parseTime(text, 't')).toThrow(/unparseable time/);
+      else expect(parseTime(text, 't')).toBe(expected);
+    }), { numRuns: 20_000 });
   });
 
   it('arbitrary JSON values: the same', () => {
