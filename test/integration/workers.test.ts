@@ -61,6 +61,11 @@ describe('auditwatch run --workers 2 on a real broker', () => {
     await waitFor('both groups stable with the two workers, and /readyz', async () => (await bothStable()) && (await ready()), 60_000);
     const workerPids = [0, 1].map((w) => Number(new RegExp(`"worker":${w},"pid":(\\d+)`).exec(aw!.stderr.join('\n'))?.[1]));
     expect(workerPids.every((p) => p > 0 && p !== aw!.child.pid)).toBe(true);
+    // Neither consumed before both had loaded: they joined the group together.
+    const firstConsuming = aw.stderr.findIndex((l) => /"msg":"consuming"/.test(l));
+    const running = aw.stderr.flatMap((l, i) => (/"msg":"auditwatch running"/.test(l) ? [i] : []));
+    expect(running).toHaveLength(2);
+    expect(firstConsuming).toBeGreaterThan(Math.max(...running));
     const alerts = await collect(kafka, alertsTopic);
     const control = await collect(kafka, controlTopic);
 

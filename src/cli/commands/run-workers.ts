@@ -8,6 +8,28 @@ import { ensureInternalTopics, planTopology } from '../../state/topology.js';
 
 /** What a worker sends its supervisor when it starts or stops consuming. */
 export const READY_MESSAGE = 'auditwatch:ready';
+/** A worker has loaded its model and connected, and waits for START_MESSAGE before it joins the group. */
+const LOADED_MESSAGE = 'auditwatch:loaded';
+const START_MESSAGE = 'auditwatch:start';
+
+function isMessage(m: unknown, type: string): m is { type: string; ready?: boolean } {
+  return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === type;
+}
+
+/**
+ * In a worker: tells the supervisor it is loaded and calls `start` when every worker is. Workers that joined the
+ * group one by one as each finished loading would each take every partition in turn, and restore and hand back
+ * their state, before the group settled.
+ */
+export function awaitStart(start: () => void): void {
+  const onMessage = (m: unknown) => {
+    if (!isMessage(m, START_MESSAGE)) return;
+    process.off('message', onMessage);
+    start();
+  };
+  process.on('message', onMessage);
+  process.send?.({ type: LOADED_MESSAGE });
+}
 
 /** A worker that dies after it was running is replaced, unless this many died in the last minute. */
 const MAX_CRASHES_PER_MINUTE = 5;
@@ -18,6 +40,7 @@ const RESTART_DELAY_MS = 1000;
  * group with its own share of the partitions, its own thread, and its partitions' state restored from the changelog
  * as any instance's would be. This process only supervises:
  * - it creates the topics once, before the workers race to;
+ * - the workers join the group together, once every one has loaded its model and connected;
  * - it serves /metrics as the sum of the workers' registries, and /readyz when every worker is consuming;
  * - SIGTERM or SIGINT drains every worker; the exit code is 0 when every worker drained cleanly;
  * - a worker that fails before it is running ends the run with its exit code (a broker that is not there, a bad
@@ -30,7 +53,14 @@ export async function superviseWorkers(config: Config, count: number, log: Logge
   await ensureInternalTopics(kafka, config, planTopology(config));
 
   const aggregate = new AggregatorRegistry();
-  const workers = new Map<number, { worker: Worker; ready: boolean; wasReady: boolean }>();
+  const workers = new Map<number, { worker: Worker; ready: boolean; wasReady: boolean; loaded: boolean }>();
+  // The first workers start together once all have loaded; a replacement starts as soon as it has.
+  let started = false;
+  const startIfAllLoaded = () => {
+    if (started || workers.size < count || ![...workers.values()].every((w) => w.loaded)) return;
+    started = true;
+    for (const { worker } of workers.values()) worker.send({ type: START_MESSAGE });
+  };
   const server = config.metrics.enabled
     ? await startMetricsServer(() => aggregate.clusterMetrics(), config.metrics.host, config.metrics.port,
       () => workers.size === count && [...workers.values()].every((w) => w.ready))
@@ -56,12 +86,16 @@ export async function superviseWorkers(config: Config, count: number, log: Logge
 
   const start = (index: number) => {
     const worker = cluster.fork({ AUDITWATCH_WORKER: String(index) });
-    const entry = { worker, ready: false, wasReady: false };
+    const entry = { worker, ready: false, wasReady: false, loaded: false };
     workers.set(index, entry);
     worker.on('message', (m: unknown) => {
-      if (typeof m === 'object' && m !== null && (m as { type?: unknown }).type === READY_MESSAGE) {
-        entry.ready = (m as { ready: boolean }).ready === true;
+      if (isMessage(m, READY_MESSAGE)) {
+        entry.ready = m.ready === true;
         entry.wasReady ||= entry.ready;
+      } else if (isMessage(m, LOADED_MESSAGE)) {
+        entry.loaded = true;
+        if (started) worker.send({ type: START_MESSAGE });
+        else startIfAllLoaded();
       }
     });
     worker.on('exit', (code, signal) => {

@@ -22,7 +22,7 @@ import { PartitionState } from '../../state/partition-state.js';
 import { ensureInternalTopics, planTopology } from '../../state/topology.js';
 import type { Config } from '../../config/schema.js';
 import { configFrom, UsageError } from '../common.js';
-import { READY_MESSAGE, superviseWorkers } from './run-workers.js';
+import { awaitStart, READY_MESSAGE, superviseWorkers } from './run-workers.js';
 
 export interface RunArgs {
   config?: string;
@@ -111,9 +111,11 @@ async function runInstance(config: Config, args: RunArgs, worker: number | undef
   if (server) log.info({ port: server.port, host: config.metrics.host }, 'metrics and health endpoints up');
 
   let stopping = false;
+  let releaseStart: (() => void) | undefined;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    releaseStart?.();
     log.info({ signal }, 'stopping: draining the current batch and committing');
     pipeline.stop();
     void ingest?.source.stop();
@@ -124,8 +126,9 @@ async function runInstance(config: Config, args: RunArgs, worker: number | undef
   metrics.ready.set(1);
   const readiness = worker === undefined ? undefined : reportReadiness(isReady);
   log.info({ entities: Object.keys(model.entities).length, freeze: config.freeze.mode, actuators: actuators.map((a) => a.name) }, 'auditwatch running');
-  const ingesting = ingest?.source.run(ingest.stage.handle);
-  await source.run(pipeline.handle);
+  if (worker !== undefined) await new Promise<void>((resolve) => awaitStart((releaseStart = resolve)));
+  const ingesting = stopping ? undefined : ingest?.source.run(ingest.stage.handle);
+  if (!stopping) await source.run(pipeline.handle);
   await ingesting;
   metrics.ready.set(0);
   if (readiness) clearInterval(readiness);
