@@ -1,5 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
-import { AggregatorRegistry } from 'prom-client';
+import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Config } from '../../config/schema.js';
 import { createKafka, ensureOutputTopics } from '../../kafka/client.js';
 import type { Logger } from '../../log.js';
@@ -12,8 +12,53 @@ export const READY_MESSAGE = 'auditwatch:ready';
 const LOADED_MESSAGE = 'auditwatch:loaded';
 const START_MESSAGE = 'auditwatch:start';
 
-function isMessage(m: unknown, type: string): m is { type: string; ready?: boolean } {
+const METRICS_REQUEST = 'auditwatch:metrics?';
+const METRICS_RESPONSE = 'auditwatch:metrics';
+const METRICS_TIMEOUT_MS = 5000;
+
+type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
+
+function isMessage(m: unknown, type: string): m is { type: string; ready?: boolean; id?: number; metrics?: MetricsJson } {
   return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === type;
+}
+
+/** In a worker: answers the supervisor's requests for this registry's metrics. */
+export function answerMetricsRequests(registry: Registry): void {
+  process.on('message', (m: unknown) => {
+    if (!isMessage(m, METRICS_REQUEST)) return;
+    void registry.getMetricsAsJSON().then((metrics) => {
+      if (process.connected) process.send?.({ type: METRICS_RESPONSE, id: m.id, metrics });
+    });
+  });
+}
+
+/**
+ * The sum of the loaded workers' registries (prom-client's aggregation rules). Only workers that said they are
+ * loaded are asked: a message sent to a worker before it listens is dropped, and the scrape would wait for it in
+ * vain. A worker that does not answer in 5 s fails the scrape rather than serve a partial sum that would make
+ * Prometheus see every counter reset.
+ */
+function scrapeWorkers(workers: () => Worker[]): () => Promise<string> {
+  let nextId = 0;
+  return async () => {
+    const asked = workers();
+    const id = nextId++;
+    const answers = await Promise.all(asked.map((worker) => new Promise<MetricsJson>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        worker.off('message', onMessage);
+        reject(new Error(`worker ${worker.id} did not answer for its metrics within ${METRICS_TIMEOUT_MS} ms`));
+      }, METRICS_TIMEOUT_MS);
+      const onMessage = (m: unknown) => {
+        if (!isMessage(m, METRICS_RESPONSE) || m.id !== id) return;
+        clearTimeout(timer);
+        worker.off('message', onMessage);
+        resolve(m.metrics ?? []);
+      };
+      worker.on('message', onMessage);
+      worker.send({ type: METRICS_REQUEST, id });
+    })));
+    return AggregatorRegistry.aggregate(answers).metrics();
+  };
 }
 
 /**
@@ -52,7 +97,6 @@ export async function superviseWorkers(config: Config, count: number, log: Logge
   await ensureOutputTopics(kafka, config);
   await ensureInternalTopics(kafka, config, planTopology(config));
 
-  const aggregate = new AggregatorRegistry();
   const workers = new Map<number, { worker: Worker; ready: boolean; wasReady: boolean; loaded: boolean }>();
   // The first workers start together once all have loaded; a replacement starts as soon as it has.
   let started = false;
@@ -62,7 +106,7 @@ export async function superviseWorkers(config: Config, count: number, log: Logge
     for (const { worker } of workers.values()) worker.send({ type: START_MESSAGE });
   };
   const server = config.metrics.enabled
-    ? await startMetricsServer(() => aggregate.clusterMetrics(), config.metrics.host, config.metrics.port,
+    ? await startMetricsServer(scrapeWorkers(() => [...workers.values()].filter((w) => w.loaded && w.worker.isConnected()).map((w) => w.worker)), config.metrics.host, config.metrics.port,
       () => workers.size === count && [...workers.values()].every((w) => w.ready))
     : undefined;
   if (server) log.info({ port: server.port, host: config.metrics.host, workers: count }, 'metrics and health endpoints up');

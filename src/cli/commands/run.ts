@@ -1,6 +1,5 @@
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
-import { AggregatorRegistry } from 'prom-client';
 import { buildActuators } from '../../actions/index.js';
 import { FreezeExecutor } from '../../actions/executor.js';
 import { KafkaFreezeAuditLog } from '../../actions/freeze-audit.js';
@@ -22,7 +21,7 @@ import { PartitionState } from '../../state/partition-state.js';
 import { ensureInternalTopics, planTopology } from '../../state/topology.js';
 import type { Config } from '../../config/schema.js';
 import { configFrom, UsageError } from '../common.js';
-import { awaitStart, READY_MESSAGE, superviseWorkers } from './run-workers.js';
+import { answerMetricsRequests, awaitStart, READY_MESSAGE, superviseWorkers } from './run-workers.js';
 
 export interface RunArgs {
   config?: string;
@@ -64,11 +63,8 @@ async function runInstance(config: Config, args: RunArgs, worker: number | undef
   const log = worker === undefined ? createLogger(config.log.level) : createLogger(config.log.level).child({ worker, pid: process.pid });
   const model = readModel(config.modelDir);
   const metrics = new Metrics({ defaultMetrics: true });
-  if (worker !== undefined) {
-    // The supervisor serves /metrics: it asks every worker for its registry and adds them up.
-    new AggregatorRegistry();
-    AggregatorRegistry.setRegistries([metrics.registry]);
-  }
+  // The supervisor serves /metrics: it asks every worker for its registry and adds them up.
+  if (worker !== undefined) answerMetricsRequests(metrics.registry);
   const kafka = createKafka(config.kafka, log);
   await ensureOutputTopics(kafka, config);
   const producer = await connectProducer(kafka);
