@@ -23,8 +23,10 @@ export function decodeContextFrom(config: Config): DecodeContext {
   const namespaceRules = Object.entries(env.kubernetesNamespaces).map(([glob, name]) => [globToRegExp(glob), name] as const);
   const servicePatterns = config.principals.servicePatterns.map((p) => new RegExp(p));
   const humanPatterns = config.principals.humanPatterns.map((p) => new RegExp(p));
+  // A Map: 12-digit account ids as keys of a plain object make it a slow dictionary, read for every record.
+  const accounts = new Map(Object.entries(env.awsAccounts));
   return {
-    environmentForAccount: (accountId) => (accountId && env.awsAccounts[accountId]) || env.default,
+    environmentForAccount: (accountId) => (accountId && accounts.get(accountId)) || env.default,
     environmentForNamespace: (ns) => {
       if (ns !== undefined) for (const [re, name] of namespaceRules) if (re.test(ns)) return name;
       return env.kubernetesDefault ?? env.default;
