@@ -117,4 +117,23 @@ describe('auditwatch run --workers 2 on a real broker', () => {
     expect(aw.stderr.some((l) => /"exitCode":0,.*"every worker stopped"/.test(l))).toBe(true);
     await Promise.all([alerts.stop(), control.stop(), producer.disconnect(), admin.disconnect()]);
   }, 240_000);
+
+  it('SIGTERM while the workers are still loading: every process stops, exit 0', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aw-workers-early-'));
+    const port = await freePort();
+    const configPath = join(dir, 'config.yaml');
+    writeFileSync(configPath, stringify({
+      kafka: { brokers: brokers(), clientId: `${group}-early`, groupId: `${group}-early` },
+      sources: [{ type: 'kafka', topics: [input], format: 'cloudtrail' }],
+      alerts: { sinks: [{ type: 'kafka', topic: alertsTopic }] },
+      freeze: { controlTopic, auditTopic: `audit-log.${run}` },
+      deadLetter: { topic: `dead.${run}` },
+      metrics: { port },
+    }));
+    const early = startAuditwatch(['--config', configPath, '--model-dir', join(PROJECT_ROOT, 'models'), '--workers', '2'], port);
+    await early.waitForLog(/"auditwatch supervising workers"/, 0, 60_000);
+    early.child.kill('SIGTERM');
+    expect(await early.exited).toBe(0);
+    expect(early.stderr.some((l) => /"exitCode":0,.*"every worker stopped"/.test(l))).toBe(true);
+  }, 60_000);
 });

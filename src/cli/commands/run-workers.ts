@@ -144,7 +144,9 @@ export async function superviseWorkers(config: Config, count: number, log: Logge
     });
     worker.on('exit', (code, signal) => {
       workers.delete(index);
-      const failed = code !== 0;
+      // Our own SIGTERM reaching a worker before it set up its handler (still loading) ends it by the signal:
+      // it had not started anything, so that is a clean stop.
+      const failed = code !== 0 && !(stopping && !entry.loaded && signal === 'SIGTERM');
       if (stopping) {
         if (failed) exitCode = Math.max(exitCode, code ?? 1);
       } else if (!entry.wasReady) {

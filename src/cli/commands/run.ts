@@ -122,13 +122,15 @@ async function runInstance(config: Config, args: RunArgs, worker: number | undef
   metrics.ready.set(1);
   const readiness = worker === undefined ? undefined : reportReadiness(isReady);
   log.info({ entities: Object.keys(model.entities).length, freeze: config.freeze.mode, actuators: actuators.map((a) => a.name) }, 'auditwatch running');
-  if (worker !== undefined) await new Promise<void>((resolve) => awaitStart((releaseStart = resolve)));
+  // A worker told to stop while it was loading does not wait for a start that is not coming.
+  if (worker !== undefined && !stopping) await new Promise<void>((resolve) => awaitStart((releaseStart = resolve)));
   const ingesting = stopping ? undefined : ingest?.source.run(ingest.stage.handle);
   if (!stopping) await source.run(pipeline.handle);
   await ingesting;
   metrics.ready.set(0);
   if (readiness) clearInterval(readiness);
-  process.send?.({ type: READY_MESSAGE, ready: false });
+  // A supervisor that is gone (killed) leaves a closed channel; the drain is done all the same.
+  if (process.connected) process.send?.({ type: READY_MESSAGE, ready: false });
   state?.close();
   await Promise.all(sinks.map((s) => s.close()));
   await executor.stop();
