@@ -28,7 +28,9 @@ import { ensureTopics } from '../src/kafka/client.js';
 import { loadAutoencoder } from '../src/model/autoencoder.js';
 import { PartitionState } from '../src/state/partition-state.js';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { freePort } from '../src/util/net.js';
+import { freePort, startAuditwatch } from '../test/helpers/run-process.js';
+import { groupHasMembers } from '../test/helpers/offsets.js';
+import { runBareConsumer } from './bare-consumer.js';
 import { machine, median } from './stats.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2_000_000);
@@ -85,25 +87,16 @@ async function produce(producer: Producer, topic: string, values: Iterable<[key:
   return n + batch.length;
 }
 
-const CONSUMER_TUNING = { maxBytesPerPartition: 8 * 2 ** 20, maxBytes: 32 * 2 ** 20, maxWaitTimeInMs: 100 };
-
 /** Bare kafkajs: JSON.parse every value; events/s from the first batch to the last message. */
 async function baseline(kafka: Kafka, topic: string, n: number): Promise<number> {
-  const consumer = kafka.consumer({ groupId: `baseline-${Date.now()}-${Math.random()}`, ...CONSUMER_TUNING });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
   let seen = 0;
   let first = 0;
   let done!: (ms: number) => void;
   const finished = new Promise<number>((r) => (done = r));
-  await consumer.run({
-    partitionsConsumedConcurrently: PARTITIONS,
-    eachBatch: async ({ batch }) => {
-      if (!first) first = performance.now();
-      for (const m of batch.messages) JSON.parse(m.value!.toString());
-      seen += batch.messages.length;
-      if (seen >= n) done(performance.now() - first);
-    },
+  const consumer = await runBareConsumer(kafka, `baseline-${Date.now()}-${Math.random()}`, topic, PARTITIONS, (messages) => {
+    if (!first) first = performance.now();
+    seen += messages;
+    if (seen >= n) done(performance.now() - first);
   });
   const ms = await finished;
   await consumer.disconnect();
@@ -152,7 +145,7 @@ async function baselineProcesses(brokers: string, topic: string, n: number, proc
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
   const children = Array.from({ length: processes }, (_, i) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'bench', 'baseline-consumer.ts'), brokers, topic, groupId], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'bench', 'baseline-consumer.ts'), brokers, topic, groupId, String(PARTITIONS)], { stdio: ['ignore', 'pipe', 'inherit'] });
     createInterface({ input: child.stdout! }).on('line', (line) => {
       progress.set(i, JSON.parse(line));
       if ([...progress.values()].reduce((s, p) => s + p.count, 0) >= n) done();
@@ -167,9 +160,9 @@ async function baselineProcesses(brokers: string, topic: string, n: number, proc
 }
 
 /**
- * `auditwatch run` as users start it (the built CLI, a config file, `--workers`), on the keyed topic. Workers join
- * the group one after the other, and the first starts alone; so the rate is counted from the moment the group is
- * stable with every worker in it to the last event, on the supervisor's /metrics polled every 100 ms.
+ * `auditwatch run` as users start it (the built CLI, a config file, `--workers`), on the keyed topic. The rate is
+ * counted from the moment the group is stable with every worker in it to the last event, on the supervisor's
+ * /metrics polled every 100 ms: what a worker read alone while the others were joining is left out.
  */
 async function auditwatchProcess(kafka: Kafka, brokers: string, topic: string, format: 'cloudtrail' | 'canonical-avro', n: number, alertsTopic: string, workers: number): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'aw-bench-run-'));
@@ -179,44 +172,33 @@ async function auditwatchProcess(kafka: Kafka, brokers: string, topic: string, f
   const configPath = join(dir, 'config.yaml');
   writeFileSync(configPath, stringifyYaml({
     ...config,
-    // Frequent heartbeats: the first worker to join learns sooner that the others are in, and hands partitions over.
+    // Frequent heartbeats: the member that joined first learns sooner that the others are in, and hands over.
     kafka: { brokers: brokers.split(','), clientId: groupId, groupId, consumer: { heartbeatInterval: '500ms' } },
     sources: [{ type: 'kafka', topics: [topic], format, keyedByPrincipal: true, fromBeginning: true }],
     alerts: { sinks: [{ type: 'kafka', topic: alertsTopic }] },
     metrics: { port },
     log: { level: 'error' },
   }));
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'auditwatch.js'), 'run', '--config', configPath, '--model-dir', join(PROJECT_ROOT, 'models'), '--workers', String(workers)], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const decoded = async () => {
-    try {
-      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      return text.split('\n').filter((l) => l.startsWith('auditwatch_events_decoded_total')).reduce((s, l) => s + Number(l.split(' ').at(-1)), 0);
-    } catch {
-      return 0; // not listening yet
-    }
-  };
+  const aw = startAuditwatch(['--config', configPath, '--model-dir', join(PROJECT_ROOT, 'models'), '--workers', String(workers)], port);
+  const decoded = () => aw.metric(/^auditwatch_events_decoded_total/).catch(() => 0); // 0 until it listens
   const admin = kafka.admin();
   await admin.connect();
-  const everyWorkerIn = async () => {
-    const { groups } = await admin.describeGroups([groupId]);
-    return groups[0]?.state === 'Stable' && groups[0].members.length === workers;
-  };
   let from: { t: number; count: number } | undefined;
   for (;;) {
-    const stable = !from && (await everyWorkerIn());
+    const stable = !from && (await groupHasMembers(admin, groupId, workers));
     const count = await decoded();
     const t = performance.now();
     if (stable) from = { t, count };
     if (count >= n) {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      aw.child.kill('SIGTERM');
+      await aw.exited;
       await admin.disconnect();
       rmSync(dir, { recursive: true, force: true });
       say(`  (${workers} worker(s): every one in the group after ${from?.count ?? n} events)`);
       if (!from || n - from.count < n / 2) throw new Error(`the group was stable with ${workers} workers only after ${from?.count ?? n} of ${n} events: too few left to measure`);
       return (n - from.count) / ((t - from.t) / 1000);
     }
-    if (child.exitCode !== null) throw new Error(`auditwatch run exited with ${child.exitCode}`);
+    if (aw.child.exitCode !== null) throw new Error(`auditwatch run exited with ${aw.child.exitCode}: ${aw.stderr.slice(-5).join('\n')}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

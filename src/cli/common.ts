@@ -22,8 +22,12 @@ export function parseTimeArg(flag: string, text: string | undefined): number | u
   return t;
 }
 
-export function configFrom(opts: { config?: string; modelDir?: string }): Config {
-  const config = loadConfig(opts.config);
+/**
+ * The config file with the environment's overrides and then `flags` (keys in the environment's form, e.g.
+ * `{ AUDITWATCH__WORKERS: '2' }`), all validated together: a bad flag is reported against its key, by the same rules.
+ */
+export function configFrom(opts: { config?: string; modelDir?: string }, flags: Record<string, string> = {}): Config {
+  const config = loadConfig(opts.config, { ...process.env, ...flags });
   if (opts.modelDir) config.modelDir = opts.modelDir;
   return config;
 }

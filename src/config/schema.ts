@@ -242,7 +242,7 @@ export const configSchema = z.strictObject({
    * partitions and its own thread for decode and detection, so a second core adds throughput; "auto" is one per
    * core. The primary process serves the metrics of them all. More than one needs `state.changelog`.
    */
-  workers: z.union([z.number().int().min(1).max(64), z.literal('auto')]).default(1),
+  workers: z.union([z.number().int().min(1).max(64), z.literal('auto')], { error: 'expected a number of processes from 1 to 64, or "auto"' }).default(1),
   /** Input validation between decode and detection. */
   admission: z
     .strictObject({
@@ -293,7 +293,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info') }).prefault({}),
 }).superRefine((c, ctx) => {
-  if (c.workers !== 1 && !c.state.changelog) {
+  if ((c.workers === 'auto' || c.workers > 1) && !c.state.changelog) {
     ctx.addIssue({ code: 'custom', path: ['workers'], message: 'more than one worker splits the partitions between processes, which needs state.changelog: true' });
   }
 });

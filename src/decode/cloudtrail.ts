@@ -2,6 +2,7 @@ import { DecodeError } from '../errors.js';
 import type { AuditEvent, PrincipalKind } from '../events/audit-event.js';
 import type { DecodeContext, DecodeResult } from './context.js';
 import { isObject, optionalString, parseJson, parseTime, requireString, type JsonObject } from './json.js';
+import { memo2 } from '../util/memo.js';
 import { cloudTrailVerb } from './verbs.js';
 
 /** Keys in requestParameters that name the resource acted on, most specific first. */
@@ -24,29 +25,11 @@ function singular(noun: string): string {
 const RESOURCE_ID_RANK = new Map(RESOURCE_ID_KEYS.map((k, i) => [k, i]));
 const RESOURCE_SET_KEYS = ['instancesSet', 'resourcesSet'] as const;
 
-function resourceTypeOf(eventSource: string, noun: string): string {
+/** Event source and noun → resource type: a few hundred pairs repeat across millions of events. */
+const resourceType = memo2((eventSource: string, noun: string): string => {
   const service = eventSource.replace(/\.amazonaws\.com$/, '');
   return `${service}:${singular(noun || 'unknown').toLowerCase()}`;
-}
-
-/** Event source → noun → resource type: a few hundred pairs repeat across millions of events. */
-let resourceTypes = new Map<string, Map<string, string>>();
-let resourceTypeCount = 0;
-
-function resourceType(eventSource: string, noun: string): string {
-  let byNoun = resourceTypes.get(eventSource);
-  if (byNoun === undefined) resourceTypes.set(eventSource, (byNoun = new Map()));
-  let type = byNoun.get(noun);
-  if (type === undefined) {
-    // Bounded like memo(): past 10,000 pairs it starts over rather than grow.
-    if (++resourceTypeCount > 10_000) {
-      resourceTypes = new Map([[eventSource, (byNoun = new Map())]]);
-      resourceTypeCount = 1;
-    }
-    byNoun.set(noun, (type = resourceTypeOf(eventSource, noun)));
-  }
-  return type;
-}
+});
 
 function firstScalar(v: unknown): string | undefined {
   if (typeof v === 'string' || typeof v === 'number') return String(v);

@@ -1,5 +1,8 @@
+import { decodeRecord, type DecodeContext } from '../decode/index.js';
 import { DecodeError } from '../errors.js';
 import type { AuditEvent } from '../events/audit-event.js';
+import type { DeadLetter } from '../sinks/dead-letter.js';
+import type { SourceRecord } from '../sources/source.js';
 
 /** No audit log predates 2000. */
 const EARLIEST = Date.parse('2000-01-01T00:00:00Z');
@@ -13,6 +16,48 @@ export interface AdmissionOptions {
 
 export type Admission = { ok: true } | { ok: false; duplicate: true } | { ok: false; duplicate: false; error: DecodeError };
 
+/** What decides whether a decoded event goes on: EventAdmission in detection, EventTimeBounds before re-keying. */
+export interface Admitter {
+  admit(e: AuditEvent): Admission;
+}
+
+export const ADMITTED = { ok: true } as const;
+const DUPLICATE = { ok: false, duplicate: true } as const;
+
+/** What reading a batch left behind: the records to dead-letter, and the events dropped on the way. */
+export interface AdmittedBatch {
+  dead: DeadLetter[];
+  /** Decoded, but deliberately not events (e.g. a Kubernetes RequestReceived stage). */
+  ignored: number;
+  duplicates: number;
+}
+
+/**
+ * Each record decoded, and each of its events admitted or not. Admitted events go to `accept` with their record. A
+ * record that does not decode, or has an event refused, is dead-lettered with its first reason; its admissible
+ * events still go on. Detection and the repartition stage both read their input this way.
+ */
+export function admitRecords(records: readonly SourceRecord[], ctx: DecodeContext, admitter: Admitter, accept: (e: AuditEvent, record: SourceRecord) => void): AdmittedBatch {
+  const batch: AdmittedBatch = { dead: [], ignored: 0, duplicates: 0 };
+  for (const record of records) {
+    const decoded = decodeRecord(record, ctx);
+    if ('error' in decoded) {
+      batch.dead.push({ record, error: decoded.error });
+      continue;
+    }
+    batch.ignored += decoded.ignored;
+    let rejected: DecodeError | undefined;
+    for (const event of decoded.events) {
+      const verdict = admitter.admit(event);
+      if (verdict.ok) accept(event, record);
+      else if (verdict.duplicate) batch.duplicates++;
+      else rejected ??= verdict.error;
+    }
+    if (rejected) batch.dead.push({ record, error: rejected });
+  }
+  return batch;
+}
+
 /**
  * Input validation between decode and detection.
  * - An event stamped before 2000, or more than `maxFutureSkewMs` ahead of the machine's clock, is rejected (dead
@@ -25,7 +70,7 @@ export type Admission = { ok: true } | { ok: false; duplicate: true } | { ok: fa
  *   so that it does not count twice in the windows.
  */
 /** The time bounds alone: the repartition stage checks them, so a rejected record is dead-lettered as it came. */
-export class EventTimeBounds {
+export class EventTimeBounds implements Admitter {
   constructor(private readonly maxFutureSkewMs: number, private readonly now: () => number = Date.now) {}
 
   check(e: AuditEvent): DecodeError | null {
@@ -37,9 +82,14 @@ export class EventTimeBounds {
     }
     return null;
   }
+
+  admit(e: AuditEvent): Admission {
+    const error = this.check(e);
+    return error ? { ok: false, duplicate: false, error } : ADMITTED;
+  }
 }
 
-export class EventAdmission {
+export class EventAdmission implements Admitter {
   private readonly recent = new Set<string>();
   private readonly order: string[] = [];
   private next = 0;
@@ -50,9 +100,9 @@ export class EventAdmission {
   }
 
   admit(e: AuditEvent): Admission {
-    const error = this.bounds.check(e);
-    if (error) return { ok: false, duplicate: false, error };
-    if (this.recent.has(e.id)) return { ok: false, duplicate: true };
+    const inBounds = this.bounds.admit(e);
+    if (!inBounds.ok) return inBounds;
+    if (this.recent.has(e.id)) return DUPLICATE;
     if (this.order.length < this.opts.dedupeWindow) this.order.push(e.id);
     else {
       this.recent.delete(this.order[this.next]!);
@@ -60,6 +110,6 @@ export class EventAdmission {
       this.next = (this.next + 1) % this.opts.dedupeWindow;
     }
     this.recent.add(e.id);
-    return { ok: true };
+    return ADMITTED;
   }
 }

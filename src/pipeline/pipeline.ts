@@ -1,15 +1,14 @@
 import type { ActionDispatcher } from '../actions/dispatcher.js';
 import type { PolicyOutput } from '../alerts/policy.js';
-import { decodeRecord, type DecodeContext } from '../decode/index.js';
-import type { DecodeError } from '../errors.js';
+import type { DecodeContext } from '../decode/index.js';
 import { retryWhileTransient } from '../util/retry.js';
 import type { AuditEvent } from '../events/audit-event.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { DeadLetter, DeadLetterSink } from '../sinks/dead-letter.js';
+import type { DeadLetterSink } from '../sinks/dead-letter.js';
 import type { AlertSink } from '../sinks/sink.js';
 import type { SourceRecord } from '../sources/source.js';
-import type { EventAdmission } from './admission.js';
+import { ADMITTED, admitRecords, type Admitter } from './admission.js';
 
 /** What happens to each decoded event: detection (run, replay) or learning (train). */
 export interface EventProcessor {
@@ -21,7 +20,7 @@ export interface EventProcessor {
 
 export interface PipelineParts {
   /** Validates decoded events (time bounds, redeliveries) before they reach the processor. */
-  admission?: EventAdmission;
+  admission?: Admitter;
   /** Replaced between batches on a config reload (environment and principal mappings). */
   decode: DecodeContext;
   processor: EventProcessor;
@@ -34,7 +33,8 @@ export interface PipelineParts {
   stats?: () => { tracked: number; evicted: number };
 }
 
-const ADMITTED = { ok: true } as const;
+/** Training admits every decoded event. */
+const ADMIT_ALL: Admitter = { admit: () => ADMITTED };
 
 export interface BatchSummary {
   records: number;
@@ -63,38 +63,18 @@ export class Pipeline {
   handle = async (records: SourceRecord[]): Promise<void> => {
     const { decode, processor, metrics } = this.parts;
     const out: PolicyOutput = { alerts: [], freezes: [] };
-    const dead: DeadLetter[] = [];
     const perSource = new Map<string, number>();
-    let ignored = 0;
     let newestEventTime = -Infinity;
     let oldestEventTime = Infinity;
     let events = 0;
-    let duplicates = 0;
 
-    for (const record of records) {
-      const decoded = decodeRecord(record, decode);
-      if ('error' in decoded) {
-        dead.push({ record, error: decoded.error });
-        continue;
-      }
-      ignored += decoded.ignored;
-      let rejected: DecodeError | undefined;
-      for (const event of decoded.events) {
-        const verdict = this.parts.admission?.admit(event) ?? ADMITTED;
-        if (!verdict.ok) {
-          if (verdict.duplicate) duplicates++;
-          else rejected ??= verdict.error;
-          continue;
-        }
-        events++;
-        perSource.set(event.source, (perSource.get(event.source) ?? 0) + 1);
-        if (event.time > newestEventTime) newestEventTime = event.time;
-        if (event.time < oldestEventTime) oldestEventTime = event.time;
-        processor.process(event, out, record);
-      }
-      // The record goes to the dead-letter topic with the first reason; its admissible events were processed.
-      if (rejected) dead.push({ record, error: rejected });
-    }
+    const { dead, ignored, duplicates } = admitRecords(records, decode, this.parts.admission ?? ADMIT_ALL, (event, record) => {
+      events++;
+      perSource.set(event.source, (perSource.get(event.source) ?? 0) + 1);
+      if (event.time > newestEventTime) newestEventTime = event.time;
+      if (event.time < oldestEventTime) oldestEventTime = event.time;
+      processor.process(event, out, record);
+    });
 
     processor.flush?.(out);
     // The events are already in the detectors' state: from here the batch's outputs must get out, not the batch be

@@ -1,12 +1,11 @@
 import type { Message, Producer } from 'kafkajs';
-import { decodeRecord, type DecodeContext } from '../decode/index.js';
-import type { DecodeError } from '../errors.js';
+import type { DecodeContext } from '../decode/index.js';
 import type { AuditEvent } from '../events/audit-event.js';
 import { encodeEventBatch } from '../events/avro.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { DeadLetter, DeadLetterSink } from '../sinks/dead-letter.js';
+import type { DeadLetterSink } from '../sinks/dead-letter.js';
 import type { SourceRecord } from '../sources/source.js';
-import type { EventTimeBounds } from './admission.js';
+import { admitRecords, type EventTimeBounds } from './admission.js';
 
 /** Events per repartition record: a few hundred KB of Avro, under the broker's 1 MB limit. */
 const EVENTS_PER_RECORD = 1000;
@@ -43,27 +42,11 @@ export class Repartitioner {
 
   handle = async (records: SourceRecord[]): Promise<void> => {
     const byPartition: AuditEvent[][] = Array.from({ length: this.partitions }, () => []);
-    const dead: DeadLetter[] = [];
-    const ctx = this.decode();
     let events = 0;
-    for (const record of records) {
-      const decoded = decodeRecord(record, ctx);
-      if ('error' in decoded) {
-        dead.push({ record, error: decoded.error });
-        continue;
-      }
-      let rejected: DecodeError | null = null;
-      // As in detection: the admissible events of a record go on; the record is dead-lettered with the first reason.
-      for (const e of decoded.events) {
-        const error = this.bounds.check(e);
-        if (error) rejected ??= error;
-        else {
-          byPartition[partitionOf(e.principal.id, this.partitions)]!.push(e);
-          events++;
-        }
-      }
-      if (rejected) dead.push({ record, error: rejected });
-    }
+    const { dead } = admitRecords(records, this.decode(), this.bounds, (e) => {
+      byPartition[partitionOf(e.principal.id, this.partitions)]!.push(e);
+      events++;
+    });
     // Partitions in parallel; within one, records in order (a principal's events keep their order), one per request
     // so that no request's batch for a partition outgrows the broker's limit.
     const sendPartition = async (list: AuditEvent[], partition: number) => {

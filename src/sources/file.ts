@@ -36,19 +36,18 @@ function shapeOf(head: Buffer, complete: boolean, format: InputFormat): Shape | 
   }
 }
 
-/** Up to `max` non-empty lines from the start of `buf`; the last only if it ends in a newline or `complete`. */
+/** Where the line from `start` ends (its newline, or the end of a complete buffer); -1 if it is not all there yet. */
+function lineEnd(buf: Buffer, start: number, complete: boolean): number {
+  const end = buf.indexOf(0x0a, start);
+  return end >= 0 ? end : complete ? buf.length : -1;
+}
+
+/** Up to `max` non-empty lines from the start of `buf`. */
 function nonEmptyLines(buf: Buffer, complete: boolean, max: number): Buffer[] {
   const lines: Buffer[] = [];
-  let start = 0;
-  while (start < buf.length && lines.length < max) {
-    let end = buf.indexOf(0x0a, start);
-    if (end < 0) {
-      if (!complete) break;
-      end = buf.length;
-    }
+  for (let start = 0, end; start < buf.length && lines.length < max && (end = lineEnd(buf, start, complete)) >= 0; start = end + 1) {
     const line = buf.subarray(start, end);
     if (firstByte(line) !== undefined) lines.push(line);
-    start = end + 1;
   }
   return lines;
 }
@@ -71,16 +70,10 @@ class LineSplitter {
     const buf = this.rest.length ? Buffer.concat([this.rest, chunk]) : chunk;
     const records: SourceRecord[] = [];
     let start = 0;
-    while (start < buf.length) {
-      let end = buf.indexOf(0x0a, start);
-      if (end < 0) {
-        if (!last) break;
-        end = buf.length;
-      }
+    for (let end; start < buf.length && (end = lineEnd(buf, start, last)) >= 0; start = end + 1) {
       this.lineNo++;
       const line = buf.subarray(start, end);
       if (firstByte(line) !== undefined) records.push({ topic: this.name, partition: 0, offset: String(this.lineNo), key: null, value: line, format: this.format });
-      start = end + 1;
     }
     // The unfinished line is copied, so that the chunk it came from can be collected with the lines before it.
     this.rest = Buffer.from(buf.subarray(Math.min(start, buf.length)));

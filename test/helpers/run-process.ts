@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/kafka/local-broker.js';
-import { waitFor } from './kafka.js';
+import { waitFor } from './wait.js';
 
 export { freePort } from '../../src/util/net.js';
 

@@ -1,23 +1,15 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { PROJECT_ROOT, startLocalBroker, type LocalBroker } from '../../src/kafka/local-broker.js';
-import { ELB_JANITOR, SIM_ACCOUNTS, simulateElbIncident, simulateNormalTraffic, type CloudTrailRecord } from '../../src/sim/cloudtrail-sim.js';
+import { simulateElbIncident, simulateNormalTraffic } from '../../src/sim/cloudtrail-sim.js';
 import { decodeAlert } from '../../src/sinks/kafka.js';
+import { JANITOR_ARN, produceCloudTrail, writeRunConfig } from '../helpers/elb-run.js';
 import { collect, fresh, waitFor } from '../helpers/kafka.js';
-import { committedTotal, highTotal } from '../helpers/offsets.js';
+import { everyOffsetCommitted, highTotal } from '../helpers/offsets.js';
 import { freePort, startAuditwatch, type RunningAuditwatch } from '../helpers/run-process.js';
-
-const JANITOR = `arn:aws:iam::${SIM_ACCOUNTS.production}:role/${ELB_JANITOR}`;
-
-async function produce(producer: Producer, topic: string, records: readonly CloudTrailRecord[]): Promise<void> {
-  for (let i = 0; i < records.length; i += 500) {
-    await producer.send({ topic, messages: records.slice(i, i + 500).map((r) => ({ value: JSON.stringify(r), timestamp: String(Date.parse(r.eventTime)) })) });
-  }
-}
 
 /** Its own broker, since this test kills it: the shared one stays up for the other tests. */
 describe('the broker killed and restarted mid-stream', () => {
@@ -39,17 +31,7 @@ describe('the broker killed and restarted mid-stream', () => {
     await admin.createTopics({ topics: [{ topic: input, numPartitions: 2 }], waitForLeaders: true });
     const dir = mkdtempSync(join(tmpdir(), 'aw-restart-'));
     const port = await freePort();
-    const configPath = join(dir, 'config.yaml');
-    writeFileSync(configPath, stringify({
-      kafka: { brokers: [broker.brokers], groupId: group, consumer: { sessionTimeout: '6s', heartbeatInterval: '1s', maxWaitTime: '50ms' } },
-      sources: [{ type: 'kafka', topics: [input], format: 'cloudtrail' }],
-      environments: { awsAccounts: { [SIM_ACCOUNTS.production]: 'production', [SIM_ACCOUNTS.staging]: 'staging' } },
-      alerts: { sinks: [{ type: 'kafka', topic: `alerts.${run}` }] },
-      freeze: { mode: 'enforce', controlTopic: `control.${run}`, auditTopic: `audit-log.${run}`, rules: [{ severities: ['critical'], environments: ['production'], scope: 'principal', ttl: '1h' }] },
-      deadLetter: { topic: `dead.${run}` },
-      metrics: { port },
-      state: { dir: join(dir, 'state') },
-    }));
+    const configPath = writeRunConfig(dir, { brokers: [broker.brokers], groupId: group, run, input, port });
     aw = startAuditwatch(['--config', configPath, '--model-dir', join(PROJECT_ROOT, 'models')], port);
     await aw.waitForLog(/"auditwatch running"/, 0, 60_000);
     let producer = kafka.producer();
@@ -61,7 +43,7 @@ describe('the broker killed and restarted mid-stream', () => {
     const yesterday = Math.floor(now / 86_400_000) * 86_400_000 - 86_400_000;
     const before = simulateNormalTraffic({ seed: 31, from: yesterday + 50 * 60_000, to: yesterday + 2 * 3_600_000 });
     expect(before.length).toBeGreaterThan(2000);
-    await produce(producer, input, before);
+    await produceCloudTrail(producer, input, before, 500);
     await producer.disconnect();
     // Mid-stream: auditwatch is still working through what was just produced.
     await broker.halt('SIGKILL');
@@ -72,22 +54,17 @@ describe('the broker killed and restarted mid-stream', () => {
     producer = kafka.producer();
     await producer.connect();
     const incident = simulateElbIncident({ seed: 31, at: Date.now(), loadBalancers: 100, callsPerSecond: 20 });
-    await produce(producer, input, incident);
+    await produceCloudTrail(producer, input, incident, 500);
     const total = before.length + incident.length;
-    await waitFor('every input and re-keyed offset committed after the restart', async () => {
-      const [inHigh, inDone, reHigh, reDone] = await Promise.all([
-        highTotal(admin, input), committedTotal(admin, `${group}-repartition`, input),
-        highTotal(admin, `${group}-repartition`), committedTotal(admin, group, `${group}-repartition`),
-      ]);
-      return inHigh === total && inDone === inHigh && reDone === reHigh;
-    }, 120_000);
+    await waitFor('every input and re-keyed offset committed after the restart',
+      async () => (await highTotal(admin, input)) === total && (await everyOffsetCommitted(admin, input, group)), 120_000);
     // Every event reached detection exactly once: re-keyed again after the outage or not, duplicates were dropped.
     expect(await aw.metric(/^auditwatch_events_decoded_total\{source="cloudtrail"\}/)).toBe(total);
     expect(aw.child.exitCode).toBeNull();
 
     const alerts = await collect(kafka, `alerts.${run}`);
     const control = await collect(kafka, `control.${run}`);
-    await waitFor('the janitor alerted critical after the restart', () => alerts.messages.map((m) => decodeAlert(m.value!)).some((a) => a.principal === JANITOR && a.severity === 'critical'), 30_000);
+    await waitFor('the janitor alerted critical after the restart', () => alerts.messages.map((m) => decodeAlert(m.value!)).some((a) => a.principal === JANITOR_ARN && a.severity === 'critical'), 30_000);
     await waitFor('its freeze', () => control.messages.some((m) => m.value), 10_000);
     expect(control.messages.filter((m) => m.value)).toHaveLength(1);
     console.log(`broker restart: ${total} events processed once across a broker SIGKILL and restart; warnings logged while it was down: ${aw.stderr.filter((l) => /"level":40/.test(l)).length}`);

@@ -1,25 +1,15 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Producer } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import type { Alert } from '../../src/alerts/alert.js';
 import { PROJECT_ROOT } from '../../src/kafka/local-broker.js';
-import { ELB_JANITOR, SIM_ACCOUNTS, simulateElbIncident, simulateNormalTraffic, type CloudTrailRecord } from '../../src/sim/cloudtrail-sim.js';
+import { simulateElbIncident, simulateNormalTraffic } from '../../src/sim/cloudtrail-sim.js';
 import { decodeAlert } from '../../src/sinks/kafka.js';
+import { bulkDeleteIds, JANITOR_ARN, produceCloudTrail, sendUntilCritical, writeRunConfig } from '../helpers/elb-run.js';
 import { brokers, collect, fresh, testKafka, waitFor } from '../helpers/kafka.js';
-import { committedTotal, highTotal } from '../helpers/offsets.js';
+import { everyOffsetCommitted, groupHasMembers } from '../helpers/offsets.js';
 import { freePort, startAuditwatch, type RunningAuditwatch } from '../helpers/run-process.js';
-
-const JANITOR = `arn:aws:iam::${SIM_ACCOUNTS.production}:role/${ELB_JANITOR}`;
-
-/** Unkeyed, as CloudTrail often arrives: auditwatch must re-key it by principal itself. */
-async function produce(producer: Producer, topic: string, records: readonly CloudTrailRecord[]): Promise<void> {
-  for (let i = 0; i < records.length; i += 200) {
-    await producer.send({ topic, messages: records.slice(i, i + 200).map((r) => ({ value: JSON.stringify(r), timestamp: String(Date.parse(r.eventTime)) })) });
-  }
-}
 
 describe('three instances in one consumer group on a real broker', () => {
   const kafka = testKafka();
@@ -36,17 +26,7 @@ describe('three instances in one consumer group on a real broker', () => {
   async function start(n: number): Promise<RunningAuditwatch> {
     const dir = mkdtempSync(join(tmpdir(), `aw-scale-${n}-`));
     const port = await freePort();
-    const configPath = join(dir, 'config.yaml');
-    writeFileSync(configPath, stringify({
-      kafka: { brokers: brokers(), clientId: `${group}-${n}`, groupId: group, consumer: { sessionTimeout: '6s', heartbeatInterval: '1s', maxWaitTime: '50ms' } },
-      sources: [{ type: 'kafka', topics: [input], format: 'cloudtrail' }],
-      environments: { awsAccounts: { [SIM_ACCOUNTS.production]: 'production', [SIM_ACCOUNTS.staging]: 'staging' } },
-      alerts: { sinks: [{ type: 'kafka', topic: alertsTopic }] },
-      freeze: { mode: 'enforce', controlTopic, auditTopic: `audit-log.${run}`, rules: [{ severities: ['critical'], environments: ['production'], scope: 'principal', ttl: '1h' }] },
-      deadLetter: { topic: `dead.${run}` },
-      metrics: { port },
-      state: { dir: join(dir, 'state') },
-    }));
+    const configPath = writeRunConfig(dir, { brokers: brokers(), groupId: group, clientId: `${group}-${n}`, run, input, port });
     const aw = startAuditwatch(['--config', configPath, '--model-dir', join(PROJECT_ROOT, 'models')], port);
     instances.push(aw);
     return aw;
@@ -60,27 +40,18 @@ describe('three instances in one consumer group on a real broker', () => {
     await producer.connect();
     const [a, b, c] = await Promise.all([start(1), start(2), start(3)]);
     for (const aw of [a!, b!, c!]) await aw.waitForLog(/"auditwatch running"/, 0, 60_000);
-    const stable = async (groupId: string) => {
-      const { groups } = await admin.describeGroups([groupId]);
-      return groups[0]?.state === 'Stable' && groups[0].members.length === 3;
-    };
-    await waitFor('both consumer groups stable with three members', async () => (await stable(group)) && (await stable(`${group}-repartition`)), 60_000);
+    await waitFor('both consumer groups stable with three members', async () => (await groupHasMembers(admin, group, 3)) && (await groupHasMembers(admin, `${group}-repartition`, 3)), 60_000);
     const alerts = await collect(kafka, alertsTopic);
     const control = await collect(kafka, controlTopic);
 
     // Background traffic from the simulated organisation's last half hour, on every partition.
     const now = Date.now();
-    await produce(producer, input, simulateNormalTraffic({ seed: 21, from: now - 1_800_000, to: now - 60_000 }));
+    await produceCloudTrail(producer, input, simulateNormalTraffic({ seed: 21, from: now - 1_800_000, to: now - 60_000 }));
 
     // The incident: 600 load balancers and their target groups, 20 calls a second of event time (a minute).
     const incident = simulateElbIncident({ seed: 21, at: now, loadBalancers: 600, callsPerSecond: 20 });
-    const janitorAlerts = () => alerts.messages.map((m) => decodeAlert(m.value!)).filter((x) => x.principal === JANITOR);
-    let sent = 0;
-    while (sent < 400 && !janitorAlerts().some((x) => x.severity === 'critical')) {
-      await produce(producer, input, incident.slice(sent, sent + 10));
-      sent += 10;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const janitorAlerts = () => alerts.messages.map((m) => decodeAlert(m.value!)).filter((x) => x.principal === JANITOR_ARN);
+    const sent = await sendUntilCritical(producer, input, incident, janitorAlerts);
     await waitFor('a freeze on the control topic', () => control.messages.some((m) => m.value), 20_000);
     expect(sent).toBeLessThan(400);
 
@@ -93,23 +64,16 @@ describe('three instances in one consumer group on a real broker', () => {
     await owner.exited;
 
     // The janitor goes on (its calls were already in flight): the rest of the minute.
-    await produce(producer, input, incident.slice(sent));
+    await produceCloudTrail(producer, input, incident.slice(sent));
     const survivors = [a!, b!, c!].filter((aw) => aw !== owner);
-    await waitFor('every input and re-keyed offset committed', async () => {
-      const [inHigh, inDone, reHigh, reDone] = await Promise.all([
-        highTotal(admin, input), committedTotal(admin, `${group}-repartition`, input),
-        highTotal(admin, `${group}-repartition`), committedTotal(admin, group, `${group}-repartition`),
-      ]);
-      return inDone === inHigh && reDone === reHigh && reHigh > 0;
-    }, 90_000);
+    await waitFor('every input and re-keyed offset committed', () => everyOffsetCommitted(admin, input, group), 90_000);
     // A survivor restored the partition's state from the changelog before going on with it.
     expect(await Promise.any(survivors.map((aw) => aw.waitForLog(/"entries":[1-9].*"partition state restored"/, 0, 1000)))).toBeTruthy();
 
     const all = janitorAlerts();
     const bulk = all.filter((x) => x.detector === 'bulk-delete');
     // One incident per resource type, each with one id across the crash; its revisions went on after the takeover.
-    const ids = new Map<string, Set<string>>();
-    for (const x of bulk) ids.set(x.resourceType, (ids.get(x.resourceType) ?? new Set()).add(x.id));
+    const ids = bulkDeleteIds(bulk);
     expect([...ids.keys()].sort()).toEqual(['elasticloadbalancing:loadbalancer', 'elasticloadbalancing:targetgroup']);
     expect([...ids.values()].every((s) => s.size === 1)).toBe(true);
     expect(bulk.some((x) => x.detectedAt > killedAtEvent + 10_000)).toBe(true);
@@ -123,7 +87,7 @@ describe('three instances in one consumer group on a real broker', () => {
     // Frozen once: one freeze command on the control topic, whichever instance decided it.
     const freezes = control.messages.filter((m) => m.value);
     expect(freezes).toHaveLength(1);
-    expect(freezes[0]!.key!.toString()).toBe(`environment=production;principal=${JANITOR}`);
+    expect(freezes[0]!.key!.toString()).toBe(`environment=production;principal=${JANITOR_ARN}`);
     console.log(`scale-out: killed the owner after ${sent} incident calls; ${bulk.length} bulk-delete alert revisions, ids ${[...ids.values()].map((s) => [...s][0]).join(', ')}`);
 
     for (const aw of survivors) aw.child.kill('SIGTERM');

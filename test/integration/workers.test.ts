@@ -1,23 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Producer } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { PROJECT_ROOT } from '../../src/kafka/local-broker.js';
-import { ELB_JANITOR, SIM_ACCOUNTS, simulateElbIncident, simulateNormalTraffic, type CloudTrailRecord } from '../../src/sim/cloudtrail-sim.js';
+import { simulateElbIncident, simulateNormalTraffic } from '../../src/sim/cloudtrail-sim.js';
 import { decodeAlert } from '../../src/sinks/kafka.js';
+import { bulkDeleteIds, JANITOR_ARN, produceCloudTrail, sendUntilCritical, writeRunConfig } from '../helpers/elb-run.js';
 import { brokers, collect, fresh, testKafka, waitFor } from '../helpers/kafka.js';
-import { committedTotal, highTotal } from '../helpers/offsets.js';
+import { everyOffsetCommitted, groupHasMembers } from '../helpers/offsets.js';
 import { freePort, startAuditwatch, type RunningAuditwatch } from '../helpers/run-process.js';
-
-const JANITOR = `arn:aws:iam::${SIM_ACCOUNTS.production}:role/${ELB_JANITOR}`;
-
-async function produce(producer: Producer, topic: string, records: readonly CloudTrailRecord[]): Promise<void> {
-  for (let i = 0; i < records.length; i += 200) {
-    await producer.send({ topic, messages: records.slice(i, i + 200).map((r) => ({ value: JSON.stringify(r), timestamp: String(Date.parse(r.eventTime)) })) });
-  }
-}
 
 describe('auditwatch run --workers 2 on a real broker', () => {
   const kafka = testKafka();
@@ -39,24 +30,10 @@ describe('auditwatch run --workers 2 on a real broker', () => {
     await producer.connect();
     const dir = mkdtempSync(join(tmpdir(), 'aw-workers-'));
     const port = await freePort();
-    const configPath = join(dir, 'config.yaml');
-    writeFileSync(configPath, stringify({
-      kafka: { brokers: brokers(), clientId: group, groupId: group, consumer: { sessionTimeout: '6s', heartbeatInterval: '1s', maxWaitTime: '50ms' } },
-      sources: [{ type: 'kafka', topics: [input], format: 'cloudtrail' }],
-      environments: { awsAccounts: { [SIM_ACCOUNTS.production]: 'production', [SIM_ACCOUNTS.staging]: 'staging' } },
-      alerts: { sinks: [{ type: 'kafka', topic: alertsTopic }] },
-      freeze: { mode: 'enforce', controlTopic, auditTopic: `audit-log.${run}`, rules: [{ severities: ['critical'], environments: ['production'], scope: 'principal', ttl: '1h' }] },
-      deadLetter: { topic: `dead.${run}` },
-      metrics: { port },
-      state: { dir: join(dir, 'state') },
-    }));
+    const configPath = writeRunConfig(dir, { brokers: brokers(), groupId: group, run, input, port });
     aw = startAuditwatch(['--config', configPath, '--model-dir', join(PROJECT_ROOT, 'models'), '--workers', '2'], port);
     await aw.waitForLog(/"auditwatch supervising workers"/, 0, 60_000);
-    const twoMembers = async (groupId: string) => {
-      const { groups } = await admin.describeGroups([groupId]);
-      return groups[0]?.state === 'Stable' && groups[0].members.length === 2;
-    };
-    const bothStable = async () => (await twoMembers(group)) && (await twoMembers(`${group}-repartition`));
+    const bothStable = async () => (await groupHasMembers(admin, group, 2)) && (await groupHasMembers(admin, `${group}-repartition`, 2));
     const ready = async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
     await waitFor('both groups stable with the two workers, and /readyz', async () => (await bothStable()) && (await ready()), 60_000);
     const workerPids = [0, 1].map((w) => Number(new RegExp(`"worker":${w},"pid":(\\d+)`).exec(aw!.stderr.join('\n'))?.[1]));
@@ -71,24 +48,13 @@ describe('auditwatch run --workers 2 on a real broker', () => {
 
     const now = Date.now();
     const background = simulateNormalTraffic({ seed: 31, from: now - 1_800_000, to: now - 60_000 });
-    await produce(producer, input, background);
+    await produceCloudTrail(producer, input, background);
     const incident = simulateElbIncident({ seed: 31, at: now, loadBalancers: 600, callsPerSecond: 20 });
-    const janitorAlerts = () => alerts.messages.map((m) => decodeAlert(m.value!)).filter((x) => x.principal === JANITOR);
-    let sent = 0;
-    while (sent < 400 && !janitorAlerts().some((x) => x.severity === 'critical')) {
-      await produce(producer, input, incident.slice(sent, sent + 10));
-      sent += 10;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const janitorAlerts = () => alerts.messages.map((m) => decodeAlert(m.value!)).filter((x) => x.principal === JANITOR_ARN);
+    const sent = await sendUntilCritical(producer, input, incident, janitorAlerts);
     await waitFor('a freeze on the control topic', () => control.messages.some((m) => m.value), 20_000);
     expect(sent).toBeLessThan(400);
-    const allCommitted = async () => {
-      const [inHigh, inDone, reHigh, reDone] = await Promise.all([
-        highTotal(admin, input), committedTotal(admin, `${group}-repartition`, input),
-        highTotal(admin, `${group}-repartition`), committedTotal(admin, group, `${group}-repartition`),
-      ]);
-      return inDone === inHigh && reDone === reHigh && reHigh > 0;
-    };
+    const allCommitted = () => everyOffsetCommitted(admin, input, group);
     await waitFor('every input and re-keyed offset committed', allCommitted, 60_000);
     // The supervisor's /metrics is the workers' sum: every event detected once, by one worker or the other.
     expect(await aw.metric(/^auditwatch_events_decoded_total\{source="cloudtrail"\}/)).toBe(background.length + sent);
@@ -99,17 +65,15 @@ describe('auditwatch run --workers 2 on a real broker', () => {
     process.kill(workerPids[1]!, 'SIGKILL');
     await aw.waitForLog(/"a worker died; starting another in its place"/, logsBefore, 20_000);
     await waitFor('both groups stable with two workers again', bothStable, 60_000);
-    await produce(producer, input, incident.slice(sent));
+    await produceCloudTrail(producer, input, incident.slice(sent));
     await waitFor('every offset committed after the replacement', allCommitted, 90_000);
 
-    const bulk = janitorAlerts().filter((x) => x.detector === 'bulk-delete');
-    const ids = new Map<string, Set<string>>();
-    for (const x of bulk) ids.set(x.resourceType, (ids.get(x.resourceType) ?? new Set()).add(x.id));
+    const ids = bulkDeleteIds(janitorAlerts());
     expect([...ids.keys()].sort()).toEqual(['elasticloadbalancing:loadbalancer', 'elasticloadbalancing:targetgroup']);
     expect([...ids.values()].every((s) => s.size === 1)).toBe(true);
     const freezes = control.messages.filter((m) => m.value);
     expect(freezes).toHaveLength(1);
-    expect(freezes[0]!.key!.toString()).toBe(`environment=production;principal=${JANITOR}`);
+    expect(freezes[0]!.key!.toString()).toBe(`environment=production;principal=${JANITOR_ARN}`);
     console.log(`workers: ${background.length + sent} events over two workers; froze after ${sent} incident calls; worker ${workerPids[1]} killed and replaced`);
 
     aw.child.kill('SIGTERM');
@@ -121,15 +85,7 @@ describe('auditwatch run --workers 2 on a real broker', () => {
   it('SIGTERM while the workers are still loading: every process stops, exit 0', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'aw-workers-early-'));
     const port = await freePort();
-    const configPath = join(dir, 'config.yaml');
-    writeFileSync(configPath, stringify({
-      kafka: { brokers: brokers(), clientId: `${group}-early`, groupId: `${group}-early` },
-      sources: [{ type: 'kafka', topics: [input], format: 'cloudtrail' }],
-      alerts: { sinks: [{ type: 'kafka', topic: alertsTopic }] },
-      freeze: { controlTopic, auditTopic: `audit-log.${run}` },
-      deadLetter: { topic: `dead.${run}` },
-      metrics: { port },
-    }));
+    const configPath = writeRunConfig(dir, { brokers: brokers(), groupId: `${group}-early`, run, input, port });
     const early = startAuditwatch(['--config', configPath, '--model-dir', join(PROJECT_ROOT, 'models'), '--workers', '2'], port);
     await early.waitForLog(/"auditwatch supervising workers"/, 0, 60_000);
     early.child.kill('SIGTERM');

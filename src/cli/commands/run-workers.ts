@@ -144,34 +144,37 @@ export async function superviseWorkers(config: Config, count: number, log: Logge
     });
     worker.on('exit', (code, signal) => {
       workers.delete(index);
-      // Our own SIGTERM reaching a worker before it set up its handler (still loading) ends it by the signal:
-      // it had not started anything, so that is a clean stop.
-      const failed = code !== 0 && !(stopping && !entry.loaded && signal === 'SIGTERM');
-      if (stopping) {
-        if (failed) exitCode = Math.max(exitCode, code ?? 1);
-      } else if (!entry.wasReady) {
-        log.error({ worker: index, code, signal }, 'a worker failed before it was running; stopping the others');
-        exitCode = code ?? 1;
-        stopAll('SIGTERM');
-      } else {
-        const now = Date.now();
-        crashes.push(now);
-        while (crashes[0]! < now - 60_000) crashes.shift();
-        if (crashes.length > MAX_CRASHES_PER_MINUTE) {
-          log.error({ worker: index, code, signal, crashes: crashes.length }, 'workers keep dying; stopping the others');
-          exitCode = 1;
-          stopAll('SIGTERM');
-        } else {
-          log.error({ worker: index, code, signal }, 'a worker died; starting another in its place');
-          const t = setTimeout(() => {
-            restarts.delete(t);
-            if (!stopping) start(index);
-          }, RESTART_DELAY_MS);
-          restarts.add(t);
-        }
-      }
+      onExit(index, entry, code, signal);
       if (stopping && workers.size === 0) allExited();
     });
+  };
+
+  const onExit = (index: number, entry: { loaded: boolean; wasReady: boolean }, code: number | null, signal: string | null) => {
+    if (stopping) {
+      // Our own SIGTERM reaching a worker before it set up its handler (still loading) ends it by the signal: it
+      // had not started anything, so that is a clean stop.
+      if (code !== 0 && !(!entry.loaded && signal === 'SIGTERM')) exitCode = Math.max(exitCode, code ?? 1);
+      return;
+    }
+    if (!entry.wasReady) {
+      log.error({ worker: index, code, signal }, 'a worker failed before it was running; stopping the others');
+      exitCode = code ?? 1;
+      return stopAll('SIGTERM');
+    }
+    const now = Date.now();
+    crashes.push(now);
+    while (crashes[0]! < now - 60_000) crashes.shift();
+    if (crashes.length > MAX_CRASHES_PER_MINUTE) {
+      log.error({ worker: index, code, signal, crashes: crashes.length }, 'workers keep dying; stopping the others');
+      exitCode = 1;
+      return stopAll('SIGTERM');
+    }
+    log.error({ worker: index, code, signal }, 'a worker died; starting another in its place');
+    const t = setTimeout(() => {
+      restarts.delete(t);
+      if (!stopping) start(index);
+    }, RESTART_DELAY_MS);
+    restarts.add(t);
   };
 
   process.once('SIGTERM', () => stopAll('SIGTERM'));

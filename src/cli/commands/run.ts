@@ -20,7 +20,7 @@ import { KafkaDeadLetterSink } from '../../sinks/dead-letter.js';
 import { PartitionState } from '../../state/partition-state.js';
 import { ensureInternalTopics, planTopology } from '../../state/topology.js';
 import type { Config } from '../../config/schema.js';
-import { configFrom, UsageError } from '../common.js';
+import { configFrom } from '../common.js';
 import { answerMetricsRequests, awaitStart, READY_MESSAGE, superviseWorkers } from './run-workers.js';
 
 export interface RunArgs {
@@ -29,14 +29,9 @@ export interface RunArgs {
   workers?: string;
 }
 
-/** `--workers` or the config's `workers`, as a number of processes. */
-function workerCount(flag: string | undefined, config: Config): number {
-  const wanted = flag ?? config.workers;
-  if (wanted === 'auto') return availableParallelism();
-  if (typeof wanted === 'number') return wanted;
-  if (!/^[1-9]\d*$/.test(wanted) || Number(wanted) > 64) throw new UsageError(`--workers: expected a number of processes from 1 to 64, or "auto"; got "${wanted}"`);
-  if (Number(wanted) > 1 && !config.state.changelog) throw new UsageError('--workers: more than one worker needs state.changelog: true in the config');
-  return Number(wanted);
+/** The config's `workers` (after `--workers`), as a number of processes. */
+function workerCount(config: Config): number {
+  return config.workers === 'auto' ? availableParallelism() : config.workers;
 }
 
 /**
@@ -44,7 +39,8 @@ function workerCount(flag: string | undefined, config: Config): number {
  * more than one worker this process supervises that many instances of itself (node:cluster), each a group member.
  */
 export async function runCommand(args: RunArgs): Promise<number> {
-  const config = configFrom(args);
+  // --workers overrides the config's key and is validated with it (range, and the changelog it needs).
+  const config = configFrom(args, args.workers === undefined ? {} : { AUDITWATCH__WORKERS: args.workers });
   if (cluster.isWorker) {
     try {
       return await runInstance(config, args, Number(process.env.AUDITWATCH_WORKER ?? 0));
@@ -53,7 +49,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
       cluster.worker?.disconnect();
     }
   }
-  const workers = workerCount(args.workers, config);
+  const workers = workerCount(config);
   if (workers > 1) return superviseWorkers(config, workers, createLogger(config.log.level));
   return runInstance(config, args, undefined);
 }
