@@ -22,7 +22,7 @@ import { createLogger } from '../src/log.js';
 import { Metrics } from '../src/metrics/metrics.js';
 import { buildDetectionPipeline, connectProducer } from '../src/pipeline/assemble.js';
 import { simulateNormalTraffic } from '../src/sim/cloudtrail-sim.js';
-import { FileSource } from '../src/sources/file.js';
+import { fileSource } from '../src/pipeline/window.js';
 import { KafkaGroupSource } from '../src/sources/kafka-group.js';
 import { ensureTopics } from '../src/kafka/client.js';
 import { loadAutoencoder } from '../src/model/autoencoder.js';
@@ -272,7 +272,7 @@ async function main(): Promise<void> {
     const config = loadConfig(join(PROJECT_ROOT, 'config', 'simulation.yaml'), {});
     const { pipeline } = buildDetectionPipeline({ config, model: readModel(join(PROJECT_ROOT, 'models')), autoencoder: await loadAutoencoder(join(PROJECT_ROOT, 'models')), metrics: new Metrics(), log: createLogger('error'), sinks: [] });
     const start = performance.now();
-    await new FileSource(file, 'cloudtrail').run(pipeline.handle);
+    await fileSource(file, 'cloudtrail', config).run(pipeline.handle);
     runs.file!.push(FILE_EVENTS / ((performance.now() - start) / 1000));
   }
   rmSync(dir, { recursive: true, force: true });

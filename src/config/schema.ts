@@ -243,6 +243,13 @@ export const configSchema = z.strictObject({
    * core. The primary process serves the metrics of them all. More than one needs `state.changelog`.
    */
   workers: z.union([z.number().int().min(1).max(64), z.literal('auto')], { error: 'expected a number of processes from 1 to 64, or "auto"' }).default(1),
+  /**
+   * Threads that decode a file of lines ahead of detection, in replay, backtest, report and train: parsing JSON is
+   * most of a replay's work and independent per line, while detection takes the events in order on one thread
+   * (which decodes too, when it would otherwise wait). "auto" is one fewer than the cores, at least one; 0 decodes
+   * on the detection thread alone. A file that fits in one read (8 MiB) is decoded in place.
+   */
+  decodeThreads: z.union([z.number().int().min(0).max(64), z.literal('auto')], { error: 'expected a number of threads from 0 to 64, or "auto"' }).default('auto'),
   /** Input validation between decode and detection. */
   admission: z
     .strictObject({

@@ -18,7 +18,10 @@ export interface DecodeResult {
 
 export type Decoder = (value: Buffer, ctx: DecodeContext) => DecodeResult;
 
-export function decodeContextFrom(config: Config): DecodeContext {
+/** The part of the config decoders read: plain data, so that a decode thread can be given it. */
+export type DecodeSettings = Pick<Config, 'environments' | 'principals'>;
+
+export function decodeContextFrom(config: DecodeSettings): DecodeContext {
   const env = config.environments;
   const namespaceRules = Object.entries(env.kubernetesNamespaces).map(([glob, name]) => [globToRegExp(glob), name] as const);
   const servicePatterns = config.principals.servicePatterns.map((p) => new RegExp(p));

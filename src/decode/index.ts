@@ -38,14 +38,18 @@ export const DECODERS: Record<InputFormat, Decoder> = {
   'k8s-csv': decodeKubernetesCsv,
 };
 
-export type { Decoder, DecodeContext, DecodeResult } from './context.js';
+export type { Decoder, DecodeContext, DecodeResult, DecodeSettings } from './context.js';
 export { decodeContextFrom } from './context.js';
 
+/** What decoding one record gave: its events, or the reason it has none. */
+export type Decoded = DecodeResult | { error: AuditwatchError };
+
 /**
- * One record through its format's decoder. Every failure comes back as a coded error (an unexpected throw becomes
+ * One record through its format's decoder, unless a decode thread has already done it (DecodeAhead). Every failure comes back as a coded error (an unexpected throw becomes
  * DECODE_BAD_FIELD), for the dead-letter topic: detection and the repartition stage both decode this way.
  */
-export function decodeRecord(record: SourceRecord, ctx: DecodeContext): DecodeResult | { error: AuditwatchError } {
+export function decodeRecord(record: SourceRecord, ctx: DecodeContext): Decoded {
+  if (record.decoded) return record.decoded;
   try {
     if (record.value === null) throw new DecodeError('DECODE_EMPTY', 'record has no value (tombstone)');
     return DECODERS[record.format](record.value, ctx);

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { Kafka } from 'kafkajs';
 import type { Alert } from '../alerts/alert.js';
 import type { BaselineModel } from '../baseline/model.js';
@@ -14,8 +15,14 @@ import { buildDetectionPipeline } from './assemble.js';
 /** A window of events to run detection over again: a file (or stdin) or a topic's time range. */
 export type WindowInput = { kind: 'file'; path: string } | { kind: 'topic'; topic: string; from?: number; to?: number };
 
-export function windowSource(input: WindowInput, format: InputFormat, kafka: Kafka | undefined): Source {
-  if (input.kind === 'file') return new FileSource(input.path, format);
+/** A file source that decodes ahead on the threads the config asks for, with the config's decode settings. */
+export function fileSource(path: string, format: InputFormat, config: Config): FileSource {
+  const threads = config.decodeThreads === 'auto' ? Math.max(1, availableParallelism() - 1) : config.decodeThreads;
+  return new FileSource(path, format, { decodeAhead: { threads, settings: { environments: config.environments, principals: config.principals } } });
+}
+
+export function windowSource(input: WindowInput, format: InputFormat, kafka: Kafka | undefined, config: Config): Source {
+  if (input.kind === 'file') return fileSource(input.path, format, config);
   if (!kafka) throw new Error('a topic window needs a Kafka connection');
   return new KafkaRangeSource(kafka, { topic: input.topic, from: input.from, to: input.to, format });
 }

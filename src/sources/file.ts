@@ -1,17 +1,12 @@
 import { createReadStream, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InputFormat } from '../config/schema.js';
+import type { DecodeSettings } from '../decode/index.js';
+import { AheadLines, DecodeAhead, PIECE_BYTES } from './decode-ahead.js';
+import { firstByte, lineEnd, LineSplitter, type LineRecords } from './lines.js';
 import type { Source, SourceRecord } from './source.js';
 
 const BATCH = 2000;
-
-function firstByte(buf: Buffer): number | undefined {
-  for (let i = 0; i < buf.length; i++) {
-    const c = buf[i]!;
-    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return c;
-  }
-  return undefined;
-}
 
 /** A file is one record (a JSON array, a pretty-printed CloudTrail log file, Avro) or one record per line. */
 type Shape = 'lines' | 'whole';
@@ -36,12 +31,6 @@ function shapeOf(head: Buffer, complete: boolean, format: InputFormat): Shape | 
   }
 }
 
-/** Where the line from `start` ends (its newline, or the end of a complete buffer); -1 if it is not all there yet. */
-function lineEnd(buf: Buffer, start: number, complete: boolean): number {
-  const end = buf.indexOf(0x0a, start);
-  return end >= 0 ? end : complete ? buf.length : -1;
-}
-
 /** Up to `max` non-empty lines from the start of `buf`. */
 function nonEmptyLines(buf: Buffer, complete: boolean, max: number): Buffer[] {
   const lines: Buffer[] = [];
@@ -59,51 +48,67 @@ export function splitRecords(buf: Buffer, name: string, format: InputFormat): So
   return new LineSplitter(name, format).push(buf, true);
 }
 
-/** Lines to records across chunk boundaries; line numbers stand in for offsets in dead letters. */
-class LineSplitter {
-  private rest: Buffer = Buffer.alloc(0);
-  private lineNo = 0;
-
-  constructor(private readonly name: string, private readonly format: InputFormat) {}
-
-  push(chunk: Buffer, last: boolean): SourceRecord[] {
-    const buf = this.rest.length ? Buffer.concat([this.rest, chunk]) : chunk;
-    const records: SourceRecord[] = [];
-    let start = 0;
-    for (let end; start < buf.length && (end = lineEnd(buf, start, last)) >= 0; start = end + 1) {
-      this.lineNo++;
-      const line = buf.subarray(start, end);
-      if (firstByte(line) !== undefined) records.push({ topic: this.name, partition: 0, offset: String(this.lineNo), key: null, value: line, format: this.format });
-    }
-    // The unfinished line is copied, so that the chunk it came from can be collected with the lines before it.
-    this.rest = Buffer.from(buf.subarray(Math.min(start, buf.length)));
-    return records;
-  }
-}
-
 /** Read in pieces of this size: a replay of a file larger than memory streams through. */
 const CHUNK_BYTES = 8 * 1024 * 1024;
+
+export interface FileSourceOptions {
+  chunkBytes?: number;
+  /**
+   * Decode lines on this many other threads, ahead of detection, with the decoders configured from these settings.
+   * Only an input of lines larger than one chunk is worth it (or stdin, whose size is not known).
+   */
+  decodeAhead?: { threads: number; settings: DecodeSettings };
+}
+
+class InlineLines implements LineRecords {
+  private readonly lines: LineSplitter;
+  constructor(name: string, format: InputFormat) {
+    this.lines = new LineSplitter(name, format);
+  }
+  async push(chunk: Buffer, last: boolean): Promise<SourceRecord[]> {
+    return this.lines.push(chunk, last);
+  }
+}
 
 /** A file, a directory of files (sorted by name), or stdin ("-"). Ends when all is read. */
 export class FileSource implements Source {
   private stopped = false;
+  private readonly chunkBytes: number;
+  private ahead: DecodeAhead | undefined;
 
-  constructor(private readonly path: string, private readonly format: InputFormat, private readonly chunkBytes = CHUNK_BYTES) {}
+  constructor(private readonly path: string, private readonly format: InputFormat, private readonly opts: FileSourceOptions = {}) {
+    this.chunkBytes = opts.chunkBytes ?? CHUNK_BYTES;
+  }
 
   async run(handle: (records: SourceRecord[]) => Promise<void>): Promise<void> {
-    const inputs: Array<{ name: string; chunks: () => AsyncIterable<Buffer> }> = [];
-    const fromFile = (file: string) => () => createReadStream(file, { highWaterMark: this.chunkBytes }) as AsyncIterable<Buffer>;
-    if (this.path === '-') inputs.push({ name: 'stdin', chunks: () => process.stdin as AsyncIterable<Buffer> });
+    const inputs: Array<{ name: string; bytes: number; chunks: (chunkBytes: number) => AsyncIterable<Buffer> }> = [];
+    const fromFile = (file: string) => (chunkBytes: number) => createReadStream(file, { highWaterMark: chunkBytes }) as AsyncIterable<Buffer>;
+    if (this.path === '-') inputs.push({ name: 'stdin', bytes: Infinity, chunks: () => process.stdin as AsyncIterable<Buffer> });
     else if (statSync(this.path).isDirectory()) {
       for (const f of readdirSync(this.path).sort()) {
         const full = join(this.path, f);
-        if (statSync(full).isFile()) inputs.push({ name: full, chunks: fromFile(full) });
+        const stat = statSync(full);
+        if (stat.isFile()) inputs.push({ name: full, bytes: stat.size, chunks: fromFile(full) });
       }
-    } else inputs.push({ name: this.path, chunks: fromFile(this.path) });
+    } else inputs.push({ name: this.path, bytes: statSync(this.path).size, chunks: fromFile(this.path) });
 
-    for (const input of inputs) {
-      if (this.stopped) break;
-      await this.read(input.name, input.chunks(), handle);
+    const threads = this.opts.decodeAhead?.threads ?? 0;
+    // Decoding ahead reads a piece at a time: what is read but not yet detected stays small.
+    const pieceBytes = Math.min(PIECE_BYTES, this.chunkBytes);
+    try {
+      for (const input of inputs) {
+        if (this.stopped) break;
+        // A file that fits in one read is not worth the threads' start.
+        if (threads > 0 && input.bytes > this.chunkBytes) {
+          this.ahead ??= new DecodeAhead(threads, this.opts.decodeAhead!.settings);
+          const ahead = this.ahead;
+          await this.read(input.name, input.chunks(pieceBytes), handle, () => new AheadLines(input.name, this.format, ahead, pieceBytes));
+        } else {
+          await this.read(input.name, input.chunks(this.chunkBytes), handle, () => new InlineLines(input.name, this.format));
+        }
+      }
+    } finally {
+      await this.ahead?.close();
     }
   }
 
@@ -111,11 +116,11 @@ export class FileSource implements Source {
    * One input: its head decides its shape; a one-record file is read whole, lines go to the pipeline a batch at a
    * time as the chunks arrive.
    */
-  private async read(name: string, chunks: AsyncIterable<Buffer>, handle: (records: SourceRecord[]) => Promise<void>): Promise<void> {
+  private async read(name: string, chunks: AsyncIterable<Buffer>, handle: (records: SourceRecord[]) => Promise<void>, lineRecords: () => LineRecords): Promise<void> {
     let head: Buffer[] = [];
     let headBytes = 0;
     let shape: Shape | undefined;
-    let lines: LineSplitter | undefined;
+    let lines: LineRecords | undefined;
     let pending: SourceRecord[] = [];
     const flush = async (all: boolean) => {
       while (pending.length >= BATCH || (all && pending.length > 0)) {
@@ -127,7 +132,7 @@ export class FileSource implements Source {
     for await (const chunk of chunks) {
       if (this.stopped) return;
       if (lines) {
-        pending.push(...lines.push(chunk, false));
+        pending.push(...await lines.push(chunk, false));
         await flush(false);
         continue;
       }
@@ -135,14 +140,14 @@ export class FileSource implements Source {
       headBytes += chunk.length;
       if (shape === undefined) shape = shapeOf(head.length === 1 ? head[0]! : Buffer.concat(head, headBytes), false, this.format);
       if (shape === 'lines') {
-        lines = new LineSplitter(name, this.format);
-        pending.push(...lines.push(Buffer.concat(head, headBytes), false));
+        lines = lineRecords();
+        pending.push(...await lines.push(Buffer.concat(head, headBytes), false));
         head = [];
         await flush(false);
       }
     }
     if (lines) {
-      pending.push(...lines.push(Buffer.alloc(0), true));
+      pending.push(...await lines.push(Buffer.alloc(0), true));
       await flush(true);
       return;
     }

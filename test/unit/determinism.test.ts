@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/alerts/alert.js';
@@ -12,7 +13,9 @@ import { buildDetectionPipeline, buildTrainingPipeline } from '../../src/pipelin
 import { SNAPSHOT_CLEANUP } from '../../src/sim/cloudtrail-sim.js';
 import { history, SHIPPED_HISTORY, shippedHistory, withElbIncident } from '../../src/sim/scenario.js';
 import { NdjsonSink } from '../../src/sinks/ndjson.js';
+import { FileSource } from '../../src/sources/file.js';
 import { MemorySource } from '../../src/sources/memory.js';
+import type { Source } from '../../src/sources/source.js';
 
 const config = loadConfig(join(PROJECT_ROOT, 'config', 'simulation.yaml'), {});
 const log = createLogger('silent');
@@ -23,11 +26,15 @@ const sensitiveModel = { ...config, detectors: config.detectors.map((d) => (d.ty
 const DAY = 86_400_000;
 
 async function detect(model: BaselineModel, lines: string[], batch: number, autoencoder: Autoencoder | null = null): Promise<Alert[]> {
+  return detectFrom(model, new MemorySource(lines, 'cloudtrail', batch), autoencoder);
+}
+
+async function detectFrom(model: BaselineModel, source: Source, autoencoder: Autoencoder | null): Promise<Alert[]> {
   const alerts: Alert[] = [];
   const sink = new NdjsonSink('/dev/null');
   sink.publish = async (a) => void alerts.push(...a);
   const { pipeline } = buildDetectionPipeline({ config: sensitiveModel, model, autoencoder, metrics: new Metrics(), log, sinks: [sink] });
-  await new MemorySource(lines, 'cloudtrail', batch).run(pipeline.handle);
+  await source.run(pipeline.handle);
   return alerts;
 }
 
@@ -64,5 +71,12 @@ describe('determinism', () => {
     const first = critical[0]!;
     expect(first.detectedAt - first.firstEventTime).toBeLessThanOrEqual(5000);
     expect(first.eventCount).toBeLessThan(50);
+
+    // A replay from a file that decodes ahead on threads, with detection's thread taking pieces too: the same alerts,
+    // in the same order (the file source hands the pipeline the same batches of 2000).
+    const file = join(mkdtempSync(join(tmpdir(), 'aw-determinism-')), 'day.ndjson');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const decodeAhead = { threads: 2, settings: { environments: config.environments, principals: config.principals } };
+    expect(await detectFrom(model, new FileSource(file, 'cloudtrail', { chunkBytes: 256 * 1024, decodeAhead }), autoencoder)).toEqual(a);
   });
 });

@@ -26,7 +26,7 @@ function oracle(buf: Buffer, format: InputFormat): Array<[string, string]> {
 async function read(path: string, format: InputFormat, chunkBytes: number): Promise<{ records: Array<[string, string]>; batches: number[] }> {
   const records: Array<[string, string]> = [];
   const batches: number[] = [];
-  await new FileSource(path, format, chunkBytes).run(async (batch) => {
+  await new FileSource(path, format, { chunkBytes }).run(async (batch) => {
     batches.push(batch.length);
     for (const r of batch) records.push([r.offset, r.value!.toString('latin1')]);
   });

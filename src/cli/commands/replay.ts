@@ -30,7 +30,7 @@ export async function replayCommand(args: ReplayArgs): Promise<number> {
   const producer = kafka && args.liveActions ? await connectProducer(kafka) : undefined;
   const sink = new NdjsonSink(args.alerts);
   const { pipeline } = buildDetectionPipeline({ config, model, autoencoder: await loadAutoencoder(config.modelDir), metrics, log, producer, sinks: [sink] });
-  const source = windowSource(choice, args.format, kafka);
+  const source = windowSource(choice, args.format, kafka, config);
   try {
     await source.run(pipeline.handle);
   } finally {

@@ -38,7 +38,7 @@ export async function reportCommand(args: ReportArgs): Promise<number> {
     wrap: (detection) => (recorder = new ReportRecorder(detection)),
   });
   const kafka = choice.kind === 'topic' ? createKafka(config.kafka, log) : undefined;
-  await windowSource(choice, args.format, kafka).run(pipeline.handle);
+  await windowSource(choice, args.format, kafka, config).run(pipeline.handle);
   const where = choice.kind === 'file' ? choice.path : `topic ${choice.topic}`;
   let report;
   try {

@@ -4,9 +4,7 @@ import { createKafka } from '../../kafka/client.js';
 import { createLogger } from '../../log.js';
 import { Metrics } from '../../metrics/metrics.js';
 import { buildTrainingPipeline } from '../../pipeline/assemble.js';
-import { FileSource } from '../../sources/file.js';
-import { KafkaRangeSource } from '../../sources/kafka-range.js';
-import type { Source } from '../../sources/source.js';
+import { windowSource } from '../../pipeline/window.js';
 import { configFrom, inputChoice, type WindowArgs } from '../common.js';
 
 export interface TrainArgs extends WindowArgs {
@@ -19,10 +17,8 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
   const log = createLogger(config.log.level);
   const metrics = new Metrics();
   const { pipeline, learner, learning } = buildTrainingPipeline(config, metrics, log);
-  const source: Source = choice.kind === 'file'
-    ? new FileSource(choice.path, args.format)
-    : new KafkaRangeSource(createKafka(config.kafka, log), { topic: choice.topic, from: choice.from, to: choice.to, format: args.format });
-  await source.run(pipeline.handle);
+  const kafka = choice.kind === 'topic' ? createKafka(config.kafka, log) : undefined;
+  await windowSource(choice, args.format, kafka, config).run(pipeline.handle);
   const model = learner.model();
   const path = writeModel(config.modelDir, model);
   const ae = learning.vectors.length ? await trainAutoencoder(learning.vectors, { from: model.timeRange?.from ?? null, to: model.timeRange?.to ?? null, events: model.eventCount }) : null;
