@@ -3,6 +3,7 @@ import { DecodeError } from '../errors.js';
 import type { AuditEvent } from '../events/audit-event.js';
 import type { DeadLetter } from '../sinks/dead-letter.js';
 import type { SourceRecord } from '../sources/source.js';
+import { RecentIds } from '../util/recent-ids.js';
 
 /** No audit log predates 2000. */
 const EARLIEST = Date.parse('2000-01-01T00:00:00Z');
@@ -90,26 +91,17 @@ export class EventTimeBounds implements Admitter {
 }
 
 export class EventAdmission implements Admitter {
-  private readonly recent = new Set<string>();
-  private readonly order: string[] = [];
-  private next = 0;
+  private readonly recent: RecentIds;
   private readonly bounds: EventTimeBounds;
 
-  constructor(private readonly opts: AdmissionOptions, now: () => number = Date.now) {
+  constructor(opts: AdmissionOptions, now: () => number = Date.now) {
     this.bounds = new EventTimeBounds(opts.maxFutureSkewMs, now);
+    this.recent = new RecentIds(opts.dedupeWindow);
   }
 
   admit(e: AuditEvent): Admission {
     const inBounds = this.bounds.admit(e);
     if (!inBounds.ok) return inBounds;
-    if (this.recent.has(e.id)) return DUPLICATE;
-    if (this.order.length < this.opts.dedupeWindow) this.order.push(e.id);
-    else {
-      this.recent.delete(this.order[this.next]!);
-      this.order[this.next] = e.id;
-      this.next = (this.next + 1) % this.opts.dedupeWindow;
-    }
-    this.recent.add(e.id);
-    return ADMITTED;
+    return this.recent.add(e.id) ? ADMITTED : DUPLICATE;
   }
 }
