@@ -4,7 +4,7 @@ import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { InputFormat } from '../config/schema.js';
-import { decodeContextFrom, decodeRecord, type DecodeContext, type DecodeSettings } from '../decode/index.js';
+import { decodeContextFrom, decodeRecord, type DecodeContext, type Decoded, type DecodeSettings } from '../decode/index.js';
 import { DecodedReader, type DecodedLine } from '../decode/transfer.js';
 import type { PieceReply, PieceRequest } from './decode-thread.js';
 import { LineSplitter, type LineRecords } from './lines.js';
@@ -123,6 +123,28 @@ export const PIECE_BYTES = 1024 * 1024;
 /** Pieces read ahead of the one detection takes next. */
 const LOOKAHEAD = 16;
 
+/**
+ * A record decoded ahead. Its value and offset are made when asked for: only a dead letter or a report needs them,
+ * and a Buffer and a string for every line are a good part of what the collector would otherwise clear.
+ */
+class PieceRecord implements SourceRecord {
+  readonly partition = 0;
+  readonly key = null;
+  readonly decoded: Decoded;
+
+  constructor(readonly topic: string, readonly format: InputFormat, private readonly piece: Buffer, private readonly lineBase: number, private readonly line: DecodedLine) {
+    this.decoded = line.decoded;
+  }
+
+  get offset(): string {
+    return String(this.lineBase + this.line.line);
+  }
+
+  get value(): Buffer {
+    return this.piece.subarray(this.line.start, this.line.end);
+  }
+}
+
 interface Piece {
   bytes: Buffer;
   /** Queued on a decode thread. */
@@ -174,9 +196,7 @@ export class AheadLines implements LineRecords {
         head.decoded = (await head.sent!).read();
       }
       this.queue.shift();
-      for (const d of head.decoded.records) {
-        records.push({ topic: this.name, partition: 0, offset: String(this.lineBase + d.line), key: null, value: head.bytes.subarray(d.start, d.end), format: this.format, decoded: d.decoded });
-      }
+      for (const d of head.decoded.records) records.push(new PieceRecord(this.name, this.format, head.bytes, this.lineBase, d));
       this.lineBase += head.decoded.lines;
       this.dispatch();
     }
