@@ -69,7 +69,11 @@ export class KafkaGroupSource implements Source {
           try {
             const position = await hooks.ready(batch.topic, batch.partition);
             // Records below the restored position are already in the state (written before a crash cut the commit).
-            if (position !== null) messages = messages.filter((m) => BigInt(m.offset) >= BigInt(position));
+            // Offsets ascend within a batch: only a batch that starts below the position needs filtering.
+            if (position !== null && BigInt(messages[0]!.offset) < BigInt(position)) {
+              const from = BigInt(position);
+              messages = messages.filter((m) => BigInt(m.offset) >= from);
+            }
           } finally {
             clearInterval(beat);
           }
