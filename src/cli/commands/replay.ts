@@ -31,14 +31,16 @@ export async function replayCommand(args: ReplayArgs): Promise<number> {
   const sink = new NdjsonSink(args.alerts);
   const { pipeline } = buildDetectionPipeline({ config, model, autoencoder: await loadAutoencoder(config.modelDir), metrics, log, producer, sinks: [sink] });
   const source = windowSource(choice, args.format, kafka, config);
+  const started = performance.now();
   try {
     await source.run(pipeline.handle);
   } finally {
     await sink.close();
     await producer?.disconnect();
   }
+  const seconds = (performance.now() - started) / 1000;
   const t = pipeline.totals;
-  process.stderr.write(`replayed ${t.events} events (${t.records} records, ${t.deadLettered} rejected): ${t.alerts} alert revisions, ` +
-    `${t.freezes} freezes (${args.liveActions ? 'applied' : 'dry run'}) -> ${args.alerts}\n`);
+  process.stderr.write(`replayed ${t.events} events (${t.records} records, ${t.deadLettered} rejected) in ${seconds.toFixed(2)} s, ` +
+    `${Math.round(t.events / seconds)} events/s: ${t.alerts} alert revisions, ${t.freezes} freezes (${args.liveActions ? 'applied' : 'dry run'}) -> ${args.alerts}\n`);
   return 0;
 }
