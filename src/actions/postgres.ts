@@ -88,9 +88,32 @@ export class PostgresActuator implements Actuator {
     }
   }
 
+  /**
+   * Creates the state schema once per instance. Instances that start together (two workers) would race: concurrent
+   * CREATE SCHEMA IF NOT EXISTS can fail with a unique violation. So the DDL runs under a transaction lock, and a
+   * failure is not kept: the next freeze tries again.
+   */
   private ensureState(): Promise<void> {
-    this.stateReady ??= this.pool.query(STATE_DDL).then(() => undefined);
+    this.stateReady ??= this.createState().catch((err: unknown) => {
+      this.stateReady = undefined;
+      throw err;
+    });
     return this.stateReady;
+  }
+
+  private async createState(): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SELECT pg_advisory_xact_lock(hashtext('auditwatch:state-schema'))`);
+      await client.query(STATE_DDL);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
   }
 
   private async inTransaction<T>(role: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {

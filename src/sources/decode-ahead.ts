@@ -93,9 +93,14 @@ export class DecodeAhead {
     });
   }
 
+  /** Pieces the threads hold at most, queued or being decoded. */
+  get capacity(): number {
+    return QUEUED_PER_THREAD * this.threads.length;
+  }
+
   /** Whether another piece can be queued without the threads' queues growing past what keeps them busy. */
   get hasRoom(): boolean {
-    return this.waiting.size < QUEUED_PER_THREAD * this.threads.length;
+    return this.waiting.size < this.capacity;
   }
 
   decode(piece: Buffer, format: InputFormat): Promise<EncodedPiece> {
@@ -123,8 +128,6 @@ export class DecodeAhead {
 
 /** Lines are cut into pieces of about this size: small enough to share out evenly, large enough that a hop is cheap. */
 export const PIECE_BYTES = 1024 * 1024;
-/** Pieces read ahead of the one detection takes next. */
-const LOOKAHEAD = 16;
 
 /**
  * A record decoded ahead. Its value and offset are made when asked for: only a dead letter or a report needs them,
@@ -170,8 +173,12 @@ export class AheadLines implements LineRecords {
   private restBytes = 0;
   private readonly queue: Piece[] = [];
   private lineBase = 0;
+  /** Pieces read ahead of the one detection takes next: what the threads hold, and as many for this thread to take. */
+  private readonly lookahead: number;
 
-  constructor(private readonly name: string, private readonly format: InputFormat, private readonly ahead: DecodeAhead, private readonly pieceBytes: number) {}
+  constructor(private readonly name: string, private readonly format: InputFormat, private readonly ahead: DecodeAhead, private readonly pieceBytes: number) {
+    this.lookahead = 2 * ahead.capacity;
+  }
 
   async push(chunk: Buffer, last: boolean): Promise<SourceRecord[]> {
     this.rest.push(chunk);
@@ -184,7 +191,7 @@ export class AheadLines implements LineRecords {
     }
     this.dispatch();
     const records: SourceRecord[] = [];
-    while (this.queue.length > LOOKAHEAD || (last && this.queue.length > 0)) {
+    while (this.queue.length > this.lookahead || (last && this.queue.length > 0)) {
       const head = this.queue[0]!;
       if (!head.decoded && head.arrived) head.decoded = head.arrived.read();
       if (!head.decoded) {

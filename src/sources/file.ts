@@ -100,9 +100,9 @@ export class FileSource implements Source {
         if (this.stopped) break;
         // A file that fits in one read is not worth the threads' start.
         if (threads > 0 && input.bytes > this.chunkBytes) {
-          this.ahead ??= new DecodeAhead(threads, this.opts.decodeAhead!.settings);
-          const ahead = this.ahead;
-          await this.read(input.name, input.chunks(pieceBytes), handle, () => new AheadLines(input.name, this.format, ahead, pieceBytes));
+          // The threads start once a file turns out to be lines (a CloudTrail log file is one record).
+          const aheadLines = () => new AheadLines(input.name, this.format, (this.ahead ??= new DecodeAhead(threads, this.opts.decodeAhead!.settings)), pieceBytes);
+          await this.read(input.name, input.chunks(pieceBytes), handle, aheadLines);
         } else {
           await this.read(input.name, input.chunks(this.chunkBytes), handle, () => new InlineLines(input.name, this.format));
         }

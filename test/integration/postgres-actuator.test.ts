@@ -91,4 +91,25 @@ describe('the PostgreSQL freeze on a real server', () => {
     expect(await actuator.apply(command({ environment: 'staging', principal: JANITOR }))).toBe('not-applicable');
     expect(await aclSnapshot(admin)).toEqual(before);
   });
+
+  // Last: it drops the state schema the shared actuator has set up.
+  it('instances that start together on a fresh database both freeze: their first use of the state schema does not race', async () => {
+    // Two `run --workers` processes, or two instances, each create auditwatch.frozen_roles on their first freeze.
+    // Concurrent CREATE SCHEMA IF NOT EXISTS can fail with a unique violation; once, a worker kept that failure and
+    // failed every freeze after it (found by the latency bench with two workers).
+    const before = await aclSnapshot(admin);
+    for (let round = 0; round < 10; round++) {
+      await admin.query('DROP SCHEMA IF EXISTS auditwatch CASCADE');
+      const [a, b] = [0, 1].map(() => new PostgresActuator(postgresSpec(), { TEST_PG_URL: server.url }));
+      try {
+        const byPrincipal = command({ environment: 'production', principal: JANITOR }, `alert-${round}-a`);
+        const byType = command({ environment: 'production', resourceType: 'elasticloadbalancing:loadbalancer' }, `alert-${round}-b`);
+        expect((await Promise.all([a!.apply(byPrincipal), b!.apply(byType)])).sort()).toEqual(['already', 'applied']);
+        expect((await Promise.all([a!.revert(byPrincipal), b!.revert(byType)])).sort()).toEqual(['reverted', 'still-held']);
+        expect(await aclSnapshot(admin)).toEqual(before);
+      } finally {
+        await Promise.all([a!.close(), b!.close()]);
+      }
+    }
+  });
 });
