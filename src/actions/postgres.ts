@@ -94,35 +94,25 @@ export class PostgresActuator implements Actuator {
    * failure is not kept: the next freeze tries again.
    */
   private ensureState(): Promise<void> {
-    this.stateReady ??= this.createState().catch((err: unknown) => {
+    this.stateReady ??= this.locked('auditwatch:state-schema', (client) => client.query(STATE_DDL)).then(() => undefined, (err: unknown) => {
       this.stateReady = undefined;
       throw err;
     });
     return this.stateReady;
   }
 
-  private async createState(): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query(`SELECT pg_advisory_xact_lock(hashtext('auditwatch:state-schema'))`);
-      await client.query(STATE_DDL);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
-  }
-
+  /** Serialises freezes of one role across instances: the second one sees the first one's record. */
   private async inTransaction<T>(role: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     await this.ensureState();
+    return this.locked(`auditwatch:${role}`, fn);
+  }
+
+  /** `fn` in a transaction that holds the advisory lock named `key` until it ends. */
+  private async locked<T>(key: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      // Serialises freezes of one role across instances: the second one sees the first one's record.
-      await client.query(`SELECT pg_advisory_xact_lock(hashtext('auditwatch:' || $1))`, [role]);
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [key]);
       const result = await fn(client);
       await client.query('COMMIT');
       return result;
