@@ -92,6 +92,23 @@ describe('the PostgreSQL freeze on a real server', () => {
     expect(await aclSnapshot(admin)).toEqual(before);
   });
 
+  it('a freeze that failed because the state schema could not be created is tried again, not failed for good', async () => {
+    // The actuator's database does not exist yet, so its first freeze cannot create the state schema.
+    const db = `aw_retry_${Math.random().toString(36).slice(2, 10)}`;
+    const url = new URL(server.url);
+    url.pathname = `/${db}`;
+    const fresh = new PostgresActuator(postgresSpec(), { TEST_PG_URL: url.href });
+    const c = command({ environment: 'production', principal: JANITOR }, 'alert-retry');
+    try {
+      await expect(fresh.apply(c)).rejects.toThrow(/does not exist/);
+      await admin.query(`CREATE DATABASE ${db}`);
+      expect(await fresh.apply(c)).toBe('applied');
+      expect(await fresh.revert(c)).toBe('reverted');
+    } finally {
+      await fresh.close();
+    }
+  });
+
   // Last: it drops the state schema the shared actuator has set up.
   it('instances that start together on a fresh database both freeze: their first use of the state schema does not race', async () => {
     // Two `run --workers` processes, or two instances, each create auditwatch.frozen_roles on their first freeze.
