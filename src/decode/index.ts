@@ -45,8 +45,9 @@ export { decodeContextFrom } from './context.js';
 export type Decoded = DecodeResult | { error: AuditwatchError };
 
 /**
- * One record through its format's decoder, unless a decode thread has already done it (DecodeAhead). Every failure comes back as a coded error (an unexpected throw becomes
- * DECODE_BAD_FIELD), for the dead-letter topic: detection and the repartition stage both decode this way.
+ * One record through its format's decoder, unless a decode thread has already done it (DecodeAhead). Every failure
+ * comes back as a coded error (an unexpected throw becomes DECODE_BAD_FIELD), for the dead-letter topic: detection
+ * and the repartition stage both decode this way.
  */
 export function decodeRecord(record: SourceRecord, ctx: DecodeContext): Decoded {
   if (record.decoded) return record.decoded;
