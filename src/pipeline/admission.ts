@@ -60,36 +60,37 @@ export function admitRecords(records: readonly SourceRecord[], ctx: DecodeContex
 }
 
 /**
- * Input validation between decode and detection.
- * - An event stamped before 2000, or more than `maxFutureSkewMs` ahead of the machine's clock, is rejected (dead
- *   letter): one such event would push its entity's windows into the future and blind them to its real deletes.
- *   This is the one place the wall clock is read, and only to refuse bad input. No legitimate event lies in the
- *   future, so live runs and replays admit the same legitimate events; detection stays on event time.
- *   Per-partition watermarks were rejected for this job: a quiet topic that resumes after a gap, or partitions
- *   read at different paces, would be refused.
- * - An id seen among the last `dedupeWindow` events is a redelivery (at-least-once upstream), counted and dropped
- *   so that it does not count twice in the windows.
+ * The time bounds alone: an event stamped before 2000, or more than `maxFutureSkewMs` ahead of the machine's clock,
+ * is rejected (dead letter). One such event would push its entity's windows into the future and blind them to its
+ * real deletes. This is the one place the wall clock is read, and only to refuse bad input: no legitimate event lies
+ * in the future, so live runs and replays admit the same legitimate events, and detection stays on event time.
+ * Per-partition watermarks were rejected for this job: a quiet topic that resumes after a gap, or partitions read at
+ * different paces, would be refused. The repartition stage checks these bounds, so that a rejected record is
+ * dead-lettered as it came.
  */
-/** The time bounds alone: the repartition stage checks them, so a rejected record is dead-lettered as it came. */
 export class EventTimeBounds implements Admitter {
   constructor(private readonly maxFutureSkewMs: number, private readonly now: () => number = Date.now) {}
 
-  check(e: AuditEvent): DecodeError | null {
+  admit(e: AuditEvent): Admission {
     if (!(e.time >= EARLIEST)) {
-      return new DecodeError('DECODE_BAD_FIELD', `event ${e.id}: event time ${Number.isFinite(e.time) ? new Date(e.time).toISOString() : e.time} is before 2000`);
+      return rejected(`event ${e.id}: event time ${Number.isFinite(e.time) ? new Date(e.time).toISOString() : e.time} is before 2000`);
     }
     if (e.time > this.now() + this.maxFutureSkewMs) {
-      return new DecodeError('DECODE_BAD_FIELD', `event ${e.id}: event time ${new Date(e.time).toISOString()} is more than ${this.maxFutureSkewMs} ms in the future`);
+      return rejected(`event ${e.id}: event time ${new Date(e.time).toISOString()} is more than ${this.maxFutureSkewMs} ms in the future`);
     }
-    return null;
-  }
-
-  admit(e: AuditEvent): Admission {
-    const error = this.check(e);
-    return error ? { ok: false, duplicate: false, error } : ADMITTED;
+    return ADMITTED;
   }
 }
 
+function rejected(message: string): Admission {
+  return { ok: false, duplicate: false, error: new DecodeError('DECODE_BAD_FIELD', message) };
+}
+
+/**
+ * Input validation between decode and detection: the time bounds, then redeliveries. An id seen among the last
+ * `dedupeWindow` events is a redelivery (at-least-once upstream), counted and dropped so that it does not count
+ * twice in the windows.
+ */
 export class EventAdmission implements Admitter {
   private readonly recent: RecentIds;
   private readonly bounds: EventTimeBounds;

@@ -27,9 +27,10 @@ export interface EncodedPiece {
 /** A piece of whole lines (it ends at a newline, or at its input's end), each line decoded as the pipeline would. */
 export function decodePiece(piece: Buffer, format: InputFormat, ctx: DecodeContext): DecodedPiece {
   const lines = new LineSplitter('', format);
-  const records = lines.push(piece, true).map((record): DecodedLine => {
-    const start = record.value!.byteOffset - piece.byteOffset;
-    return { line: Number(record.offset), start, end: start + record.value!.length, decoded: decodeRecord(record, ctx) };
+  const records: DecodedLine[] = [];
+  lines.forEachLine(piece, true, (line, value) => {
+    const start = value.byteOffset - piece.byteOffset;
+    records.push({ line, start, end: start + value.length, decoded: decodeRecord({ topic: '', partition: 0, offset: '', key: null, value, format }, ctx) });
   });
   return { lines: lines.count, records };
 }

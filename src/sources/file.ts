@@ -60,16 +60,6 @@ export interface FileSourceOptions {
   decodeAhead?: { threads: number; settings: DecodeSettings };
 }
 
-class InlineLines implements LineRecords {
-  private readonly lines: LineSplitter;
-  constructor(name: string, format: InputFormat) {
-    this.lines = new LineSplitter(name, format);
-  }
-  async push(chunk: Buffer, last: boolean): Promise<SourceRecord[]> {
-    return this.lines.push(chunk, last);
-  }
-}
-
 /** A file, a directory of files (sorted by name), or stdin ("-"). Ends when all is read. */
 export class FileSource implements Source {
   private stopped = false;
@@ -104,7 +94,7 @@ export class FileSource implements Source {
           const aheadLines = () => new AheadLines(input.name, this.format, (this.ahead ??= new DecodeAhead(threads, this.opts.decodeAhead!.settings)), pieceBytes);
           await this.read(input.name, input.chunks(pieceBytes), handle, aheadLines);
         } else {
-          await this.read(input.name, input.chunks(this.chunkBytes), handle, () => new InlineLines(input.name, this.format));
+          await this.read(input.name, input.chunks(this.chunkBytes), handle, () => new LineSplitter(input.name, this.format));
         }
       }
     } finally {

@@ -68,12 +68,10 @@ export class KafkaGroupSource implements Source {
           const beat = setInterval(() => void heartbeat().catch(() => {}), this.tuning.heartbeatInterval);
           try {
             const position = await hooks.ready(batch.topic, batch.partition);
+            const from = position === null ? null : BigInt(position);
             // Records below the restored position are already in the state (written before a crash cut the commit).
             // Offsets ascend within a batch: only a batch that starts below the position needs filtering.
-            if (position !== null && BigInt(messages[0]!.offset) < BigInt(position)) {
-              const from = BigInt(position);
-              messages = messages.filter((m) => BigInt(m.offset) >= from);
-            }
+            if (from !== null && BigInt(messages[0]!.offset) < from) messages = messages.filter((m) => BigInt(m.offset) >= from);
           } finally {
             clearInterval(beat);
           }

@@ -17,7 +17,7 @@ export function lineEnd(buf: Buffer, start: number, complete: boolean): number {
 }
 
 /** Lines to records across chunk boundaries; line numbers stand in for offsets in dead letters. */
-export class LineSplitter {
+export class LineSplitter implements LineRecords {
   private rest: Buffer = Buffer.alloc(0);
   private lineNo = 0;
 
@@ -29,22 +29,28 @@ export class LineSplitter {
   }
 
   push(chunk: Buffer, last: boolean): SourceRecord[] {
-    const buf = this.rest.length ? Buffer.concat([this.rest, chunk]) : chunk;
     const records: SourceRecord[] = [];
+    this.forEachLine(chunk, last, (lineNo, line) => {
+      records.push({ topic: this.name, partition: 0, offset: String(lineNo), key: null, value: line, format: this.format });
+    });
+    return records;
+  }
+
+  /** Each non-empty line completed by `chunk` (every line left, if it is the last), with its line number. */
+  forEachLine(chunk: Buffer, last: boolean, visit: (lineNo: number, line: Buffer) => void): void {
+    const buf = this.rest.length ? Buffer.concat([this.rest, chunk]) : chunk;
     let start = 0;
     for (let end; start < buf.length && (end = lineEnd(buf, start, last)) >= 0; start = end + 1) {
       this.lineNo++;
       const line = buf.subarray(start, end);
-      if (firstByte(line) !== undefined) records.push({ topic: this.name, partition: 0, offset: String(this.lineNo), key: null, value: line, format: this.format });
+      if (firstByte(line) !== undefined) visit(this.lineNo, line);
     }
     // The unfinished line is copied, so that the chunk it came from can be collected with the lines before it.
     this.rest = Buffer.from(buf.subarray(Math.min(start, buf.length)));
-    return records;
   }
 }
 
-
-/** Lines of one input as records, in order: split and left to the pipeline to decode, or decoded ahead. */
+/** Lines of one input as records, in order: split and left to the pipeline to decode (LineSplitter), or decoded ahead. */
 export interface LineRecords {
-  push(chunk: Buffer, last: boolean): Promise<SourceRecord[]>;
+  push(chunk: Buffer, last: boolean): SourceRecord[] | Promise<SourceRecord[]>;
 }

@@ -4,6 +4,7 @@ import type { Producer } from 'kafkajs';
 import { stringify } from 'yaml';
 import type { Alert } from '../../src/alerts/alert.js';
 import { ELB_JANITOR, SIM_ACCOUNTS, type CloudTrailRecord } from '../../src/sim/cloudtrail-sim.js';
+import { fresh } from './kafka.js';
 
 /** The simulated ELB janitor, as auditwatch names it in alerts and freezes. */
 export const JANITOR_ARN = `arn:aws:iam::${SIM_ACCOUNTS.production}:role/${ELB_JANITOR}`;
@@ -15,19 +16,34 @@ export async function produceCloudTrail(producer: Producer, topic: string, recor
   }
 }
 
+/** One test's fresh names: its input topic, its consumer group, and the topics writeRunConfig sends output to. */
+export interface RunNames {
+  run: string;
+  input: string;
+  group: string;
+  alertsTopic: string;
+  controlTopic: string;
+}
+
+export function runNames(prefix: string): RunNames {
+  const run = fresh(prefix).replace('.', '-');
+  return { run, input: `audit.${run}`, group: `aw-${run}`, alertsTopic: `alerts.${run}`, controlTopic: `control.${run}` };
+}
+
 /**
- * A config for `auditwatch run` on `input` with the simulated accounts, freezes enforced for critical alerts in
- * production, local state under `dir`, and quick group failure detection. Topics are named after `run`.
+ * A config for `auditwatch run` on the run's input with the simulated accounts, freezes enforced for critical alerts
+ * in production, local state under `dir`, and quick group failure detection.
  */
-export function writeRunConfig(dir: string, o: { brokers: string[]; groupId: string; clientId?: string; run: string; input: string; port: number }): string {
+export function writeRunConfig(dir: string, names: RunNames, o: { brokers: string[]; port: number; groupId?: string; clientId?: string }): string {
   const path = join(dir, 'config.yaml');
+  const groupId = o.groupId ?? names.group;
   writeFileSync(path, stringify({
-    kafka: { brokers: o.brokers, clientId: o.clientId ?? o.groupId, groupId: o.groupId, consumer: { sessionTimeout: '6s', heartbeatInterval: '1s', maxWaitTime: '50ms' } },
-    sources: [{ type: 'kafka', topics: [o.input], format: 'cloudtrail' }],
+    kafka: { brokers: o.brokers, clientId: o.clientId ?? groupId, groupId, consumer: { sessionTimeout: '6s', heartbeatInterval: '1s', maxWaitTime: '50ms' } },
+    sources: [{ type: 'kafka', topics: [names.input], format: 'cloudtrail' }],
     environments: { awsAccounts: { [SIM_ACCOUNTS.production]: 'production', [SIM_ACCOUNTS.staging]: 'staging' } },
-    alerts: { sinks: [{ type: 'kafka', topic: `alerts.${o.run}` }] },
-    freeze: { mode: 'enforce', controlTopic: `control.${o.run}`, auditTopic: `audit-log.${o.run}`, rules: [{ severities: ['critical'], environments: ['production'], scope: 'principal', ttl: '1h' }] },
-    deadLetter: { topic: `dead.${o.run}` },
+    alerts: { sinks: [{ type: 'kafka', topic: names.alertsTopic }] },
+    freeze: { mode: 'enforce', controlTopic: names.controlTopic, auditTopic: `audit-log.${names.run}`, rules: [{ severities: ['critical'], environments: ['production'], scope: 'principal', ttl: '1h' }] },
+    deadLetter: { topic: `dead.${names.run}` },
     metrics: { port: o.port },
     state: { dir: join(dir, 'state') },
   }));

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT, startLocalBroker, type LocalBroker } from '../../src/kafka/local-broker.js';
 import { simulateElbIncident, simulateNormalTraffic } from '../../src/sim/cloudtrail-sim.js';
 import { decodeAlert } from '../../src/sinks/kafka.js';
-import { JANITOR_ARN, produceCloudTrail, writeRunConfig } from '../helpers/elb-run.js';
+import { JANITOR_ARN, produceCloudTrail, runNames, writeRunConfig } from '../helpers/elb-run.js';
 import { collect, fresh, waitFor } from '../helpers/kafka.js';
 import { everyOffsetCommitted, highTotal } from '../helpers/offsets.js';
 import { freePort, startAuditwatch, type RunningAuditwatch } from '../helpers/run-process.js';
@@ -23,15 +23,14 @@ describe('the broker killed and restarted mid-stream', () => {
   it('loses nothing: consumption resumes, every event is processed once, an incident after the restart is alerted and frozen', async () => {
     broker = await startLocalBroker({ heap: '512m' });
     const kafka = new Kafka({ clientId: fresh('test'), brokers: [broker.brokers], logLevel: logLevel.NOTHING, retry: { retries: 12 } });
-    const run = fresh('restart').replace('.', '-');
-    const input = `audit.${run}`;
-    const group = `aw-${run}`;
+    const names = runNames('restart');
+    const { input, group } = names;
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: input, numPartitions: 2 }], waitForLeaders: true });
     const dir = mkdtempSync(join(tmpdir(), 'aw-restart-'));
     const port = await freePort();
-    const configPath = writeRunConfig(dir, { brokers: [broker.brokers], groupId: group, run, input, port });
+    const configPath = writeRunConfig(dir, names, { brokers: [broker.brokers], port });
     aw = startAuditwatch(['--config', configPath, '--model-dir', join(PROJECT_ROOT, 'models')], port);
     await aw.waitForLog(/"auditwatch running"/, 0, 60_000);
     let producer = kafka.producer();
@@ -62,8 +61,8 @@ describe('the broker killed and restarted mid-stream', () => {
     expect(await aw.metric(/^auditwatch_events_decoded_total\{source="cloudtrail"\}/)).toBe(total);
     expect(aw.child.exitCode).toBeNull();
 
-    const alerts = await collect(kafka, `alerts.${run}`);
-    const control = await collect(kafka, `control.${run}`);
+    const alerts = await collect(kafka, names.alertsTopic);
+    const control = await collect(kafka, names.controlTopic);
     await waitFor('the janitor alerted critical after the restart', () => alerts.messages.map((m) => decodeAlert(m.value!)).some((a) => a.principal === JANITOR_ARN && a.severity === 'critical'), 30_000);
     await waitFor('its freeze', () => control.messages.some((m) => m.value), 10_000);
     expect(control.messages.filter((m) => m.value)).toHaveLength(1);

@@ -6,18 +6,15 @@ import type { Alert } from '../../src/alerts/alert.js';
 import { PROJECT_ROOT } from '../../src/kafka/local-broker.js';
 import { simulateElbIncident, simulateNormalTraffic } from '../../src/sim/cloudtrail-sim.js';
 import { decodeAlert } from '../../src/sinks/kafka.js';
-import { bulkDeleteIds, JANITOR_ARN, produceCloudTrail, sendUntilCritical, writeRunConfig } from '../helpers/elb-run.js';
-import { brokers, collect, fresh, testKafka, waitFor } from '../helpers/kafka.js';
+import { bulkDeleteIds, JANITOR_ARN, produceCloudTrail, runNames, sendUntilCritical, writeRunConfig } from '../helpers/elb-run.js';
+import { brokers, collect, testKafka, waitFor } from '../helpers/kafka.js';
 import { everyOffsetCommitted, groupHasMembers } from '../helpers/offsets.js';
 import { freePort, startAuditwatch, type RunningAuditwatch } from '../helpers/run-process.js';
 
 describe('three instances in one consumer group on a real broker', () => {
   const kafka = testKafka();
-  const run = fresh('scale').replace('.', '-');
-  const input = `audit.${run}`;
-  const group = `aw-${run}`;
-  const alertsTopic = `alerts.${run}`;
-  const controlTopic = `control.${run}`;
+  const names = runNames('scale');
+  const { input, group, alertsTopic, controlTopic } = names;
   const instances: RunningAuditwatch[] = [];
   afterAll(() => {
     for (const aw of instances) aw.child.kill('SIGKILL');
@@ -26,7 +23,7 @@ describe('three instances in one consumer group on a real broker', () => {
   async function start(n: number): Promise<RunningAuditwatch> {
     const dir = mkdtempSync(join(tmpdir(), `aw-scale-${n}-`));
     const port = await freePort();
-    const configPath = writeRunConfig(dir, { brokers: brokers(), groupId: group, clientId: `${group}-${n}`, run, input, port });
+    const configPath = writeRunConfig(dir, names, { brokers: brokers(), clientId: `${group}-${n}`, port });
     const aw = startAuditwatch(['--config', configPath, '--model-dir', join(PROJECT_ROOT, 'models')], port);
     instances.push(aw);
     return aw;

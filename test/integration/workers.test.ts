@@ -5,18 +5,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/kafka/local-broker.js';
 import { simulateElbIncident, simulateNormalTraffic } from '../../src/sim/cloudtrail-sim.js';
 import { decodeAlert } from '../../src/sinks/kafka.js';
-import { bulkDeleteIds, JANITOR_ARN, produceCloudTrail, sendUntilCritical, writeRunConfig } from '../helpers/elb-run.js';
-import { brokers, collect, fresh, testKafka, waitFor } from '../helpers/kafka.js';
+import { bulkDeleteIds, JANITOR_ARN, produceCloudTrail, runNames, sendUntilCritical, writeRunConfig } from '../helpers/elb-run.js';
+import { brokers, collect, testKafka, waitFor } from '../helpers/kafka.js';
 import { everyOffsetCommitted, groupHasMembers } from '../helpers/offsets.js';
 import { freePort, startAuditwatch, type RunningAuditwatch } from '../helpers/run-process.js';
 
 describe('auditwatch run --workers 2 on a real broker', () => {
   const kafka = testKafka();
-  const run = fresh('workers').replace('.', '-');
-  const input = `audit.${run}`;
-  const group = `aw-${run}`;
-  const alertsTopic = `alerts.${run}`;
-  const controlTopic = `control.${run}`;
+  const names = runNames('workers');
+  const { input, group, alertsTopic, controlTopic } = names;
   let aw: RunningAuditwatch | undefined;
   afterAll(() => {
     aw?.child.kill('SIGKILL');
@@ -30,7 +27,7 @@ describe('auditwatch run --workers 2 on a real broker', () => {
     await producer.connect();
     const dir = mkdtempSync(join(tmpdir(), 'aw-workers-'));
     const port = await freePort();
-    const configPath = writeRunConfig(dir, { brokers: brokers(), groupId: group, run, input, port });
+    const configPath = writeRunConfig(dir, names, { brokers: brokers(), port });
     aw = startAuditwatch(['--config', configPath, '--model-dir', join(PROJECT_ROOT, 'models'), '--workers', '2'], port);
     await aw.waitForLog(/"auditwatch supervising workers"/, 0, 60_000);
     const bothStable = async () => (await groupHasMembers(admin, group, 2)) && (await groupHasMembers(admin, `${group}-repartition`, 2));
@@ -85,7 +82,7 @@ describe('auditwatch run --workers 2 on a real broker', () => {
   it('SIGTERM while the workers are still loading: every process stops, exit 0', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'aw-workers-early-'));
     const port = await freePort();
-    const configPath = writeRunConfig(dir, { brokers: brokers(), groupId: `${group}-early`, run, input, port });
+    const configPath = writeRunConfig(dir, names, { brokers: brokers(), groupId: `${group}-early`, port });
     const early = startAuditwatch(['--config', configPath, '--model-dir', join(PROJECT_ROOT, 'models'), '--workers', '2'], port);
     await early.waitForLog(/"auditwatch supervising workers"/, 0, 60_000);
     early.child.kill('SIGTERM');
