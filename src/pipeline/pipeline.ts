@@ -63,19 +63,28 @@ export class Pipeline {
   handle = async (records: SourceRecord[]): Promise<void> => {
     const { decode, processor, metrics } = this.parts;
     const out: PolicyOutput = { alerts: [], freezes: [] };
+    // Events per source, counted by runs (a batch is usually one source throughout) rather than a map update each.
     const perSource = new Map<string, number>();
+    let runSource = '';
+    let run = 0;
     let newestEventTime = -Infinity;
     let oldestEventTime = Infinity;
     let events = 0;
 
     const { dead, ignored, duplicates } = admitRecords(records, decode, this.parts.admission ?? ADMIT_ALL, (event, record) => {
       events++;
-      perSource.set(event.source, (perSource.get(event.source) ?? 0) + 1);
+      if (event.source !== runSource) {
+        if (run) perSource.set(runSource, (perSource.get(runSource) ?? 0) + run);
+        runSource = event.source;
+        run = 0;
+      }
+      run++;
       if (event.time > newestEventTime) newestEventTime = event.time;
       if (event.time < oldestEventTime) oldestEventTime = event.time;
       processor.process(event, out, record);
     });
 
+    if (run) perSource.set(runSource, (perSource.get(runSource) ?? 0) + run);
     processor.flush?.(out);
     // The events are already in the detectors' state: from here the batch's outputs must get out, not the batch be
     // redelivered (its events would then be dropped as duplicates, and their alerts never sent). Outputs carry

@@ -30,47 +30,46 @@ export function taskId(topic: string, partition: number): string {
  * is keyed by principal, or re-keyed through the repartition topic), each entity's state is whole in one task.
  */
 export class DetectionTasks<T extends DetectionTask = DetectionTask> implements EventProcessor {
-  private readonly tasks = new Map<string, T>();
+  /** By topic, then partition: looked up for every event, so without building a task id string each time. */
+  private readonly tasks = new Map<string, Map<number, T>>();
 
   constructor(private readonly build: () => T) {}
 
   get(topic: string, partition: number): T {
-    const id = taskId(topic, partition);
-    let task = this.tasks.get(id);
-    if (!task) this.tasks.set(id, (task = this.build()));
-    return task;
+    return this.held(topic, partition) ?? this.fresh(topic, partition);
   }
 
   has(topic: string, partition: number): boolean {
-    return this.tasks.has(taskId(topic, partition));
+    return this.held(topic, partition) !== undefined;
   }
 
   /** The task, if this instance holds it (unlike `get`, never creates one). */
   held(topic: string, partition: number): T | undefined {
-    return this.tasks.get(taskId(topic, partition));
+    return this.tasks.get(topic)?.get(partition);
   }
 
   /** Replaces a task with one built fresh (before a restore fills it). */
   fresh(topic: string, partition: number): T {
     const task = this.build();
-    this.tasks.set(taskId(topic, partition), task);
+    let byPartition = this.tasks.get(topic);
+    if (!byPartition) this.tasks.set(topic, (byPartition = new Map()));
+    byPartition.set(partition, task);
     return task;
   }
 
   /** The tasks held now (a reload reconfigures each). */
   all(): T[] {
-    return [...this.tasks.values()];
+    return [...this.tasks.values()].flatMap((byPartition) => [...byPartition.values()]);
   }
 
   drop(topic: string, partition: number): void {
-    this.tasks.delete(taskId(topic, partition));
+    const byPartition = this.tasks.get(topic);
+    byPartition?.delete(partition);
+    if (byPartition?.size === 0) this.tasks.delete(topic);
   }
 
   refs(): TaskRef[] {
-    return [...this.tasks.keys()].map((id) => {
-      const at = id.lastIndexOf(':');
-      return { topic: id.slice(0, at), partition: Number(id.slice(at + 1)) };
-    });
+    return [...this.tasks].flatMap(([topic, byPartition]) => [...byPartition.keys()].map((partition) => ({ topic, partition })));
   }
 
   process(event: AuditEvent, out: PolicyOutput, record: SourceRecord): void {
@@ -78,13 +77,13 @@ export class DetectionTasks<T extends DetectionTask = DetectionTask> implements 
   }
 
   flush(out: PolicyOutput): void {
-    for (const task of this.tasks.values()) task.processor.flush(out);
+    for (const byPartition of this.tasks.values()) for (const task of byPartition.values()) task.processor.flush(out);
   }
 
   stats(): { tracked: number; evicted: number } {
     let tracked = 0;
     let evicted = 0;
-    for (const task of this.tasks.values()) {
+    for (const task of this.all()) {
       const s = task.stats();
       tracked += s.tracked;
       evicted += s.evicted;
