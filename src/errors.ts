@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'SINK_FAILED'
   | 'ACTION_FAILED'
   | 'BROKER_UNAVAILABLE'
+  | 'THREAD_FAILED'
   | 'USAGE';
 
 export class AuditwatchError extends Error {

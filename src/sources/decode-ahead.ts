@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import type { InputFormat } from '../config/schema.js';
 import { decodeContextFrom, decodeRecord, type DecodeContext, type Decoded, type DecodeSettings } from '../decode/index.js';
 import { DecodedReader, type DecodedLine } from '../decode/transfer.js';
+import { AuditwatchError } from '../errors.js';
 import type { PieceReply, PieceRequest } from './decode-thread.js';
 import { LineSplitter, type LineRecords } from './lines.js';
 import type { SourceRecord } from './source.js';
@@ -88,8 +89,9 @@ export class DecodeAhead {
         this.waiting.delete(seq);
         waiter.resolve({ read: () => thread.reader.read(Buffer.from(decoded.buffer, decoded.byteOffset, decoded.byteLength)) });
       });
-      thread.worker.on('error', (err) => this.fail(err));
-      thread.worker.on('exit', (code) => this.fail(new Error(`decode thread exited with code ${code}`)));
+      // The replay then fails: the lines given to this thread would otherwise be skipped.
+      thread.worker.on('error', (err) => this.fail(new AuditwatchError('THREAD_FAILED', `decode thread failed: ${err.message}`, { cause: err })));
+      thread.worker.on('exit', (code) => this.fail(new AuditwatchError('THREAD_FAILED', `decode thread exited with code ${code}`)));
       return thread;
     });
   }
@@ -115,7 +117,7 @@ export class DecodeAhead {
   }
 
   async close(): Promise<void> {
-    this.failure ??= new Error('decode threads closed');
+    this.failure ??= new AuditwatchError('THREAD_FAILED', 'decode threads closed');
     await Promise.all(this.threads.map((t) => t.worker.terminate()));
   }
 
