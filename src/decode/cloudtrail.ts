@@ -177,7 +177,9 @@ export function decodeCloudTrail(value: Buffer, ctx: DecodeContext): DecodeResul
     const lines = text.split('\n').filter((l) => l.trim().length > 0);
     return { events: lines.map((line) => cloudTrailRecordToEvent(parseJson(Buffer.from(line)), ctx)), ignored: 0 };
   }
-  const records = Array.isArray(doc) ? doc : isObject(doc) && Array.isArray(doc.Records) ? doc.Records : [doc];
+  const records = Array.isArray(doc) ? doc : isObject(doc) && Array.isArray(doc.Records) ? doc.Records : undefined;
+  // One record per message, the usual case, without an array to wrap it in and map over.
+  if (!records) return { events: [cloudTrailRecordToEvent(doc, ctx)], ignored: 0 };
   return { events: records.map((r) => cloudTrailRecordToEvent(r, ctx)), ignored: 0 };
 }
 

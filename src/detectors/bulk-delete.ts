@@ -1,10 +1,10 @@
 import { destructiveObjects, entityKeyOf } from '../baseline/entity.js';
-import { populationKey, type BaselineModel } from '../baseline/model.js';
+import { populationKey, type BaselineModel, type EntityBaseline, type PopulationBaseline } from '../baseline/model.js';
 import { WindowSet, type WindowSetJson } from '../baseline/windows.js';
 import { ChangeTracker, type Changelogged } from '../state/changelogged.js';
 import type { BulkDeleteSpec, ThresholdOverride } from '../config/schema.js';
 import { AuditwatchError } from '../errors.js';
-import type { AuditEvent } from '../events/audit-event.js';
+import type { AuditEvent, PrincipalKind } from '../events/audit-event.js';
 import { formatDuration } from '../util/duration.js';
 import { globToRegExp } from '../util/glob.js';
 import { utcHour } from '../util/time.js';
@@ -21,9 +21,20 @@ interface Thresholds {
 
 const UNSET_THRESHOLDS: Thresholds = { tolerance: Infinity, minObjects: Infinity, criticalScore: Infinity, weight: 1 };
 
+/** What an entity is compared with: its own history, else its peers', else everyone's who deleted the type there. */
+interface Comparison {
+  /** The principal kind the peers were chosen by (an event of another kind looks them up again). */
+  kind: PrincipalKind;
+  own: EntityBaseline | undefined;
+  peers: PopulationBaseline | undefined;
+  population: PopulationBaseline | undefined;
+}
+
 interface EntityState {
   windows: WindowSet;
   thresholds: Thresholds;
+  /** Looked up in the model at the entity's first delete since it was created or restored, not at every one. */
+  comparison?: Comparison;
   /** The spec version `thresholds` was computed for; a hot reload bumps it. */
   version: number;
   runStart: number;
@@ -211,9 +222,14 @@ export class BulkDeleteDetector implements Detector, Reconfigurable<BulkDeleteSp
   private score(e: AuditEvent, key: string, s: EntityState): Finding | null {
     const { spec, model } = this.opts;
     const { tolerance, minObjects, criticalScore, weight } = s.thresholds;
-    const own = model.entities[key];
-    const peers = model.population[populationKey(e.environment, e.resource.type, e.principal.kind)];
-    const population = peers ?? model.population[populationKey(e.environment, e.resource.type)];
+    let comparison = s.comparison;
+    if (comparison?.kind !== e.principal.kind) {
+      const peerGroup = model.population[populationKey(e.environment, e.resource.type, e.principal.kind)];
+      s.comparison = comparison = {
+        kind: e.principal.kind, own: model.entities[key], peers: peerGroup, population: peerGroup ?? model.population[populationKey(e.environment, e.resource.type)],
+      };
+    }
+    const { own, peers, population } = comparison;
     let best = -1;
     let bestScore = 0;
     let bestThreshold = 0;

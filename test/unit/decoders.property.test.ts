@@ -6,7 +6,7 @@ import { AuditwatchError } from '../../src/errors.js';
 import { OUTCOMES, PRINCIPAL_KINDS, VERBS, type AuditEvent } from '../../src/events/audit-event.js';
 import { auditEventType, encodeEventBatch, toConfluentWire } from '../../src/events/avro.js';
 import { INPUT_FORMATS } from '../../src/config/schema.js';
-import { EventAdmission } from '../../src/pipeline/admission.js';
+import { EventAdmission, EventTimeBounds } from '../../src/pipeline/admission.js';
 import { parseTime } from '../../src/decode/json.js';
 
 const ctx = decodeContextFrom(validateConfig({ environments: { awsAccounts: { '111111111111': 'production' } } }, {}));
@@ -115,6 +115,27 @@ describe('decoders, property-based', () => {
         expect(VERBS).toContain(e!.verb);
       });
     }), { numRuns: 1000 });
+  });
+});
+
+describe('the future bound', () => {
+  // The clock is not read for every event: a reading is reused while events stay within its bound.
+  it('follows a clock that moves on, and notices one stepped back within 1,025 events', () => {
+    const t0 = Date.parse('2026-06-01T00:00:00Z');
+    let clock = t0;
+    const bounds = new EventTimeBounds(1000, () => clock);
+    const at = (offset: number) => bounds.admit({ id: `e${offset}`, time: t0 + offset } as AuditEvent).ok;
+    expect(at(500)).toBe(true);
+    expect(at(1001)).toBe(false);
+    // Past the bound as last read, but not the clock's bound now: the clock is read again.
+    clock = t0 + 10_000;
+    expect(at(10_500)).toBe(true);
+    expect(at(11_001)).toBe(false);
+    // Stepped back: the older, later reading may still be used for a while, but not past 1,024 further events.
+    clock = t0;
+    for (let i = 0; i < 1025; i++) at(0);
+    expect(at(10_500)).toBe(false);
+    expect(at(900)).toBe(true);
   });
 });
 
