@@ -160,8 +160,9 @@ async function baselineProcesses(brokers: string, topic: string, n: number, proc
 
 /**
  * `auditwatch run` as users start it (the built CLI, a config file, `--workers`), on the keyed topic. The rate is
- * counted from the moment the group is stable with every worker in it to the last event, on the supervisor's
- * /metrics polled every 100 ms: what a worker read alone while the others were joining is left out.
+ * counted from the first poll that finds the group stable with every worker in it and events read, to the last
+ * event, on the supervisor's /metrics polled every 100 ms: what a worker read alone while the others were joining
+ * is left out.
  */
 async function auditwatchProcess(kafka: Kafka, brokers: string, topic: string, format: 'cloudtrail' | 'canonical-avro', n: number, alertsTopic: string, workers: number): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'aw-bench-run-'));
@@ -187,7 +188,9 @@ async function auditwatchProcess(kafka: Kafka, brokers: string, topic: string, f
     const stable = !from && (await groupHasMembers(admin, groupId, workers));
     const count = await decoded();
     const t = performance.now();
-    if (stable) from = { t, count };
+    // From the first events on, as the baseline is timed from its first batch: a group that is whole before any
+    // event is read would otherwise count the first fetch and the partitions' state restore against the rate.
+    if (stable && count > 0) from = { t, count };
     if (count >= n) {
       aw.child.kill('SIGTERM');
       await aw.exited;
