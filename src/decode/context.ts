@@ -21,6 +21,11 @@ export type Decoder = (value: Buffer, ctx: DecodeContext) => DecodeResult;
 /** The part of the config decoders read: plain data, so that a decode thread can be given it. */
 export type DecodeSettings = Pick<Config, 'environments' | 'principals'>;
 
+/** Only the decode settings of a config: what a decode thread is given, rather than the whole config. */
+export function decodeSettingsOf(config: DecodeSettings): DecodeSettings {
+  return { environments: config.environments, principals: config.principals };
+}
+
 export function decodeContextFrom(config: DecodeSettings): DecodeContext {
   const env = config.environments;
   const namespaceRules = Object.entries(env.kubernetesNamespaces).map(([glob, name]) => [globToRegExp(glob), name] as const);

@@ -39,7 +39,7 @@ export const DECODERS: Record<InputFormat, Decoder> = {
 };
 
 export type { Decoder, DecodeContext, DecodeResult, DecodeSettings } from './context.js';
-export { decodeContextFrom } from './context.js';
+export { decodeContextFrom, decodeSettingsOf } from './context.js';
 
 /** What decoding one record gave: its events, or the reason it has none. */
 export type Decoded = DecodeResult | { error: AuditwatchError };

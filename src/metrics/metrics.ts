@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { RunCounts } from '../util/run-counts.js';
 
 /**
  * Every metric auditwatch exports, on a registry of its own (so tests can run several pipelines in one process).
@@ -46,14 +47,9 @@ export class Metrics {
 
   /** A settled batch's records and dead letters, counted once per batch (detection and the repartition stage). */
   countBatch(records: readonly { topic: string }[], dead: readonly { error: { code: string } }[]): void {
-    // A batch is usually one topic throughout: counted by runs of the same topic, not with a map update per record.
-    let from = 0;
-    for (let i = 1; i <= records.length; i++) {
-      if (i === records.length || records[i]!.topic !== records[from]!.topic) {
-        this.recordsConsumed.inc({ topic: records[from]!.topic }, i - from);
-        from = i;
-      }
-    }
+    const perTopic = new RunCounts();
+    for (const r of records) perTopic.add(r.topic);
+    for (const [topic, n] of perTopic.counts()) this.recordsConsumed.inc({ topic }, n);
     for (const d of dead) this.recordsFailed.inc({ code: d.error.code });
     if (dead.length) this.deadLettered.inc(dead.length);
   }

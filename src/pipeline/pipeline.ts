@@ -2,6 +2,7 @@ import type { ActionDispatcher } from '../actions/dispatcher.js';
 import type { PolicyOutput } from '../alerts/policy.js';
 import type { DecodeContext } from '../decode/index.js';
 import { retryWhileTransient } from '../util/retry.js';
+import { RunCounts } from '../util/run-counts.js';
 import type { AuditEvent } from '../events/audit-event.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -63,28 +64,19 @@ export class Pipeline {
   handle = async (records: SourceRecord[]): Promise<void> => {
     const { decode, processor, metrics } = this.parts;
     const out: PolicyOutput = { alerts: [], freezes: [] };
-    // Events per source, counted by runs (a batch is usually one source throughout) rather than a map update each.
-    const perSource = new Map<string, number>();
-    let runSource = '';
-    let run = 0;
+    const perSource = new RunCounts();
     let newestEventTime = -Infinity;
     let oldestEventTime = Infinity;
     let events = 0;
 
     const { dead, ignored, duplicates } = admitRecords(records, decode, this.parts.admission ?? ADMIT_ALL, (event, record) => {
       events++;
-      if (event.source !== runSource) {
-        if (run) perSource.set(runSource, (perSource.get(runSource) ?? 0) + run);
-        runSource = event.source;
-        run = 0;
-      }
-      run++;
+      perSource.add(event.source);
       if (event.time > newestEventTime) newestEventTime = event.time;
       if (event.time < oldestEventTime) oldestEventTime = event.time;
       processor.process(event, out, record);
     });
 
-    if (run) perSource.set(runSource, (perSource.get(runSource) ?? 0) + run);
     processor.flush?.(out);
     // The events are already in the detectors' state: from here the batch's outputs must get out, not the batch be
     // redelivered (its events would then be dropped as duplicates, and their alerts never sent). Outputs carry
@@ -97,7 +89,7 @@ export class Pipeline {
 
     // Metrics are updated once per batch, after the outputs settled.
     metrics.countBatch(records, dead);
-    for (const [source, n] of perSource) metrics.eventsDecoded.inc({ source }, n);
+    for (const [source, n] of perSource.counts()) metrics.eventsDecoded.inc({ source }, n);
     if (ignored) metrics.recordsIgnored.inc(ignored);
     if (duplicates) metrics.duplicates.inc(duplicates);
     if (this.parts.stats) {

@@ -3,6 +3,7 @@ import type { Kafka } from 'kafkajs';
 import type { Alert } from '../alerts/alert.js';
 import type { BaselineModel } from '../baseline/model.js';
 import type { Config, InputFormat } from '../config/schema.js';
+import { decodeSettingsOf } from '../decode/index.js';
 import type { Logger } from '../log.js';
 import type { Autoencoder } from '../model/autoencoder.js';
 import { Metrics } from '../metrics/metrics.js';
@@ -18,7 +19,7 @@ export type WindowInput = { kind: 'file'; path: string } | { kind: 'topic'; topi
 /** A file source that decodes ahead on the threads the config asks for, with the config's decode settings. */
 export function fileSource(path: string, format: InputFormat, config: Config): FileSource {
   const threads = config.decodeThreads === 'auto' ? Math.max(1, availableParallelism() - 1) : config.decodeThreads;
-  return new FileSource(path, format, { decodeAhead: { threads, settings: { environments: config.environments, principals: config.principals } } });
+  return new FileSource(path, format, { decodeAhead: { threads, settings: decodeSettingsOf(config) } });
 }
 
 export function windowSource(input: WindowInput, format: InputFormat, kafka: Kafka | undefined, config: Config): Source {

@@ -59,7 +59,11 @@ export class DetectionTasks<T extends DetectionTask = DetectionTask> implements 
 
   /** The tasks held now (a reload reconfigures each). */
   all(): T[] {
-    return [...this.tasks.values()].flatMap((byPartition) => [...byPartition.values()]);
+    return [...this.each()];
+  }
+
+  private *each(): Iterable<T> {
+    for (const byPartition of this.tasks.values()) yield* byPartition.values();
   }
 
   drop(topic: string, partition: number): void {
@@ -77,13 +81,13 @@ export class DetectionTasks<T extends DetectionTask = DetectionTask> implements 
   }
 
   flush(out: PolicyOutput): void {
-    for (const byPartition of this.tasks.values()) for (const task of byPartition.values()) task.processor.flush(out);
+    for (const task of this.each()) task.processor.flush(out);
   }
 
   stats(): { tracked: number; evicted: number } {
     let tracked = 0;
     let evicted = 0;
-    for (const task of this.all()) {
+    for (const task of this.each()) {
       const s = task.stats();
       tracked += s.tracked;
       evicted += s.evicted;

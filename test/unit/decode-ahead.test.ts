@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { InputFormat } from '../../src/config/schema.js';
 import { loadConfig } from '../../src/config/load.js';
-import { decodeContextFrom, decodeRecord, type Decoded } from '../../src/decode/index.js';
+import { decodeContextFrom, decodeRecord, decodeSettingsOf, type Decoded } from '../../src/decode/index.js';
 import { DecodedReader, DecodedWriter, type DecodedLine } from '../../src/decode/transfer.js';
 import { DecodeError } from '../../src/errors.js';
 import { OUTCOMES, PRINCIPAL_KINDS, VERBS, type AuditEvent } from '../../src/events/audit-event.js';
@@ -14,7 +14,7 @@ import { simulateNormalTraffic } from '../../src/sim/cloudtrail-sim.js';
 import { FileSource } from '../../src/sources/file.js';
 
 const config = loadConfig(join(PROJECT_ROOT, 'config', 'simulation.yaml'), {});
-const settings = { environments: config.environments, principals: config.principals };
+const settings = decodeSettingsOf(config);
 const ctx = decodeContextFrom(settings);
 
 /** A decode result as plain data: events, or the error's class, code, message and retriable flag. */

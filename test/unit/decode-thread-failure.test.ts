@@ -2,8 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
+import { decodeSettingsOf } from '../../src/decode/index.js';
 import { AuditwatchError } from '../../src/errors.js';
 import { PROJECT_ROOT } from '../../src/kafka/local-broker.js';
 import { simulateNormalTraffic } from '../../src/sim/cloudtrail-sim.js';
@@ -26,12 +27,11 @@ vi.mock('node:worker_threads', async (importOriginal) => {
 describe('a decode thread that dies mid-replay', () => {
   const dir = mkdtempSync(join(tmpdir(), 'aw-thread-fail-'));
   const config = loadConfig(join(PROJECT_ROOT, 'config', 'simulation.yaml'), {});
-  const settings = { environments: config.environments, principals: config.principals };
+  const settings = decodeSettingsOf(config);
   const start = Date.parse('2026-02-02T00:00:00Z');
   const lines = simulateNormalTraffic({ seed: 5, from: start, to: start + 86_400_000 }).slice(0, 4000).map((r) => JSON.stringify(r));
   const path = join(dir, 'events.ndjson');
   writeFileSync(path, `${lines.join('\n')}\n`);
-  afterAll(() => started.splice(0));
 
   it('fails the replay with a coded error after an unbroken run of lines, and skips none silently', async () => {
     expect(lines).toHaveLength(4000);

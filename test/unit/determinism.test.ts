@@ -6,6 +6,7 @@ import type { Alert } from '../../src/alerts/alert.js';
 import { readModel, type BaselineModel } from '../../src/baseline/model.js';
 import { loadAutoencoder, type Autoencoder } from '../../src/model/autoencoder.js';
 import { loadConfig } from '../../src/config/load.js';
+import { decodeSettingsOf } from '../../src/decode/index.js';
 import { PROJECT_ROOT } from '../../src/kafka/local-broker.js';
 import { createLogger } from '../../src/log.js';
 import { Metrics } from '../../src/metrics/metrics.js';
@@ -76,7 +77,7 @@ describe('determinism', () => {
     // in the same order (the file source hands the pipeline the same batches of 2000).
     const file = join(mkdtempSync(join(tmpdir(), 'aw-determinism-')), 'day.ndjson');
     writeFileSync(file, `${lines.join('\n')}\n`);
-    const decodeAhead = { threads: 2, settings: { environments: config.environments, principals: config.principals } };
+    const decodeAhead = { threads: 2, settings: decodeSettingsOf(config) };
     expect(await detectFrom(model, new FileSource(file, 'cloudtrail', { chunkBytes: 256 * 1024, decodeAhead }), autoencoder)).toEqual(a);
   });
 });
