@@ -11,131 +11,26 @@ import { createInterface } from 'node:readline';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
-import { readModel } from '../src/baseline/model.js';
+import { Partitioners, type Kafka } from 'kafkajs';
 import { loadConfig } from '../src/config/load.js';
 import { DECODERS, decodeContextFrom } from '../src/decode/index.js';
 import { auditEventType, toConfluentWire } from '../src/events/avro.js';
 import { createKafka } from '../src/kafka/client.js';
-import { PROJECT_ROOT, startLocalBroker } from '../src/kafka/local-broker.js';
+import { PROJECT_ROOT } from '../src/kafka/local-broker.js';
 import { createLogger } from '../src/log.js';
-import { Metrics } from '../src/metrics/metrics.js';
-import { buildDetectionPipeline, connectProducer } from '../src/pipeline/assemble.js';
-import { simulateNormalTraffic } from '../src/sim/cloudtrail-sim.js';
-import { KafkaGroupSource } from '../src/sources/kafka-group.js';
-import { ensureTopics } from '../src/kafka/client.js';
-import { loadAutoencoder } from '../src/model/autoencoder.js';
-import { PartitionState } from '../src/state/partition-state.js';
+import { connectProducer } from '../src/pipeline/assemble.js';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { freePort, startAuditwatch } from '../test/helpers/run-process.js';
 import { groupHasMembers } from '../test/helpers/offsets.js';
-import { runBareConsumer } from './bare-consumer.js';
+import { auditwatchRun, baseline, benchBroker, cloudTrailValues, eventsPerSecond, keyedCloudTrailValues, PARTITIONS, produce } from './consumers.js';
 import { machine, median } from './stats.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2_000_000);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const FILE_EVENTS = Number(process.env.BENCH_FILE_EVENTS ?? 1_000_000);
-const PARTITIONS = 6;
 /** auditwatch's worker processes (and the baseline's consumer processes) in the parallel rows. */
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
 const say = (s: string) => process.stdout.write(`${s}\n`);
-const DAY = 86_400_000;
-
-/** CloudTrail-sized records from the simulator, as templates: every copy gets its own id and a later event time. */
-function templates(): { tpl: string[]; span: number; start: number } {
-  const start = Date.parse('2026-02-02T00:00:00Z');
-  const recs = simulateNormalTraffic({ seed: 9, from: start, to: start + 2 * DAY });
-  return { tpl: recs.map((r) => JSON.stringify({ ...r, eventID: '__ID__', eventTime: '__T__', _off: Date.parse(r.eventTime) - start })), span: 2 * DAY, start };
-}
-
-function* cloudTrailValues(n: number): Generator<string> {
-  for (const [, v] of keyedCloudTrailValues(n)) yield v;
-}
-
-/** As the simulator's producers would key them: by the principal's ARN. */
-function* keyedCloudTrailValues(n: number): Generator<[string, string]> {
-  const { tpl, span, start } = templates();
-  const keys = tpl.map((t) => /"arn":"([^"]+)"/.exec(t)?.[1] ?? 'unknown');
-  for (let i = 0; i < n; i++) {
-    const cycle = Math.floor(i / tpl.length);
-    const t = tpl[i % tpl.length]!;
-    const off = Number(/"_off":(\d+)/.exec(t)![1]);
-    yield [keys[i % tpl.length]!, t.replace('"__ID__"', `"bench-${i}"`).replace('"__T__"', `"${new Date(start + cycle * span + off).toISOString().replace('.000Z', 'Z')}"`)];
-  }
-}
-
-/** Sends in batches under the broker's default 1 MB request limit, eight in flight; keyed by principal. */
-async function produce(producer: Producer, topic: string, values: Iterable<[key: string, value: string | Buffer]>): Promise<number> {
-  let batch: Array<{ key: string; value: string | Buffer }> = [];
-  let bytes = 0;
-  let n = 0;
-  const pending: Promise<unknown>[] = [];
-  for (const [key, value] of values) {
-    batch.push({ key, value });
-    bytes += value.length + 40;
-    if (bytes > 700_000) {
-      bytes = 0;
-      pending.push(producer.send({ topic, acks: 1, messages: batch }));
-      n += batch.length;
-      batch = [];
-      if (pending.length >= 8) await Promise.all(pending.splice(0));
-    }
-  }
-  if (batch.length) pending.push(producer.send({ topic, acks: 1, messages: batch }));
-  await Promise.all(pending);
-  return n + batch.length;
-}
-
-/** Bare kafkajs: JSON.parse every value; events/s from the first batch to the last message. */
-async function baseline(kafka: Kafka, topic: string, n: number): Promise<number> {
-  let seen = 0;
-  let first = 0;
-  let done!: (ms: number) => void;
-  const finished = new Promise<number>((r) => (done = r));
-  const consumer = await runBareConsumer(kafka, `baseline-${Date.now()}-${Math.random()}`, topic, PARTITIONS, (messages) => {
-    if (!first) first = performance.now();
-    seen += messages;
-    if (seen >= n) done(performance.now() - first);
-  });
-  const ms = await finished;
-  await consumer.disconnect();
-  return n / (ms / 1000);
-}
-
-/**
- * auditwatch's live source and pipeline as `run` builds them: every detector including the learned model, one
- * detection task per partition with its state written to a changelog topic after each batch, alerts to a Kafka
- * topic, freezes dry-run. The topic is keyed by principal, so no repartition hop.
- */
-async function auditwatchRun(kafka: Kafka, producer: Producer, topic: string, format: 'cloudtrail' | 'canonical-avro', n: number, alertsTopic: string): Promise<number> {
-  const config = loadConfig(join(PROJECT_ROOT, 'config', 'simulation.yaml'), {});
-  config.alerts.sinks = [{ type: 'kafka', topic: alertsTopic }];
-  const log = createLogger('error');
-  const metrics = new Metrics();
-  const autoencoder = await loadAutoencoder(join(PROJECT_ROOT, 'models'));
-  if (!autoencoder) throw new Error('models/ has no learned model: run npm run models');
-  const { pipeline, tasks } = buildDetectionPipeline({ config, model: readModel(join(PROJECT_ROOT, 'models')), autoencoder, metrics, log, producer, partitioned: true });
-  const groupId = `aw-${Date.now()}-${Math.random()}`;
-  const changelog = `${groupId}-state-changelog`;
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, [{ topic: changelog, partitions: PARTITIONS, compacted: true }]);
-  await admin.disconnect();
-  const state = new PartitionState(kafka, producer, tasks!, { topic: changelog }, metrics, log);
-  const source = new KafkaGroupSource(kafka, groupId, [{ topics: [topic], format, fromBeginning: true }], config.kafka.consumer, metrics, log, state);
-  let first = 0;
-  let done!: (ms: number) => void;
-  const finished = new Promise<number>((r) => (done = r));
-  const running = source.run(async (records) => {
-    if (!first) first = performance.now();
-    await pipeline.handle(records);
-    if (pipeline.totals.records >= n) done(performance.now() - first);
-  });
-  const ms = await finished;
-  await source.stop();
-  await running;
-  return n / (ms / 1000);
-}
 
 /** The baseline in `processes` processes of one consumer each, in one group: events/s from the first batch to the last. */
 async function baselineProcesses(brokers: string, topic: string, n: number, processes: number): Promise<number> {
@@ -210,12 +105,7 @@ async function main(): Promise<void> {
     console.error(err);
     process.exit(1);
   });
-  const broker = process.env.KAFKA_BROKERS ? undefined : await startLocalBroker({ heap: '1g' });
-  const brokers = process.env.KAFKA_BROKERS ?? broker!.brokers;
-  const run = `bench-${Date.now().toString(36)}`;
-  const kafka = new Kafka({ clientId: run, brokers: brokers.split(','), logLevel: logLevel.ERROR });
-  const admin = kafka.admin();
-  await admin.connect();
+  const { broker, brokers, run, kafka, admin } = await benchBroker('bench');
   const jsonTopic = `bench.json.${run}`;
   const avroTopic = `bench.avro.${run}`;
   const alertsTopic = `bench.alerts.${run}`;
@@ -240,9 +130,9 @@ async function main(): Promise<void> {
   const progressPath = join(PROJECT_ROOT, 'bench', 'results.partial.json');
   const saveProgress = (extra: Record<string, unknown> = {}) => writeFileSync(progressPath, `${JSON.stringify({ when: new Date().toISOString(), machine: machine(), events: EVENTS, runs, ...extra }, null, 2)}\n`);
   for (let r = 0; r < REPEATS; r++) {
-    runs.baseline!.push(await baseline(kafka, jsonTopic, EVENTS));
-    runs.json!.push(await auditwatchRun(kafka, awProducer, jsonTopic, 'cloudtrail', EVENTS, alertsTopic));
-    runs.avro!.push(await auditwatchRun(kafka, awProducer, avroTopic, 'canonical-avro', EVENTS, alertsTopic));
+    runs.baseline!.push(eventsPerSecond(await baseline(kafka, jsonTopic, EVENTS)));
+    runs.json!.push(eventsPerSecond(await auditwatchRun(kafka, awProducer, jsonTopic, 'cloudtrail', EVENTS, alertsTopic)));
+    runs.avro!.push(eventsPerSecond(await auditwatchRun(kafka, awProducer, avroTopic, 'canonical-avro', EVENTS, alertsTopic)));
     say(`run ${r + 1}/${REPEATS}: baseline ${Math.round(runs.baseline!.at(-1)!)} /s, auditwatch JSON ${Math.round(runs.json!.at(-1)!)} /s, Avro ${Math.round(runs.avro!.at(-1)!)} /s`);
     runs.jsonWorkers!.push(await auditwatchProcess(kafka, brokers, jsonTopic, 'cloudtrail', EVENTS, alertsTopic, WORKERS));
     runs.avroWorkers!.push(await auditwatchProcess(kafka, brokers, avroTopic, 'canonical-avro', EVENTS, alertsTopic, WORKERS));

@@ -1,0 +1,177 @@
+/**
+ * What the benches run against the broker, shared by `npm run bench` (throughput.ts) and `npm run bench:cpu`
+ * (cpu-split.ts): the workload (CloudTrail-sized records keyed by principal), the bare-kafkajs baseline, and
+ * auditwatch's live source and pipeline in this process, each timed as a Span.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import { readModel } from '../src/baseline/model.js';
+import { loadConfig } from '../src/config/load.js';
+import { ensureTopics } from '../src/kafka/client.js';
+import { PROJECT_ROOT, startLocalBroker, type LocalBroker } from '../src/kafka/local-broker.js';
+import { createLogger } from '../src/log.js';
+import { Metrics } from '../src/metrics/metrics.js';
+import { loadAutoencoder } from '../src/model/autoencoder.js';
+import { buildDetectionPipeline } from '../src/pipeline/assemble.js';
+import { simulateNormalTraffic } from '../src/sim/cloudtrail-sim.js';
+import { KafkaGroupSource } from '../src/sources/kafka-group.js';
+import { PartitionState } from '../src/state/partition-state.js';
+import { runBareConsumer } from './bare-consumer.js';
+
+export const PARTITIONS = 6;
+const DAY = 86_400_000;
+
+export interface BenchBroker {
+  /** Started here unless KAFKA_BROKERS names one; stop it at the end. */
+  broker: LocalBroker | undefined;
+  brokers: string;
+  /** A fresh name for this run's topics and groups. */
+  run: string;
+  kafka: Kafka;
+  admin: Admin;
+}
+
+/** The broker a bench runs against (KAFKA_BROKERS, or a local one it starts), a client and a connected admin. */
+export async function benchBroker(prefix: string): Promise<BenchBroker> {
+  const broker = process.env.KAFKA_BROKERS ? undefined : await startLocalBroker({ heap: '1g' });
+  const brokers = process.env.KAFKA_BROKERS ?? broker!.brokers;
+  const run = `${prefix}-${Date.now().toString(36)}`;
+  const kafka = new Kafka({ clientId: run, brokers: brokers.split(','), logLevel: logLevel.ERROR });
+  const admin = kafka.admin();
+  await admin.connect();
+  return { broker, brokers, run, kafka, admin };
+}
+
+/** CloudTrail-sized records from the simulator, as templates: every copy gets its own id and a later event time. */
+function templates(): { tpl: string[]; span: number; start: number } {
+  const start = Date.parse('2026-02-02T00:00:00Z');
+  const recs = simulateNormalTraffic({ seed: 9, from: start, to: start + 2 * DAY });
+  return { tpl: recs.map((r) => JSON.stringify({ ...r, eventID: '__ID__', eventTime: '__T__', _off: Date.parse(r.eventTime) - start })), span: 2 * DAY, start };
+}
+
+export function* cloudTrailValues(n: number): Generator<string> {
+  for (const [, v] of keyedCloudTrailValues(n)) yield v;
+}
+
+/** As the simulator's producers would key them: by the principal's ARN. */
+export function* keyedCloudTrailValues(n: number): Generator<[string, string]> {
+  const { tpl, span, start } = templates();
+  const keys = tpl.map((t) => /"arn":"([^"]+)"/.exec(t)?.[1] ?? 'unknown');
+  for (let i = 0; i < n; i++) {
+    const cycle = Math.floor(i / tpl.length);
+    const t = tpl[i % tpl.length]!;
+    const off = Number(/"_off":(\d+)/.exec(t)![1]);
+    yield [keys[i % tpl.length]!, t.replace('"__ID__"', `"bench-${i}"`).replace('"__T__"', `"${new Date(start + cycle * span + off).toISOString().replace('.000Z', 'Z')}"`)];
+  }
+}
+
+/** Sends in batches under the broker's default 1 MB request limit, eight in flight; keyed by principal. */
+export async function produce(producer: Producer, topic: string, values: Iterable<[key: string, value: string | Buffer]>): Promise<number> {
+  let batch: Array<{ key: string; value: string | Buffer }> = [];
+  let bytes = 0;
+  let n = 0;
+  const pending: Promise<unknown>[] = [];
+  for (const [key, value] of values) {
+    batch.push({ key, value });
+    bytes += value.length + 40;
+    if (bytes > 700_000) {
+      bytes = 0;
+      pending.push(producer.send({ topic, acks: 1, messages: batch }));
+      n += batch.length;
+      batch = [];
+      if (pending.length >= 8) await Promise.all(pending.splice(0));
+    }
+  }
+  if (batch.length) pending.push(producer.send({ topic, acks: 1, messages: batch }));
+  await Promise.all(pending);
+  return n + batch.length;
+}
+
+/** One timed run: from its first batch to its last event, with this process's CPU (every thread) over that time. */
+export interface Span {
+  events: number;
+  ms: number;
+  /** User + system CPU of the whole process, µs. */
+  cpuMicros: number;
+  systemMicros: number;
+  /** Page faults served without I/O: first touches of freshly mapped memory. */
+  minorFaults: number;
+}
+
+export const eventsPerSecond = (s: Span): number => s.events / (s.ms / 1000);
+
+function minorFaults(): number {
+  try {
+    // Field 10 of /proc/self/stat, counted after the parenthesised command name.
+    return Number(readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ')[7]);
+  } catch {
+    return NaN;
+  }
+}
+
+/** Started by the first batch, stopped by the last event. */
+class SpanClock {
+  private started: { t: number; cpu: NodeJS.CpuUsage; faults: number } | undefined;
+  private done!: (s: Span) => void;
+  readonly span = new Promise<Span>((resolve) => (this.done = resolve));
+
+  constructor(private readonly events: number) {}
+
+  start(): void {
+    this.started ??= { t: performance.now(), cpu: process.cpuUsage(), faults: minorFaults() };
+  }
+
+  stop(): void {
+    const s = this.started!;
+    const cpu = process.cpuUsage(s.cpu);
+    this.done({ events: this.events, ms: performance.now() - s.t, cpuMicros: cpu.user + cpu.system, systemMicros: cpu.system, minorFaults: minorFaults() - s.faults });
+  }
+}
+
+/** Bare kafkajs: JSON.parse every value. */
+export async function baseline(kafka: Kafka, topic: string, n: number): Promise<Span> {
+  let seen = 0;
+  const clock = new SpanClock(n);
+  const consumer = await runBareConsumer(kafka, `baseline-${Date.now()}-${Math.random()}`, topic, PARTITIONS, (messages) => {
+    clock.start();
+    seen += messages;
+    if (seen >= n) clock.stop();
+  });
+  const span = await clock.span;
+  await consumer.disconnect();
+  return span;
+}
+
+/**
+ * auditwatch's live source and pipeline as `run` builds them: every detector including the learned model, one
+ * detection task per partition with its state written to a changelog topic after each batch, alerts to a Kafka
+ * topic, freezes dry-run. The topic is keyed by principal, so no repartition hop.
+ */
+export async function auditwatchRun(kafka: Kafka, producer: Producer, topic: string, format: 'cloudtrail' | 'canonical-avro', n: number, alertsTopic: string): Promise<Span> {
+  const config = loadConfig(join(PROJECT_ROOT, 'config', 'simulation.yaml'), {});
+  config.alerts.sinks = [{ type: 'kafka', topic: alertsTopic }];
+  const log = createLogger('error');
+  const metrics = new Metrics();
+  const autoencoder = await loadAutoencoder(join(PROJECT_ROOT, 'models'));
+  if (!autoencoder) throw new Error('models/ has no learned model: run npm run models');
+  const { pipeline, tasks } = buildDetectionPipeline({ config, model: readModel(join(PROJECT_ROOT, 'models')), autoencoder, metrics, log, producer, partitioned: true });
+  const groupId = `aw-${Date.now()}-${Math.random()}`;
+  const changelog = `${groupId}-state-changelog`;
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, [{ topic: changelog, partitions: PARTITIONS, compacted: true }]);
+  await admin.disconnect();
+  const state = new PartitionState(kafka, producer, tasks!, { topic: changelog }, metrics, log);
+  const source = new KafkaGroupSource(kafka, groupId, [{ topics: [topic], format, fromBeginning: true }], config.kafka.consumer, metrics, log, state);
+  const clock = new SpanClock(n);
+  const running = source.run(async (records) => {
+    clock.start();
+    await pipeline.handle(records);
+    if (pipeline.totals.records >= n) clock.stop();
+  });
+  const span = await clock.span;
+  await source.stop();
+  await running;
+  return span;
+}

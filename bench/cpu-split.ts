@@ -1,0 +1,112 @@
+/**
+ * npm run bench:cpu — where the CPU goes, one consumer at a time: the bare-kafkajs baseline and auditwatch's live
+ * pipeline in this process (as `npm run bench` runs them), alternately on one topic of BENCH_EVENTS (1,000,000)
+ * CloudTrail-sized events, BENCH_REPEATS (3) times each. For each: events/s, the process's CPU per event (every
+ * thread, the collector's included), the cores it kept busy, garbage-collection pauses, system time and minor page
+ * faults per event, as medians. `-- --profile` also writes a CPU profile of each phase's main thread to
+ * bench/profiles/ (open it in Chrome DevTools).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { Partitioners } from 'kafkajs';
+import { createKafka } from '../src/kafka/client.js';
+import { PROJECT_ROOT } from '../src/kafka/local-broker.js';
+import { createLogger } from '../src/log.js';
+import { connectProducer } from '../src/pipeline/assemble.js';
+import { auditwatchRun, baseline, benchBroker, eventsPerSecond, keyedCloudTrailValues, PARTITIONS, produce, type Span } from './consumers.js';
+import { machine, median } from './stats.js';
+
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
+const PROFILE = process.argv.includes('--profile');
+const say = (s: string) => process.stdout.write(`${s}\n`);
+
+/** Garbage-collection pause time while a phase runs, ms: minor (scavenges) and the rest. */
+class GcPauses {
+  minor = 0;
+  major = 0;
+  private readonly observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      // detail.kind: 1 minor (scavenge), 2 major, 4 incremental marking, 8 weak callbacks.
+      if ((e as unknown as { detail?: { kind?: number } }).detail?.kind === 1) this.minor += e.duration;
+      else this.major += e.duration;
+    }
+  });
+
+  constructor() {
+    this.observer.observe({ entryTypes: ['gc'] });
+  }
+
+  stop(): { minor: number; major: number } {
+    this.observer.disconnect();
+    return { minor: this.minor, major: this.major };
+  }
+}
+
+interface Phase {
+  span: Span;
+  gc: { minor: number; major: number };
+}
+
+async function measured(name: string, repeat: number, session: Session, run: () => Promise<Span>): Promise<Phase> {
+  if (PROFILE) await session.post('Profiler.start');
+  const gc = new GcPauses();
+  const span = await run();
+  const pauses = gc.stop();
+  if (PROFILE) {
+    const { profile } = await session.post('Profiler.stop');
+    const dir = join(PROJECT_ROOT, 'bench', 'profiles');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${name}-${repeat + 1}.cpuprofile`), JSON.stringify(profile));
+  }
+  return { span, gc: pauses };
+}
+
+function row(name: string, phases: readonly Phase[]): string {
+  const per = (f: (p: Phase) => number) => median(phases.map(f));
+  const rate = per((p) => eventsPerSecond(p.span));
+  const cpu = per((p) => p.span.cpuMicros / p.span.events);
+  const cores = per((p) => p.span.cpuMicros / 1000 / p.span.ms);
+  const gc = per((p) => ((p.gc.minor + p.gc.major) * 1000) / p.span.events);
+  const minor = per((p) => (p.gc.minor * 1000) / p.span.events);
+  const system = per((p) => p.span.systemMicros / p.span.events);
+  const faults = per((p) => p.span.minorFaults / p.span.events);
+  return `| ${name} | ${Math.round(rate)} | ${cpu.toFixed(2)} | ${cores.toFixed(2)} | ${gc.toFixed(2)} (${minor.toFixed(2)} minor) | ${system.toFixed(2)} | ${faults.toFixed(3)} |`;
+}
+
+async function main(): Promise<void> {
+  const { broker, brokers, run, kafka, admin } = await benchBroker('cpu');
+  const topic = `bench.cpu.${run}`;
+  const alertsTopic = `bench.cpu.alerts.${run}`;
+  await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }, { topic: alertsTopic }], waitForLeaders: true });
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  await produce(producer, topic, keyedCloudTrailValues(EVENTS));
+  await producer.disconnect();
+  const awProducer = await connectProducer(createKafka({ brokers: brokers.split(','), clientId: run }, createLogger('error')));
+  const session = new Session();
+  session.connect();
+  if (PROFILE) await session.post('Profiler.enable');
+
+  const phases: Record<'baseline' | 'auditwatch', Phase[]> = { baseline: [], auditwatch: [] };
+  for (let r = 0; r < REPEATS; r++) {
+    phases.baseline.push(await measured('baseline', r, session, () => baseline(kafka, topic, EVENTS)));
+    phases.auditwatch.push(await measured('auditwatch', r, session, () => auditwatchRun(kafka, awProducer, topic, 'cloudtrail', EVENTS, alertsTopic)));
+    say(`run ${r + 1}/${REPEATS}: baseline ${Math.round(eventsPerSecond(phases.baseline.at(-1)!.span))} /s, auditwatch ${Math.round(eventsPerSecond(phases.auditwatch.at(-1)!.span))} /s`);
+  }
+  const m = machine();
+  say('');
+  say(`where the CPU goes: ${EVENTS} CloudTrail JSON events, one process each, medians of ${REPEATS}; ${m.cores} cores (${m.cpu}), Node ${m.node}`);
+  say('| consumer | events/s | CPU µs/event | cores busy | GC pause µs/event | system µs/event | minor faults/event |');
+  say('|---|---|---|---|---|---|---|');
+  say(row('bare kafkajs + JSON.parse', phases.baseline));
+  say(row('auditwatch, one process', phases.auditwatch));
+  if (PROFILE) say(`CPU profiles of each phase's main thread: ${join(PROJECT_ROOT, 'bench', 'profiles')}`);
+  session.disconnect();
+  await Promise.all([awProducer.disconnect(), admin.disconnect()]);
+  await broker?.stop();
+}
+
+await main();
