@@ -9,7 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { constants as perf, PerformanceObserver } from 'node:perf_hooks';
 import { Partitioners } from 'kafkajs';
 import { createKafka } from '../src/kafka/client.js';
 import { PROJECT_ROOT } from '../src/kafka/local-broker.js';
@@ -29,8 +29,8 @@ class GcPauses {
   major = 0;
   private readonly observer = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
-      // detail.kind: 1 minor (scavenge), 2 major, 4 incremental marking, 8 weak callbacks.
-      if ((e as unknown as { detail?: { kind?: number } }).detail?.kind === 1) this.minor += e.duration;
+      // A scavenge of the young generation is a minor collection; major, incremental and weak-callback work is the rest.
+      if ((e as unknown as { detail?: { kind?: number } }).detail?.kind === perf.NODE_PERFORMANCE_GC_MINOR) this.minor += e.duration;
       else this.major += e.duration;
     }
   });

@@ -26,9 +26,9 @@ export interface DecodedLine {
 
 export class DecodedWriter {
   /**
-   * One scratch buffer, kept from piece to piece; each piece leaves as an exact copy of what was written. A buffer
-   * of the largest piece's size for every piece, handed over, was memory outside the heap that brought on both
-   * threads' collectors far more often than the few bytes a piece holds.
+   * One scratch buffer, kept from piece to piece; each piece leaves as an exact-size copy of what was written. A
+   * fresh buffer of the largest piece's size (1 MiB and more) for every piece, handed over whole, was memory outside
+   * the heap that brought on both threads' collectors.
    */
   private buf = Buffer.allocUnsafeSlow(1 << 16);
   private at = 0;
