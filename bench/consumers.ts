@@ -33,11 +33,11 @@ export interface BenchBroker {
 }
 
 /** The broker a bench runs against (KAFKA_BROKERS, or a local one it starts), a client and a connected admin. */
-export async function benchBroker(prefix: string): Promise<BenchBroker> {
+export async function benchBroker(prefix: string, kafkaLogLevel: logLevel = logLevel.ERROR): Promise<BenchBroker> {
   const broker = process.env.KAFKA_BROKERS ? undefined : await startLocalBroker({ heap: '1g' });
   const brokers = process.env.KAFKA_BROKERS ?? broker!.brokers;
   const run = `${prefix}-${Date.now().toString(36)}`;
-  const kafka = new Kafka({ clientId: run, brokers: brokers.split(','), logLevel: logLevel.ERROR });
+  const kafka = new Kafka({ clientId: run, brokers: brokers.split(','), logLevel: kafkaLogLevel });
   const admin = kafka.admin();
   await admin.connect();
   return { broker, brokers, run, kafka, admin };
@@ -110,9 +110,10 @@ function minorFaults(): number {
   }
 }
 
-/** Started by the first batch, stopped by the last event. */
+/** Started by the first batch, stopped by the batch that reaches the count: later batches change nothing. */
 class SpanClock {
   private started: { t: number; cpu: NodeJS.CpuUsage; faults: number } | undefined;
+  private stopped = false;
   private done!: (s: Span) => void;
   readonly span = new Promise<Span>((resolve) => (this.done = resolve));
 
@@ -123,6 +124,8 @@ class SpanClock {
   }
 
   stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
     const s = this.started!;
     const cpu = process.cpuUsage(s.cpu);
     this.done({ events: this.events, ms: performance.now() - s.t, cpuMicros: cpu.user + cpu.system, systemMicros: cpu.system, minorFaults: minorFaults() - s.faults });

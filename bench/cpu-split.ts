@@ -9,7 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
-import { constants as perf, PerformanceObserver } from 'node:perf_hooks';
+import { constants as perf, PerformanceObserver, type NodeGCPerformanceDetail, type PerformanceEntry } from 'node:perf_hooks';
 import { Partitioners } from 'kafkajs';
 import { createKafka } from '../src/kafka/client.js';
 import { PROJECT_ROOT } from '../src/kafka/local-broker.js';
@@ -25,12 +25,13 @@ const say = (s: string) => process.stdout.write(`${s}\n`);
 
 /** Garbage-collection pause time while a phase runs, ms: minor (scavenges) and the rest. */
 class GcPauses {
-  minor = 0;
-  major = 0;
+  private minor = 0;
+  private major = 0;
   private readonly observer = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       // A scavenge of the young generation is a minor collection; major, incremental and weak-callback work is the rest.
-      if ((e as unknown as { detail?: { kind?: number } }).detail?.kind === perf.NODE_PERFORMANCE_GC_MINOR) this.minor += e.duration;
+      // Node sets `detail` on gc entries; its types name the detail but not the field.
+      if ((e as PerformanceEntry & { detail?: NodeGCPerformanceDetail }).detail?.kind === perf.NODE_PERFORMANCE_GC_MINOR) this.minor += e.duration;
       else this.major += e.duration;
     }
   });

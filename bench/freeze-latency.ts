@@ -10,13 +10,14 @@ import { fork, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { logLevel, Partitioners } from 'kafkajs';
 import pg from 'pg';
 import { stringify } from 'yaml';
 import { WriteGate } from '../src/actions/write-gate.js';
-import { PROJECT_ROOT, startLocalBroker } from '../src/kafka/local-broker.js';
+import { PROJECT_ROOT } from '../src/kafka/local-broker.js';
 import { decodeAlert } from '../src/sinks/kafka.js';
 import { startLocalPostgres } from '../test/helpers/postgres.js';
+import { benchBroker } from './consumers.js';
 import { machine, percentile } from './stats.js';
 
 const INCIDENTS = Number(process.env.BENCH_INCIDENTS ?? 20);
@@ -28,14 +29,9 @@ const BURST = 25; // deletes in the incident's first produce call; critical is r
 const say = (s: string) => process.stdout.write(`${s}\n`);
 
 async function main(): Promise<void> {
-  const broker = process.env.KAFKA_BROKERS ? undefined : await startLocalBroker();
-  const brokers = process.env.KAFKA_BROKERS ?? broker!.brokers;
+  const { broker, brokers, run, kafka, admin } = await benchBroker('bench', logLevel.NOTHING);
   const pgServer = await startLocalPostgres();
-  const run = `bench-${Date.now().toString(36)}`;
   const topics = { input: `audit.${run}`, alerts: `alerts.${run}`, control: `control.${run}`, audit: `freeze-audit.${run}`, dead: `dead.${run}` };
-  const kafka = new Kafka({ clientId: run, brokers: brokers.split(','), logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
   await admin.createTopics({ topics: [{ topic: topics.input, numPartitions: 3 }, { topic: topics.alerts }, { topic: topics.control, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }, { topic: topics.audit }, { topic: topics.dead }], waitForLeaders: true });
 
   const db = new pg.Client({ connectionString: pgServer.url });
