@@ -1,8 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { InputFormat } from '../config/schema.js';
 import { decodeContextFrom, decodeRecord, type DecodeContext, type Decoded, type DecodeSettings } from '../decode/index.js';
 import { DecodedReader, type DecodedLine } from '../decode/transfer.js';
@@ -10,6 +7,7 @@ import { AuditwatchError } from '../errors.js';
 import type { PieceReply, PieceRequest } from './decode-thread.js';
 import { LineSplitter, type LineRecords } from './lines.js';
 import type { SourceRecord } from './source.js';
+import { startThread } from '../util/threads.js';
 
 /** A piece decoded: how many lines it had (empty ones included), and a record per non-empty line. */
 export interface DecodedPiece {
@@ -36,23 +34,9 @@ export function decodePiece(piece: Buffer, format: InputFormat, ctx: DecodeConte
   return { lines: lines.count, records };
 }
 
-/** tsx's `register` for ESM, found through its package's exports map (vitest has no import.meta.resolve). */
-function tsxLoaderApi(): string {
-  const pkgPath = createRequire(import.meta.url).resolve('tsx/package.json');
-  const pkg = JSON.parse(readFileSync(pkgPath, 'utf8')) as { exports: Record<string, { import: { default: string } }> };
-  return new URL(pkg.exports['./esm/api']!.import.default, pathToFileURL(pkgPath)).href;
-}
-
-/**
- * Built, the thread is the .js file beside this one. Run from source (tests, bench), it is the .ts file, loaded
- * through tsx's loader: a worker does not take `--import` in its execArgv on Node 20, so a small bootstrap registers
- * the loader before importing the entry.
- */
-function startThread(settings: DecodeSettings): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./decode-thread.js', import.meta.url), { workerData: settings });
-  const tsx = tsxLoaderApi();
-  const entry = new URL('./decode-thread.ts', import.meta.url).href;
-  return new Worker(`import(${JSON.stringify(tsx)}).then((api) => api.register()).then(() => import(${JSON.stringify(entry)}))`, { eval: true, workerData: settings });
+/** Built, the thread is the .js file beside this one; run from source (tests, bench), the .ts file. */
+function startDecodeThread(settings: DecodeSettings): Worker {
+  return startThread(new URL(import.meta.url.endsWith('.ts') ? './decode-thread.ts' : './decode-thread.js', import.meta.url), settings);
 }
 
 interface Thread {
@@ -81,7 +65,7 @@ export class DecodeAhead {
   constructor(threads: number, settings: DecodeSettings) {
     this.ctx = decodeContextFrom(settings);
     this.threads = Array.from({ length: threads }, () => {
-      const thread: Thread = { worker: startThread(settings), reader: new DecodedReader() };
+      const thread: Thread = { worker: startDecodeThread(settings), reader: new DecodedReader() };
       // A thread's pieces are read in the order it wrote them, which its reader's string table relies on: AheadLines
       // takes every piece in the order it queued them, and each thread works through its own in that order.
       thread.worker.on('message', ({ seq, decoded }: PieceReply) => {
