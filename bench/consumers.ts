@@ -3,7 +3,7 @@
  * (cpu-split.ts): the workload (CloudTrail-sized records keyed by principal), the bare-kafkajs baseline, and
  * auditwatch's live source and pipeline in this process, each timed as a Span.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { readModel } from '../src/baseline/model.js';
@@ -97,6 +97,8 @@ export interface Span {
   systemMicros: number;
   /** Page faults served without I/O: first touches of freshly mapped memory. */
   minorFaults: number;
+  /** The cores each thread of this process kept busy (those with 0.02 or more), largest first. */
+  threadCores: number[];
 }
 
 export const eventsPerSecond = (s: Span): number => s.events / (s.ms / 1000);
@@ -110,9 +112,23 @@ function minorFaults(): number {
   }
 }
 
+/** utime + stime of each thread of this process, in clock ticks (10 ms: USER_HZ 100), by thread id. */
+function threadTicks(): Map<string, number> {
+  const ticks = new Map<string, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks.set(tid, Number(fields[11]) + Number(fields[12]));
+    } catch {
+      // The thread ended.
+    }
+  }
+  return ticks;
+}
+
 /** Started by the first batch, stopped by the batch that reaches the count: later batches change nothing. */
-class SpanClock {
-  private started: { t: number; cpu: NodeJS.CpuUsage; faults: number } | undefined;
+export class SpanClock {
+  private started: { t: number; cpu: NodeJS.CpuUsage; faults: number; threads: Map<string, number> } | undefined;
   private stopped = false;
   private done!: (s: Span) => void;
   readonly span = new Promise<Span>((resolve) => (this.done = resolve));
@@ -120,7 +136,7 @@ class SpanClock {
   constructor(private readonly events: number) {}
 
   start(): void {
-    this.started ??= { t: performance.now(), cpu: process.cpuUsage(), faults: minorFaults() };
+    this.started ??= { t: performance.now(), cpu: process.cpuUsage(), faults: minorFaults(), threads: threadTicks() };
   }
 
   stop(): void {
@@ -128,7 +144,9 @@ class SpanClock {
     this.stopped = true;
     const s = this.started!;
     const cpu = process.cpuUsage(s.cpu);
-    this.done({ events: this.events, ms: performance.now() - s.t, cpuMicros: cpu.user + cpu.system, systemMicros: cpu.system, minorFaults: minorFaults() - s.faults });
+    const ms = performance.now() - s.t;
+    const threadCores = [...threadTicks()].map(([tid, t]) => ((t - (s.threads.get(tid) ?? 0)) * 10) / ms).filter((c) => c >= 0.02).sort((a, b) => b - a);
+    this.done({ events: this.events, ms, cpuMicros: cpu.user + cpu.system, systemMicros: cpu.system, minorFaults: minorFaults() - s.faults, threadCores });
   }
 }
 
@@ -147,11 +165,10 @@ export async function baseline(kafka: Kafka, topic: string, n: number): Promise<
 }
 
 /**
- * auditwatch's live source and pipeline as `run` builds them: every detector including the learned model, one
- * detection task per partition with its state written to a changelog topic after each batch, alerts to a Kafka
- * topic, freezes dry-run. The topic is keyed by principal, so no repartition hop.
+ * The detection pipeline as `run` builds it from config/simulation.yaml: every detector including the learned model,
+ * one detection task per partition, alerts to a Kafka topic, freezes dry-run.
  */
-export async function auditwatchRun(kafka: Kafka, producer: Producer, topic: string, format: 'cloudtrail' | 'canonical-avro', n: number, alertsTopic: string): Promise<Span> {
+export async function detectionPipeline(producer: Producer, alertsTopic: string) {
   const config = loadConfig(join(PROJECT_ROOT, 'config', 'simulation.yaml'), {});
   config.alerts.sinks = [{ type: 'kafka', topic: alertsTopic }];
   const log = createLogger('error');
@@ -159,13 +176,25 @@ export async function auditwatchRun(kafka: Kafka, producer: Producer, topic: str
   const autoencoder = await loadAutoencoder(join(PROJECT_ROOT, 'models'));
   if (!autoencoder) throw new Error('models/ has no learned model: run npm run models');
   const { pipeline, tasks } = buildDetectionPipeline({ config, model: readModel(join(PROJECT_ROOT, 'models')), autoencoder, metrics, log, producer, partitioned: true });
+  return { config, log, metrics, pipeline, tasks: tasks! };
+}
+
+/**
+ * auditwatch's live source and the detection pipeline as `run` has them: each task's state written to a changelog
+ * topic after each batch (unless `partitionState` is false). The topic is keyed by principal, so no repartition hop.
+ */
+export async function auditwatchRun(kafka: Kafka, producer: Producer, topic: string, format: 'cloudtrail' | 'canonical-avro', n: number, alertsTopic: string, { partitionState = true } = {}): Promise<Span> {
+  const { config, log, metrics, pipeline, tasks } = await detectionPipeline(producer, alertsTopic);
   const groupId = `aw-${Date.now()}-${Math.random()}`;
-  const changelog = `${groupId}-state-changelog`;
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, [{ topic: changelog, partitions: PARTITIONS, compacted: true }]);
-  await admin.disconnect();
-  const state = new PartitionState(kafka, producer, tasks!, { topic: changelog }, metrics, log);
+  let state: PartitionState | undefined;
+  if (partitionState) {
+    const changelog = `${groupId}-state-changelog`;
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, [{ topic: changelog, partitions: PARTITIONS, compacted: true }]);
+    await admin.disconnect();
+    state = new PartitionState(kafka, producer, tasks, { topic: changelog }, metrics, log);
+  }
   const source = new KafkaGroupSource(kafka, groupId, [{ topics: [topic], format, fromBeginning: true }], config.kafka.consumer, metrics, log, state);
   const clock = new SpanClock(n);
   const running = source.run(async (records) => {

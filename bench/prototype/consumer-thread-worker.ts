@@ -33,7 +33,7 @@ export interface ThreadOptions {
 }
 
 /** What the thread tells the main thread besides batches. */
-export type ThreadEvent = { rebalancing: true } | { joined: number; partitions: number[]; fencedMs: number | undefined };
+export type ThreadEvent = { rebalancing: true } | { joined: number; fencedMs: number | undefined };
 
 export interface BatchMessage {
   seq: number;
@@ -74,8 +74,8 @@ consumer.on(consumer.events.REBALANCING, () => {
   Atomics.wait(fence, 0, 0, opts.fenceTimeoutMs);
   fencedMs = performance.now() - t;
 });
-consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-  port.postMessage({ joined: Date.now(), partitions: payload.memberAssignment[opts.topic] ?? [], fencedMs } satisfies ThreadEvent);
+consumer.on(consumer.events.GROUP_JOIN, () => {
+  port.postMessage({ joined: Date.now(), fencedMs } satisfies ThreadEvent);
   fencedMs = undefined;
 });
 
