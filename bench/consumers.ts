@@ -15,7 +15,7 @@ import { Metrics } from '../src/metrics/metrics.js';
 import { loadAutoencoder } from '../src/model/autoencoder.js';
 import { buildDetectionPipeline } from '../src/pipeline/assemble.js';
 import { simulateNormalTraffic } from '../src/sim/cloudtrail-sim.js';
-import { KafkaGroupSource } from '../src/sources/kafka-group.js';
+import { liveSource } from '../src/sources/live.js';
 import { PartitionState } from '../src/state/partition-state.js';
 import { runBareConsumer } from './bare-consumer.js';
 
@@ -183,8 +183,12 @@ export async function detectionPipeline(producer: Producer, alertsTopic: string)
  * auditwatch's live source and the detection pipeline as `run` has them: each task's state written to a changelog
  * topic after each batch (unless `partitionState` is false). The topic is keyed by principal, so no repartition hop.
  */
-export async function auditwatchRun(kafka: Kafka, producer: Producer, topic: string, format: 'cloudtrail' | 'canonical-avro', n: number, alertsTopic: string, { partitionState = true } = {}): Promise<Span> {
+export async function auditwatchRun({ kafka, brokers }: Pick<BenchBroker, 'kafka' | 'brokers'>, producer: Producer, topic: string, format: 'cloudtrail' | 'canonical-avro', n: number, alertsTopic: string,
+  { partitionState = true, consumerThread }: { partitionState?: boolean; consumerThread?: boolean } = {}): Promise<Span> {
   const { config, log, metrics, pipeline, tasks } = await detectionPipeline(producer, alertsTopic);
+  // The consumer thread connects on its own, with the config's connection settings.
+  config.kafka.brokers = brokers.split(',');
+  if (consumerThread !== undefined) config.kafka.consumer.thread = consumerThread;
   const groupId = `aw-${Date.now()}-${Math.random()}`;
   let state: PartitionState | undefined;
   if (partitionState) {
@@ -195,7 +199,7 @@ export async function auditwatchRun(kafka: Kafka, producer: Producer, topic: str
     await admin.disconnect();
     state = new PartitionState(kafka, producer, tasks, { topic: changelog }, metrics, log);
   }
-  const source = new KafkaGroupSource(kafka, groupId, [{ topics: [topic], format, fromBeginning: true }], config.kafka.consumer, metrics, log, state);
+  const source = liveSource(kafka, config, groupId, [{ topics: [topic], format, fromBeginning: true }], metrics, log, { hooks: state });
   const clock = new SpanClock(n);
   const running = source.run(async (records) => {
     clock.start();

@@ -94,7 +94,7 @@ async function main(): Promise<void> {
   const phases: Record<'baseline' | 'auditwatch', Phase[]> = { baseline: [], auditwatch: [] };
   for (let r = 0; r < REPEATS; r++) {
     phases.baseline.push(await measured('baseline', r, session, () => baseline(kafka, topic, EVENTS)));
-    phases.auditwatch.push(await measured('auditwatch', r, session, () => auditwatchRun(kafka, awProducer, topic, 'cloudtrail', EVENTS, alertsTopic)));
+    phases.auditwatch.push(await measured('auditwatch', r, session, () => auditwatchRun({ kafka, brokers }, awProducer, topic, 'cloudtrail', EVENTS, alertsTopic)));
     say(`run ${r + 1}/${REPEATS}: baseline ${Math.round(eventsPerSecond(phases.baseline.at(-1)!.span))} /s, auditwatch ${Math.round(eventsPerSecond(phases.auditwatch.at(-1)!.span))} /s`);
   }
   const m = machine();

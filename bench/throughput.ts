@@ -131,8 +131,8 @@ async function main(): Promise<void> {
   const saveProgress = (extra: Record<string, unknown> = {}) => writeFileSync(progressPath, `${JSON.stringify({ when: new Date().toISOString(), machine: machine(), events: EVENTS, runs, ...extra }, null, 2)}\n`);
   for (let r = 0; r < REPEATS; r++) {
     runs.baseline!.push(eventsPerSecond(await baseline(kafka, jsonTopic, EVENTS)));
-    runs.json!.push(eventsPerSecond(await auditwatchRun(kafka, awProducer, jsonTopic, 'cloudtrail', EVENTS, alertsTopic)));
-    runs.avro!.push(eventsPerSecond(await auditwatchRun(kafka, awProducer, avroTopic, 'canonical-avro', EVENTS, alertsTopic)));
+    runs.json!.push(eventsPerSecond(await auditwatchRun({ kafka, brokers }, awProducer, jsonTopic, 'cloudtrail', EVENTS, alertsTopic)));
+    runs.avro!.push(eventsPerSecond(await auditwatchRun({ kafka, brokers }, awProducer, avroTopic, 'canonical-avro', EVENTS, alertsTopic)));
     say(`run ${r + 1}/${REPEATS}: baseline ${Math.round(runs.baseline!.at(-1)!)} /s, auditwatch JSON ${Math.round(runs.json!.at(-1)!)} /s, Avro ${Math.round(runs.avro!.at(-1)!)} /s`);
     runs.jsonWorkers!.push(await auditwatchProcess(kafka, brokers, jsonTopic, 'cloudtrail', EVENTS, alertsTopic, WORKERS));
     runs.avroWorkers!.push(await auditwatchProcess(kafka, brokers, avroTopic, 'canonical-avro', EVENTS, alertsTopic, WORKERS));

@@ -1,4 +1,4 @@
-import { watch, type FSWatcher } from 'node:fs';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -19,6 +19,8 @@ export class ConfigWatcher {
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly onHup = () => this.reload('SIGHUP');
+  /** The file as last loaded: a change event that leaves it as it was (an edit followed by SIGHUP) reloads nothing. */
+  private lastText: string | undefined;
 
   constructor(
     private readonly path: string,
@@ -28,6 +30,7 @@ export class ConfigWatcher {
   ) {}
 
   start(): void {
+    this.lastText = this.text();
     process.on('SIGHUP', this.onHup);
     const file = basename(this.path);
     this.watcher = watch(dirname(resolve(this.path)), (_event, name) => {
@@ -37,7 +40,20 @@ export class ConfigWatcher {
     });
   }
 
-  reload(trigger: string): void {
+  private text(): string | undefined {
+    try {
+      return readFileSync(this.path, 'utf8');
+    } catch {
+      return undefined; // loadConfig names the problem
+    }
+  }
+
+  reload(trigger: 'SIGHUP' | 'file change'): void {
+    // A SIGHUP covers a change event still waiting out its debounce: one edit, one reload.
+    clearTimeout(this.timer);
+    const text = this.text();
+    if (trigger === 'file change' && text !== undefined && text === this.lastText) return;
+    this.lastText = text;
     let next: Config;
     try {
       next = loadConfig(this.path);

@@ -16,6 +16,16 @@ export interface PartitionHooks {
   settled(topic: string, partition: number, nextOffset: string): Promise<void>;
 }
 
+/** A member of the group with the configured fetch tuning: both live sources (this one, KafkaThreadSource) use it. */
+export function groupConsumer(kafka: Kafka, groupId: string, tuning: Config['kafka']['consumer']): Consumer {
+  return kafka.consumer({
+    groupId, sessionTimeout: tuning.sessionTimeout, heartbeatInterval: tuning.heartbeatInterval,
+    maxWaitTimeInMs: tuning.maxWaitTime, maxBytesPerPartition: tuning.maxBytesPerPartition, maxBytes: tuning.maxBytes,
+    // Round robin second: a group still running an older auditwatch can agree on it during a rolling upgrade.
+    partitionAssigners: [BalancedAssigner, PartitionAssigners.roundRobin],
+  });
+}
+
 /**
  * The live source: a consumer group over the configured topics. A batch's offsets are resolved and committed only
  * after the pipeline has settled every output of that batch (and, with partition hooks, after the state it changed
@@ -39,12 +49,7 @@ export class KafkaGroupSource implements Source {
   async run(handle: (records: SourceRecord[]) => Promise<void>): Promise<void> {
     const formatOf = new Map<string, SourceRecord['format']>();
     for (const spec of this.specs) for (const t of spec.topics) formatOf.set(t, spec.format);
-    const consumer = this.kafka.consumer({
-      groupId: this.groupId, sessionTimeout: this.tuning.sessionTimeout, heartbeatInterval: this.tuning.heartbeatInterval,
-      maxWaitTimeInMs: this.tuning.maxWaitTime, maxBytesPerPartition: this.tuning.maxBytesPerPartition, maxBytes: this.tuning.maxBytes,
-      // Round robin second: a group still running an older auditwatch can agree on it during a rolling upgrade.
-      partitionAssigners: [BalancedAssigner, PartitionAssigners.roundRobin],
-    });
+    const consumer = groupConsumer(this.kafka, this.groupId, this.tuning);
     this.consumer = consumer;
     const hooks = this.hooks;
     if (hooks) {

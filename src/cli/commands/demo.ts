@@ -16,7 +16,7 @@ import { decodeAlert } from '../../sinks/kafka.js';
 import { simulationConfig } from '../../sim/config.js';
 import { ELB_JANITOR, SIM_ACCOUNTS, simulateElbIncident, simulateNormalTraffic } from '../../sim/cloudtrail-sim.js';
 import { history, SHIPPED_HISTORY } from '../../sim/scenario.js';
-import { KafkaGroupSource } from '../../sources/kafka-group.js';
+import { liveSource } from '../../sources/live.js';
 import { MemorySource } from '../../sources/memory.js';
 
 export interface DemoArgs {
@@ -74,7 +74,7 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
   const producer = await connectProducer(kafka);
   const autoencoder = existsSync(join(modelDir, 'baselines.json')) ? await loadAutoencoder(modelDir) : null;
   const { pipeline } = buildDetectionPipeline({ config, model, autoencoder, metrics: new Metrics(), log, producer });
-  const source = new KafkaGroupSource(kafka, config.kafka.groupId, config.sources, config.kafka.consumer, new Metrics(), log);
+  const source = liveSource(kafka, config, config.kafka.groupId, config.sources, new Metrics(), log);
   const running = source.run(pipeline.handle);
   const gate = new WriteGate(kafka, config.freeze.controlTopic);
   await gate.start();

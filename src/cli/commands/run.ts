@@ -14,6 +14,8 @@ import { Metrics } from '../../metrics/metrics.js';
 import { startMetricsServer } from '../../metrics/server.js';
 import { buildDetectionPipeline, connectProducer } from '../../pipeline/assemble.js';
 import { KafkaGroupSource } from '../../sources/kafka-group.js';
+import { liveSource } from '../../sources/live.js';
+import { decodeSettingsOf } from '../../decode/index.js';
 import { EventTimeBounds } from '../../pipeline/admission.js';
 import { Repartitioner } from '../../pipeline/repartition.js';
 import { KafkaDeadLetterSink } from '../../sinks/dead-letter.js';
@@ -72,10 +74,14 @@ async function runInstance(config: Config, args: RunArgs, worker: number | undef
   const topology = planTopology(config);
   const { repartitionPartitions } = await ensureInternalTopics(kafka, config, topology);
   const { pipeline, dispatcher, sinks, reconfigure, tasks, decodeContext } = buildDetectionPipeline({ config, model, autoencoder, metrics, log, producer, partitioned: config.state.changelog });
+  // The consumer thread decodes with these; a reload that is taken replaces them.
+  let decodeSettings = decodeSettingsOf(config);
   const watcher = args.config
     ? new ConfigWatcher(args.config, (next) => {
       if (args.modelDir) next.modelDir = args.modelDir;
-      return reconfigure(next);
+      const outcome = reconfigure(next);
+      if (!outcome.refused.length) decodeSettings = decodeSettingsOf(next);
+      return outcome;
     }, log.child({ component: 'config' }), (outcome) => metrics.configReloads.inc({ outcome }))
     : undefined;
   watcher?.start();
@@ -87,7 +93,7 @@ async function runInstance(config: Config, args: RunArgs, worker: number | undef
     new KafkaFreezeAuditLog(producer, config.freeze.auditTopic), metrics, log.child({ component: 'freeze-executor' }));
   dispatcher.restore(await executor.start());
   const state = tasks ? new PartitionState(kafka, producer, tasks, { topic: topology.changelogTopic, dir: config.state.dir }, metrics, log.child({ component: 'state' })) : undefined;
-  const source = new KafkaGroupSource(kafka, config.kafka.groupId, topology.detection, config.kafka.consumer, metrics, log, state);
+  const source = liveSource(kafka, config, config.kafka.groupId, topology.detection, metrics, log, { hooks: state, decodeSettings: () => decodeSettings });
   // Inputs not keyed by principal go through the repartition stage first: its own group, the same process.
   const ingest = topology.repartition.length
     ? {

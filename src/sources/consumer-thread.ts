@@ -1,0 +1,213 @@
+/**
+ * The consumer thread of KafkaThreadSource (kafka-thread.ts): kafkajs, and a share of the decoding, off the thread
+ * that runs detection. Each batch leaves as its first `decodeShare` of records decoded (DecodedWriter bytes) and
+ * the rest as raw keys and values, for the detection thread to decode; a record that fails to decode here goes raw
+ * too, so that its dead letter carries its bytes.
+ *
+ * A batch's offset is committed when the detection thread acknowledges it, not when kafkajs's eachBatch returns:
+ * kafkajs fetches again only once every batch of a fetch has returned, so waiting there for detection would leave
+ * the two threads idle in turn. Returning early gives up kafkajs's guarantee that a rebalance waits for the
+ * batches in hand; the fence below puts it back (see REBALANCING).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Batch } from 'kafkajs';
+import type { Config } from '../config/schema.js';
+import { decodeContextFrom, decodeRecord, type DecodeSettings } from '../decode/index.js';
+import { DecodedWriter } from '../decode/transfer.js';
+import { createKafka } from '../kafka/client.js';
+import { createLogger } from '../log.js';
+import { groupConsumer } from './kafka-group.js';
+import type { SourceRecord } from './source.js';
+
+export interface ConsumerThreadOptions {
+  kafka: Pick<Config['kafka'], 'brokers' | 'clientId' | 'ssl' | 'sasl'>;
+  logLevel: string;
+  groupId: string;
+  subscriptions: Array<{ topics: string[]; fromBeginning: boolean; format: SourceRecord['format'] }>;
+  tuning: Config['kafka']['consumer'];
+  settings: DecodeSettings;
+  /** One Int32: the detection thread sets it to 1, and notifies, once it has settled every batch handed over. */
+  fence: SharedArrayBuffer;
+}
+
+/** A batch as it crosses to the detection thread; every array is transferred, not copied. */
+export interface BatchMessage {
+  type: 'batch';
+  seq: number;
+  topic: string;
+  partition: number;
+  /** Every record's offset, in order (a compacted or transactional topic has gaps). */
+  offsets: BigInt64Array;
+  /** The records decoded here; each DecodedLine's `line` is its index in the batch, from 1. */
+  decoded: Uint8Array;
+  /** Indices in the batch of the records sent raw. */
+  rawIndex: Uint32Array;
+  /** Per raw record: key start (-1: no key), value start (-1: no value), value end, all into `raw`. */
+  rawBounds: Int32Array;
+  raw: Uint8Array;
+  /** The partition's lag behind its high watermark after this batch. */
+  lag: number;
+}
+
+/** What the consumer thread tells the detection thread. */
+export type ThreadMessage =
+  | BatchMessage
+  | { type: 'consuming' }
+  | { type: 'rebalancing' }
+  | { type: 'joined'; held: Array<{ topic: string; partition: number }>; fencedMs: number | undefined }
+  | { type: 'stopped' };
+
+/** What the detection thread tells the consumer thread. */
+export type ControlMessage =
+  | { type: 'ack'; seq: number; commit: boolean }
+  | { type: 'settings'; settings: DecodeSettings }
+  | { type: 'stop' };
+
+/** How long a rebalance waits for the detection thread before rejoining regardless (a member must rejoin in time). */
+const FENCE_TIMEOUT_MS = 30_000;
+
+const opts = workerData as ConsumerThreadOptions;
+const port = parentPort!;
+const log = createLogger(opts.logLevel).child({ component: 'consumer-thread', groupId: opts.groupId });
+const post = (m: ThreadMessage, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+let ctx = decodeContextFrom(opts.settings);
+const writer = new DecodedWriter();
+const formatOf = new Map<string, SourceRecord['format']>();
+for (const s of opts.subscriptions) for (const t of s.topics) formatOf.set(t, s.format);
+
+const consumer = groupConsumer(createKafka(opts.kafka, log), opts.groupId, opts.tuning);
+
+/** Partitions this member holds in the current generation: an acknowledged batch of any other is not committed. */
+let held = new Set<string>();
+const partitionKey = (topic: string, partition: number) => `${topic}:${partition}`;
+/** Handed over, not yet acknowledged: seq → where its batch ends. */
+const unacknowledged = new Map<number, { topic: string; partition: number; next: string }>();
+const waitingForRoom: Array<() => void> = [];
+/** Acknowledged offsets waiting for the commit in flight; one commit at a time keeps them in order. */
+const toCommit = new Map<string, { topic: string; partition: number; offset: string }>();
+let committing: Promise<void> = Promise.resolve();
+let stopping = false;
+
+function commitAcknowledged(): Promise<void> {
+  committing = committing.then(async () => {
+    if (!toCommit.size) return;
+    const offsets = [...toCommit.values()];
+    toCommit.clear();
+    // A commit refused (the group rebalancing, or a partition moved) leaves the batch to be read again: the
+    // pipeline drops the events it has already seen, and a partition's new owner restores from the changelog.
+    await consumer.commitOffsets(offsets).catch((err: Error) => log.warn({ err: err.message, offsets }, 'commit refused; the batches will be read again'));
+  });
+  return committing;
+}
+
+port.on('message', (m: ControlMessage) => {
+  if (m.type === 'ack') {
+    const batch = unacknowledged.get(m.seq);
+    unacknowledged.delete(m.seq);
+    if (batch && m.commit && held.has(partitionKey(batch.topic, batch.partition))) {
+      toCommit.set(partitionKey(batch.topic, batch.partition), { topic: batch.topic, partition: batch.partition, offset: batch.next });
+      void commitAcknowledged();
+    }
+    while (waitingForRoom.length && unacknowledged.size < opts.tuning.maxBatchesInFlight) waitingForRoom.shift()!();
+  } else if (m.type === 'settings') {
+    ctx = decodeContextFrom(m.settings);
+  } else {
+    stopping = true;
+    for (const wake of waitingForRoom.splice(0)) wake();
+    // Acknowledgements sent before `stop` came first on the port: their commits are queued; let them finish.
+    void commitAcknowledged().then(() => consumer.disconnect()).finally(() => post({ type: 'stopped' }));
+  }
+});
+
+const fence = new Int32Array(opts.fence);
+let fencedMs: number | undefined;
+// kafkajs emits this synchronously just before it rejoins the group. Blocking here holds the rejoin, and so the
+// handing of this member's partitions to another, until the detection thread has settled (written the state of)
+// every batch it was given. The acknowledgements queue meanwhile; their commits, made after, may be refused.
+consumer.on(consumer.events.REBALANCING, () => {
+  const started = performance.now();
+  Atomics.store(fence, 0, 0);
+  post({ type: 'rebalancing' });
+  if (Atomics.wait(fence, 0, 0, FENCE_TIMEOUT_MS) === 'timed-out') log.warn({ ms: FENCE_TIMEOUT_MS }, 'rebalance: batches still unsettled; rejoining regardless');
+  fencedMs = performance.now() - started;
+});
+consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+  const list = Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition })));
+  held = new Set(list.map((p) => partitionKey(p.topic, p.partition)));
+  post({ type: 'joined', held: list, fencedMs });
+  fencedMs = undefined;
+});
+
+/** Waits until fewer than the configured batches are unacknowledged, heartbeating meanwhile (a restore can be long). */
+async function roomForAnother(heartbeat: () => Promise<void>): Promise<void> {
+  while (!stopping && unacknowledged.size >= opts.tuning.maxBatchesInFlight) {
+    let wake!: () => void;
+    const room = new Promise<void>((resolve) => waitingForRoom.push((wake = resolve)));
+    const timer = setTimeout(wake, opts.tuning.heartbeatInterval);
+    await room;
+    clearTimeout(timer);
+    const at = waitingForRoom.indexOf(wake);
+    if (at >= 0) waitingForRoom.splice(at, 1);
+    await heartbeat().catch(() => undefined);
+  }
+}
+
+let seq = 0;
+
+function handOver(batch: Batch): void {
+  const messages = batch.messages;
+  const format = formatOf.get(batch.topic) ?? 'auto';
+  const mine = Math.round(messages.length * opts.tuning.decodeShare);
+  const offsets = new BigInt64Array(messages.length);
+  const rawIndex: number[] = [];
+  writer.begin(mine);
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]!;
+    offsets[i] = BigInt(m.offset);
+    if (i >= mine) {
+      rawIndex.push(i);
+      continue;
+    }
+    const decoded = decodeRecord({ topic: batch.topic, partition: batch.partition, offset: m.offset, key: null, value: m.value, format }, ctx);
+    if ('error' in decoded) rawIndex.push(i);
+    else writer.record({ line: i + 1, start: 0, end: 0, decoded });
+  }
+  const decoded = writer.finish();
+  let bytes = 0;
+  for (const i of rawIndex) bytes += (messages[i]!.key?.length ?? 0) + (messages[i]!.value?.length ?? 0);
+  const raw = Buffer.allocUnsafeSlow(bytes);
+  const rawBounds = new Int32Array(rawIndex.length * 3);
+  let at = 0;
+  rawIndex.forEach((i, n) => {
+    const { key, value } = messages[i]!;
+    rawBounds[3 * n] = key ? at : -1;
+    if (key) at += key.copy(raw, at);
+    rawBounds[3 * n + 1] = value ? at : -1;
+    if (value) at += value.copy(raw, at);
+    rawBounds[3 * n + 2] = at;
+  });
+  const last = messages[messages.length - 1]!.offset;
+  unacknowledged.set(seq, { topic: batch.topic, partition: batch.partition, next: String(BigInt(last) + 1n) });
+  const message: BatchMessage = {
+    type: 'batch', seq: seq++, topic: batch.topic, partition: batch.partition, offsets, decoded,
+    rawIndex: Uint32Array.from(rawIndex), rawBounds, raw, lag: Number(batch.offsetLag()),
+  };
+  post(message, [offsets.buffer as ArrayBuffer, decoded.buffer as ArrayBuffer, message.rawIndex.buffer as ArrayBuffer, rawBounds.buffer as ArrayBuffer, raw.buffer as ArrayBuffer]);
+}
+
+await consumer.connect();
+for (const s of opts.subscriptions) await consumer.subscribe({ topics: s.topics, fromBeginning: s.fromBeginning });
+await consumer.run({
+  autoCommit: false,
+  eachBatchAutoResolve: false,
+  partitionsConsumedConcurrently: opts.tuning.partitionsConsumedConcurrently,
+  eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+    if (stopping || !isRunning() || isStale() || batch.messages.length === 0) return;
+    handOver(batch);
+    // Resolved now so that the next fetch goes on from here; what is committed waits for the acknowledgement.
+    resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
+    await roomForAnother(heartbeat);
+    await heartbeat();
+  },
+});
+post({ type: 'consuming' });

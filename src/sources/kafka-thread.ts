@@ -1,0 +1,181 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { Worker } from 'node:worker_threads';
+import type { Config, SourceSpec } from '../config/schema.js';
+import type { DecodeSettings } from '../decode/index.js';
+import { DecodedReader } from '../decode/transfer.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { retryWhileTransient } from '../util/retry.js';
+import { startThread } from '../util/threads.js';
+import type { BatchMessage, ConsumerThreadOptions, ControlMessage, ThreadMessage } from './consumer-thread.js';
+import type { PartitionHooks } from './kafka-group.js';
+import type { Source, SourceRecord } from './source.js';
+
+/**
+ * The live source with kafkajs on a thread of its own (consumer-thread.ts): that thread fetches and decodes a share
+ * of each batch while this one decodes the rest and runs detection, so fetching, decoding and detecting overlap.
+ * The guarantees are KafkaGroupSource's:
+ * - a batch's offset is committed only after the pipeline settled every output of it, and its partition state
+ *   is in the changelog;
+ * - the batches of a partition are handled one after another, in order;
+ * - a rebalance kafkajs announces waits until every batch handed over has settled (the consumer thread's fence),
+ *   so a partition's new owner restores state that includes them.
+ * A member that has already lost its membership (its session expired) finds out only when it next talks to the
+ * group, as with KafkaGroupSource: its late state writes hold what the new owner computes again from the same events.
+ */
+export class KafkaThreadSource implements Source {
+  private thread: Worker | undefined;
+  running = false;
+  private stopping = false;
+  /** Every batch handed over and not yet settled, for the fence and the drain. */
+  private readonly inHand = new Set<Promise<void>>();
+  /** Per partition, the last batch's handling: the next batch of that partition starts after it. */
+  private readonly tails = new Map<string, Promise<void>>();
+  private sentSettings: DecodeSettings;
+
+  constructor(
+    private readonly kafkaConfig: Config['kafka'],
+    private readonly groupId: string,
+    private readonly specs: ReadonlyArray<Pick<Extract<SourceSpec, { type: 'kafka' }>, 'topics' | 'format' | 'fromBeginning'>>,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+    /** The decode settings now (they change on a config reload); the consumer thread decodes with them. */
+    private readonly decodeSettings: () => DecodeSettings,
+    private readonly hooks?: PartitionHooks,
+  ) {
+    this.sentSettings = decodeSettings();
+  }
+
+  async run(handle: (records: SourceRecord[]) => Promise<void>): Promise<void> {
+    const fence = new SharedArrayBuffer(4);
+    const fenceFlag = new Int32Array(fence);
+    const options: ConsumerThreadOptions = {
+      kafka: { brokers: this.kafkaConfig.brokers, clientId: this.kafkaConfig.clientId, ssl: this.kafkaConfig.ssl, sasl: this.kafkaConfig.sasl },
+      logLevel: this.log.level,
+      groupId: this.groupId,
+      subscriptions: this.specs.map((s) => ({ topics: s.topics, fromBeginning: s.fromBeginning, format: s.format })),
+      tuning: this.kafkaConfig.consumer,
+      settings: this.sentSettings,
+      fence,
+    };
+    const thread = startThread(new URL(import.meta.url.endsWith('.ts') ? './consumer-thread.ts' : './consumer-thread.js', import.meta.url), options);
+    this.thread = thread;
+    const reader = new DecodedReader();
+    const stopped = new Promise<void>((resolve, reject) => {
+      thread.once('exit', (code) => (this.stopping ? resolve() : reject(new Error(`the consumer thread exited (${code}) while consuming`))));
+      thread.once('error', reject);
+    });
+    thread.on('message', (m: ThreadMessage) => {
+      switch (m.type) {
+        case 'consuming':
+          this.running = true;
+          this.log.info({ groupId: this.groupId, topics: this.specs.flatMap((s) => s.topics), consumerThread: true }, 'consuming');
+          return;
+        case 'rebalancing': {
+          // Every batch handed over before this message is in `inHand` already: a port delivers in order.
+          const batches = this.inHand.size;
+          const started = Date.now();
+          void Promise.allSettled([...this.inHand]).then(() => {
+            this.log.info({ batches, ms: Date.now() - started }, 'rebalance: batches in hand settled; rejoining');
+            Atomics.store(fenceFlag, 0, 1);
+            Atomics.notify(fenceFlag, 0);
+          });
+          return;
+        }
+        case 'joined':
+          this.hooks?.rebalanced(m.held);
+          this.log.info({ partitions: m.held.length, fencedMs: m.fencedMs === undefined ? undefined : Math.round(m.fencedMs) }, 'joined the group');
+          return;
+        case 'stopped':
+          void thread.terminate();
+          return;
+        case 'batch':
+          // Read now, in arrival order: the reader's string table follows the writer's, piece by piece.
+          this.accept(m, this.records(m, reader), handle);
+      }
+    });
+    await stopped;
+    this.running = false;
+  }
+
+  /** The batch's records in offset order: those decoded on the consumer thread, and the raw rest. */
+  private records(m: BatchMessage, reader: DecodedReader): SourceRecord[] {
+    const format = this.specs.find((s) => s.topics.includes(m.topic))?.format ?? 'auto';
+    const records = new Array<SourceRecord>(m.offsets.length);
+    for (const line of reader.read(Buffer.from(m.decoded.buffer, m.decoded.byteOffset, m.decoded.byteLength)).records) {
+      const i = line.line - 1;
+      records[i] = { topic: m.topic, partition: m.partition, offset: String(m.offsets[i]), key: null, value: null, format, decoded: line.decoded };
+    }
+    const raw = Buffer.from(m.raw.buffer, m.raw.byteOffset, m.raw.byteLength);
+    for (let n = 0; n < m.rawIndex.length; n++) {
+      const i = m.rawIndex[n]!;
+      const keyAt = m.rawBounds[3 * n]!;
+      const valueAt = m.rawBounds[3 * n + 1]!;
+      const end = m.rawBounds[3 * n + 2]!;
+      records[i] = {
+        topic: m.topic, partition: m.partition, offset: String(m.offsets[i]), format,
+        key: keyAt < 0 ? null : raw.subarray(keyAt, valueAt < 0 ? end : valueAt),
+        value: valueAt < 0 ? null : raw.subarray(valueAt, end),
+      };
+    }
+    return records;
+  }
+
+  /** Queues the batch behind its partition's previous one; acknowledges it once handled and settled. */
+  private accept(m: BatchMessage, all: SourceRecord[], handle: (records: SourceRecord[]) => Promise<void>): void {
+    const key = `${m.topic}:${m.partition}`;
+    const handled: Promise<void> = (this.tails.get(key) ?? Promise.resolve())
+      // One turn of the event loop first: batches arriving back to back would otherwise keep it from polling
+      // sockets and timers (a member joining the group once waited 11 s for its first request to go out).
+      .then(() => nextTurn())
+      .then(async () => {
+        if (this.stopping) return this.post({ type: 'ack', seq: m.seq, commit: false });
+        const records = await this.fromRestoredPosition(m.topic, m.partition, all);
+        if (records.length) await handle(records);
+        if (this.hooks) {
+          const next = String(m.offsets[m.offsets.length - 1]! + 1n);
+          await retryWhileTransient(() => this.hooks!.settled(m.topic, m.partition, next),
+            { what: 'writing partition state', log: this.log, stopping: () => this.stopping });
+        }
+        this.metrics.consumerLag.set({ topic: m.topic, partition: String(m.partition) }, m.lag);
+        this.post({ type: 'ack', seq: m.seq, commit: true });
+      })
+      .catch((err: Error) => {
+        // Not committed: the batch is read again after the next restart or rebalance.
+        this.log.error({ err: err.message, topic: m.topic, partition: m.partition }, 'batch not settled; it will be read again');
+        this.post({ type: 'ack', seq: m.seq, commit: false });
+      })
+      .finally(() => {
+        this.inHand.delete(handled);
+        if (this.tails.get(key) === handled) this.tails.delete(key);
+      });
+    this.inHand.add(handled);
+    this.tails.set(key, handled);
+    const settings = this.decodeSettings();
+    if (settings !== this.sentSettings) this.post({ type: 'settings', settings: (this.sentSettings = settings) });
+  }
+
+  /** Waits for the partition's state; drops records below the restored position (their effect is in the state). */
+  private async fromRestoredPosition(topic: string, partition: number, records: SourceRecord[]): Promise<SourceRecord[]> {
+    if (!this.hooks) return records;
+    const position = await this.hooks.ready(topic, partition);
+    if (position === null) return records;
+    const from = BigInt(position);
+    return BigInt(records[0]!.offset) < from ? records.filter((r) => BigInt(r.offset) >= from) : records;
+  }
+
+  private post(m: ControlMessage): void {
+    this.thread?.postMessage(m);
+  }
+
+  /** Lets the batches in hand settle and be committed, then leaves the group. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.running = false;
+    // Batches not yet begun, and any that arrive from now on, are acknowledged without being handled or committed.
+    this.stopping = true;
+    await Promise.allSettled([...this.inHand]);
+    // The consumer thread commits what was acknowledged before this, then leaves the group and exits.
+    this.post({ type: 'stop' });
+  }
+}

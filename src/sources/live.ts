@@ -1,0 +1,22 @@
+import type { Kafka } from 'kafkajs';
+import type { Config, SourceSpec } from '../config/schema.js';
+import { decodeSettingsOf, type DecodeSettings } from '../decode/index.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { KafkaGroupSource, type PartitionHooks } from './kafka-group.js';
+import { KafkaThreadSource } from './kafka-thread.js';
+import type { Source } from './source.js';
+
+export type LiveSource = Source & { readonly running: boolean };
+
+/**
+ * The consumer group that feeds detection: with `kafka.consumer.thread` (the default) kafkajs runs on a thread of
+ * its own, otherwise on the pipeline's thread. Both commit a batch only after it settled.
+ */
+export function liveSource(kafka: Kafka, config: Pick<Config, 'kafka' | 'environments' | 'principals'>, groupId: string,
+  specs: ReadonlyArray<Pick<Extract<SourceSpec, { type: 'kafka' }>, 'topics' | 'format' | 'fromBeginning'>>, metrics: Metrics, log: Logger,
+  opts: { hooks?: PartitionHooks; decodeSettings?: () => DecodeSettings } = {}): LiveSource {
+  if (!config.kafka.consumer.thread) return new KafkaGroupSource(kafka, groupId, specs, config.kafka.consumer, metrics, log, opts.hooks);
+  const fixed = decodeSettingsOf(config);
+  return new KafkaThreadSource(config.kafka, groupId, specs, metrics, log, opts.decodeSettings ?? (() => fixed), opts.hooks);
+}

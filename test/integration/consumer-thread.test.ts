@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Admin, Producer } from 'kafkajs';
+import { validateConfig } from '../../src/config/load.js';
+import { decodeSettingsOf } from '../../src/decode/index.js';
+import { createLogger } from '../../src/log.js';
+import { Metrics } from '../../src/metrics/metrics.js';
+import type { PartitionHooks } from '../../src/sources/kafka-group.js';
+import { KafkaThreadSource } from '../../src/sources/kafka-thread.js';
+import type { SourceRecord } from '../../src/sources/source.js';
+import { committedTotal, highTotal } from '../helpers/offsets.js';
+import { brokers, fresh, testKafka, waitFor } from '../helpers/kafka.js';
+
+const log = createLogger(process.env.TEST_LOG ?? 'silent');
+const PARTITIONS = 4;
+
+const event = (i: number) => JSON.stringify({ id: `e-${i}`, time: 1_780_000_000_000 + i, principal: { id: `svc-${i % 7}`, kind: 'service' }, action: 'Get', verb: 'read', resource: { type: 'db:table', id: String(i) }, environment: 'production' });
+
+/** A member of the group: the thread source, with hooks that note when it settled what, and when it was given what. */
+function member(group: string, topic: string, tuning: Record<string, unknown>, handleMs: () => number) {
+  const config = validateConfig({ kafka: { brokers: brokers(), groupId: group, consumer: { heartbeatInterval: 300, sessionTimeout: 10_000, ...tuning } } }, {});
+  const settledAt: Array<{ partition: number; next: bigint; at: number }> = [];
+  const heldFrom: Array<{ partitions: number[]; at: number }> = [];
+  const handled: SourceRecord[] = [];
+  const hooks: PartitionHooks = {
+    rebalanced: (held) => void heldFrom.push({ partitions: held.map((p) => p.partition), at: Date.now() }),
+    ready: async () => null,
+    settled: async (_topic, partition, next) => void settledAt.push({ partition, next: BigInt(next), at: Date.now() }),
+  };
+  const source = new KafkaThreadSource(config.kafka, group, [{ topics: [topic], format: 'canonical-json', fromBeginning: true }], new Metrics(), log.child({ member: group.length }), () => decodeSettingsOf(config), hooks);
+  const running = source.run(async (records) => {
+    handled.push(...records);
+    await new Promise((r) => setTimeout(r, handleMs()));
+  });
+  return { source, running, settledAt, heldFrom, handled };
+}
+
+describe('the consumer thread (kafka.consumer.thread) on a real broker', () => {
+  const kafka = testKafka();
+  let producer: Producer;
+  let admin: Admin;
+  beforeAll(async () => {
+    producer = kafka.producer();
+    admin = kafka.admin();
+    await Promise.all([producer.connect(), admin.connect()]);
+  });
+  afterAll(async () => {
+    await Promise.all([producer.disconnect(), admin.disconnect()]);
+  });
+
+  it('a member joining mid-stream gets a partition only after the batches in hand for it settled; every offset handled and committed', async () => {
+    const topic = fresh('thread.in');
+    const group = fresh('thread.group');
+    await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true });
+    // Sent a few at a time: record batches small enough that a fetch of 16 KiB per partition holds several.
+    const N = 6000;
+    for (let from = 0; from < N; from += 25) {
+      await producer.send({ topic, messages: Array.from({ length: 25 }, (_, k) => ({ key: `k${(from + k) % 97}`, value: event(from + k) })) });
+    }
+    // Small fetches, slow handling and room for many: a backlog of batches in hand when the rebalance comes.
+    const tuning = { maxBytesPerPartition: 16 * 1024, maxBatchesInFlight: 100 };
+    let slow = false;
+    const a = member(group, topic, tuning, () => (slow ? 250 : 10));
+    await waitFor('the first member under way', () => a.handled.length >= 1000, 30_000);
+    // From here the first member's batches take longer: when the rebalance comes, it has a backlog in hand.
+    slow = true;
+    const joining = Date.now();
+    const b = member(group, topic, tuning, () => 10);
+    await waitFor('both members holding partitions', () => a.heldFrom.length >= 2 && b.heldFrom.length >= 1, 30_000);
+    await waitFor('every record committed', async () => (await committedTotal(admin, group, topic)) === (await highTotal(admin, topic)), 60_000);
+    await Promise.all([a.source.stop(), b.source.stop()]);
+    await Promise.all([a.running, b.running]);
+    const given = b.heldFrom[0]!;
+    expect(given.partitions.length).toBeGreaterThan(0);
+    for (const p of given.partitions) {
+      const late = a.settledAt.filter((s) => s.partition === p && s.at > given.at);
+      // The first member settled this partition's batches before the second was given it, and none after.
+      expect(late, `partition ${p}: settled by the first member after the second was given it`).toEqual([]);
+    }
+    // Not vacuous: the first member was still settling batches of those partitions after the second began to join.
+    expect(a.settledAt.filter((s) => given.partitions.includes(s.partition) && s.at > joining).length).toBeGreaterThan(0);
+    // At least once: every offset of every partition was handled by one member or the other.
+    const seen = new Set([...a.handled, ...b.handled].map((r) => `${r.partition}:${r.offset}`));
+    expect(seen.size).toBe(N);
+  }, 120_000);
+
+  it('hands each batch over in offset order, decoded or raw; a record that fails to decode comes raw, key and value intact', async () => {
+    const topic = fresh('thread.mixed');
+    const group = fresh('thread.group');
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    const values = Array.from({ length: 300 }, (_, i) => (i % 50 === 7 ? `not json ${i}` : event(i)));
+    await producer.send({ topic, messages: values.map((value, i) => ({ key: i % 50 === 7 ? `bad-${i}` : null, value })) });
+    const m = member(group, topic, { decodeShare: 0.7 }, () => 0);
+    await waitFor('every record handed over', () => m.handled.length >= values.length, 30_000);
+    await m.source.stop();
+    await m.running;
+    expect(m.handled.map((r) => Number(r.offset))).toEqual(values.map((_, i) => i));
+    const decodedOnThread = m.handled.filter((r) => r.decoded).length;
+    expect(decodedOnThread).toBeGreaterThan(0);
+    expect(decodedOnThread).toBeLessThan(values.length);
+    for (const [i, r] of m.handled.entries()) {
+      if (i % 50 === 7) {
+        expect(r.decoded).toBeUndefined();
+        expect(r.value?.toString()).toBe(values[i]);
+        expect(r.key?.toString()).toBe(`bad-${i}`);
+      } else if (r.decoded) {
+        expect('events' in r.decoded && r.decoded.events[0]!.id).toBe(`e-${i}`);
+      } else {
+        expect(r.value?.toString()).toBe(values[i]);
+        expect(r.key).toBeNull();
+      }
+    }
+    expect(await committedTotal(admin, group, topic)).toBe(values.length);
+  }, 60_000);
+});
