@@ -3,8 +3,10 @@
  * (cpu-split.ts): the workload (CloudTrail-sized records keyed by principal), the bare-kafkajs baseline, and
  * auditwatch's live source and pipeline in this process, each timed as a Span.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { readModel } from '../src/baseline/model.js';
 import { loadConfig } from '../src/config/load.js';
@@ -17,6 +19,8 @@ import { buildDetectionPipeline } from '../src/pipeline/assemble.js';
 import { simulateNormalTraffic } from '../src/sim/cloudtrail-sim.js';
 import { liveSource } from '../src/sources/live.js';
 import { PartitionState } from '../src/state/partition-state.js';
+import { freePort, startAuditwatch } from '../test/helpers/run-process.js';
+import { groupHasMembers } from '../test/helpers/offsets.js';
 import { runBareConsumer } from './bare-consumer.js';
 
 export const PARTITIONS = 6;
@@ -210,4 +214,52 @@ export async function auditwatchRun({ kafka, brokers }: Pick<BenchBroker, 'kafka
   await source.stop();
   await running;
   return span;
+}
+
+/**
+ * `auditwatch run` as users start it (the built CLI, a config file, `--workers`), on the keyed topic. The rate is
+ * counted from the first poll that finds the group stable with every worker in it and events read, to the last
+ * event, on the supervisor's /metrics polled every 100 ms: what a worker read alone while the others were joining
+ * is left out.
+ */
+export async function auditwatchProcess(kafka: Kafka, brokers: string, topic: string, format: 'cloudtrail' | 'canonical-avro', n: number, alertsTopic: string, workers: number,
+  consumer: Record<string, unknown> = {}): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'aw-bench-run-'));
+  const groupId = `aw-${workers}w-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  const port = await freePort();
+  const config = parseYaml(readFileSync(join(PROJECT_ROOT, 'config', 'simulation.yaml'), 'utf8')) as Record<string, unknown>;
+  const configPath = join(dir, 'config.yaml');
+  writeFileSync(configPath, stringifyYaml({
+    ...config,
+    // Frequent heartbeats: the member that joined first learns sooner that the others are in, and hands over.
+    kafka: { brokers: brokers.split(','), clientId: groupId, groupId, consumer: { heartbeatInterval: '500ms', ...consumer } },
+    sources: [{ type: 'kafka', topics: [topic], format, keyedByPrincipal: true, fromBeginning: true }],
+    alerts: { sinks: [{ type: 'kafka', topic: alertsTopic }] },
+    metrics: { port },
+    log: { level: 'error' },
+  }));
+  const aw = startAuditwatch(['--config', configPath, '--model-dir', join(PROJECT_ROOT, 'models'), '--workers', String(workers)], port);
+  const decoded = () => aw.metric(/^auditwatch_events_decoded_total/).catch(() => 0); // 0 until it listens
+  const admin = kafka.admin();
+  await admin.connect();
+  let from: { t: number; count: number } | undefined;
+  for (;;) {
+    const stable = !from && (await groupHasMembers(admin, groupId, workers));
+    const count = await decoded();
+    const t = performance.now();
+    // From the first events on, as the baseline is timed from its first batch: a group that is whole before any
+    // event is read would otherwise count the first fetch and the partitions' state restore against the rate.
+    if (stable && count > 0) from = { t, count };
+    if (count >= n) {
+      aw.child.kill('SIGTERM');
+      await aw.exited;
+      await admin.disconnect();
+      rmSync(dir, { recursive: true, force: true });
+      process.stdout.write(`  (${workers} worker(s): every one in the group after ${from?.count ?? n} events)\n`);
+      if (!from || n - from.count < n / 2) throw new Error(`the group was stable with ${workers} workers only after ${from?.count ?? n} of ${n} events: too few left to measure`);
+      return (n - from.count) / ((t - from.t) / 1000);
+    }
+    if (aw.child.exitCode !== null) throw new Error(`auditwatch run exited with ${aw.child.exitCode}: ${aw.stderr.slice(-5).join('\n')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

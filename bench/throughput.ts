@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Partitioners, type Kafka } from 'kafkajs';
+import { Partitioners } from 'kafkajs';
 import { loadConfig } from '../src/config/load.js';
 import { DECODERS, decodeContextFrom } from '../src/decode/index.js';
 import { auditEventType, toConfluentWire } from '../src/events/avro.js';
@@ -19,10 +19,7 @@ import { createKafka } from '../src/kafka/client.js';
 import { PROJECT_ROOT } from '../src/kafka/local-broker.js';
 import { createLogger } from '../src/log.js';
 import { connectProducer } from '../src/pipeline/assemble.js';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { freePort, startAuditwatch } from '../test/helpers/run-process.js';
-import { groupHasMembers } from '../test/helpers/offsets.js';
-import { auditwatchRun, baseline, benchBroker, cloudTrailValues, eventsPerSecond, keyedCloudTrailValues, PARTITIONS, produce } from './consumers.js';
+import { auditwatchProcess, auditwatchRun, baseline, benchBroker, cloudTrailValues, eventsPerSecond, keyedCloudTrailValues, PARTITIONS, produce } from './consumers.js';
 import { machine, median } from './stats.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2_000_000);
@@ -51,53 +48,6 @@ async function baselineProcesses(brokers: string, topic: string, n: number, proc
   const ms = Math.max(...all.map((p) => p.at)) - Math.min(...all.map((p) => p.first));
   await Promise.all(children.map((c) => new Promise((r) => { c.once('exit', r); c.kill('SIGTERM'); })));
   return n / (ms / 1000);
-}
-
-/**
- * `auditwatch run` as users start it (the built CLI, a config file, `--workers`), on the keyed topic. The rate is
- * counted from the first poll that finds the group stable with every worker in it and events read, to the last
- * event, on the supervisor's /metrics polled every 100 ms: what a worker read alone while the others were joining
- * is left out.
- */
-async function auditwatchProcess(kafka: Kafka, brokers: string, topic: string, format: 'cloudtrail' | 'canonical-avro', n: number, alertsTopic: string, workers: number): Promise<number> {
-  const dir = mkdtempSync(join(tmpdir(), 'aw-bench-run-'));
-  const groupId = `aw-${workers}w-${Date.now()}-${Math.random().toString(36).slice(2)}`;
-  const port = await freePort();
-  const config = parseYaml(readFileSync(join(PROJECT_ROOT, 'config', 'simulation.yaml'), 'utf8')) as Record<string, unknown>;
-  const configPath = join(dir, 'config.yaml');
-  writeFileSync(configPath, stringifyYaml({
-    ...config,
-    // Frequent heartbeats: the member that joined first learns sooner that the others are in, and hands over.
-    kafka: { brokers: brokers.split(','), clientId: groupId, groupId, consumer: { heartbeatInterval: '500ms' } },
-    sources: [{ type: 'kafka', topics: [topic], format, keyedByPrincipal: true, fromBeginning: true }],
-    alerts: { sinks: [{ type: 'kafka', topic: alertsTopic }] },
-    metrics: { port },
-    log: { level: 'error' },
-  }));
-  const aw = startAuditwatch(['--config', configPath, '--model-dir', join(PROJECT_ROOT, 'models'), '--workers', String(workers)], port);
-  const decoded = () => aw.metric(/^auditwatch_events_decoded_total/).catch(() => 0); // 0 until it listens
-  const admin = kafka.admin();
-  await admin.connect();
-  let from: { t: number; count: number } | undefined;
-  for (;;) {
-    const stable = !from && (await groupHasMembers(admin, groupId, workers));
-    const count = await decoded();
-    const t = performance.now();
-    // From the first events on, as the baseline is timed from its first batch: a group that is whole before any
-    // event is read would otherwise count the first fetch and the partitions' state restore against the rate.
-    if (stable && count > 0) from = { t, count };
-    if (count >= n) {
-      aw.child.kill('SIGTERM');
-      await aw.exited;
-      await admin.disconnect();
-      rmSync(dir, { recursive: true, force: true });
-      say(`  (${workers} worker(s): every one in the group after ${from?.count ?? n} events)`);
-      if (!from || n - from.count < n / 2) throw new Error(`the group was stable with ${workers} workers only after ${from?.count ?? n} of ${n} events: too few left to measure`);
-      return (n - from.count) / ((t - from.t) / 1000);
-    }
-    if (aw.child.exitCode !== null) throw new Error(`auditwatch run exited with ${aw.child.exitCode}: ${aw.stderr.slice(-5).join('\n')}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 async function main(): Promise<void> {

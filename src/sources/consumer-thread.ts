@@ -87,6 +87,8 @@ const waitingForRoom: Array<() => void> = [];
 const toCommit = new Map<string, { topic: string; partition: number; offset: string }>();
 let committing: Promise<void> = Promise.resolve();
 let stopping = false;
+/** Set once kafkajs is running: a stop that comes before is carried out when start-up is done. */
+let started = false;
 
 function commitAcknowledged(): Promise<void> {
   committing = committing.then(async () => {
@@ -114,10 +116,14 @@ port.on('message', (m: ControlMessage) => {
   } else {
     stopping = true;
     for (const wake of waitingForRoom.splice(0)) wake();
-    // Acknowledgements sent before `stop` came first on the port: their commits are queued; let them finish.
-    void commitAcknowledged().then(() => consumer.disconnect()).finally(() => post({ type: 'stopped' }));
+    if (started) leave();
   }
 });
+
+/** Acknowledgements sent before `stop` came first on the port: their commits are queued; they finish first. */
+function leave(): void {
+  void commitAcknowledged().then(() => consumer.disconnect()).finally(() => post({ type: 'stopped' }));
+}
 
 const fence = new Int32Array(opts.fence);
 let fencedMs: number | undefined;
@@ -197,7 +203,7 @@ function handOver(batch: Batch): void {
 
 await consumer.connect();
 for (const s of opts.subscriptions) await consumer.subscribe({ topics: s.topics, fromBeginning: s.fromBeginning });
-await consumer.run({
+if (!stopping) await consumer.run({
   autoCommit: false,
   eachBatchAutoResolve: false,
   partitionsConsumedConcurrently: opts.tuning.partitionsConsumedConcurrently,
@@ -210,4 +216,6 @@ await consumer.run({
     await heartbeat();
   },
 });
-post({ type: 'consuming' });
+started = true;
+if (stopping) leave();
+else post({ type: 'consuming' });

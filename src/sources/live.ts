@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { Kafka } from 'kafkajs';
 import type { Config, SourceSpec } from '../config/schema.js';
 import { decodeSettingsOf, type DecodeSettings } from '../decode/index.js';
@@ -13,10 +14,22 @@ export type LiveSource = Source & { readonly running: boolean };
  * The consumer group that feeds detection: with `kafka.consumer.thread` (the default) kafkajs runs on a thread of
  * its own, otherwise on the pipeline's thread. Both commit a batch only after it settled.
  */
-export function liveSource(kafka: Kafka, config: Pick<Config, 'kafka' | 'environments' | 'principals'>, groupId: string,
+export function liveSource(kafka: Kafka, config: Pick<Config, 'kafka' | 'environments' | 'principals' | 'workers'>, groupId: string,
   specs: ReadonlyArray<Pick<Extract<SourceSpec, { type: 'kafka' }>, 'topics' | 'format' | 'fromBeginning'>>, metrics: Metrics, log: Logger,
   opts: { hooks?: PartitionHooks; decodeSettings?: () => DecodeSettings } = {}): LiveSource {
-  if (!config.kafka.consumer.thread) return new KafkaGroupSource(kafka, groupId, specs, config.kafka.consumer, metrics, log, opts.hooks);
+  if (!consumerThread(config)) return new KafkaGroupSource(kafka, groupId, specs, config.kafka.consumer, metrics, log, opts.hooks);
   const fixed = decodeSettingsOf(config);
   return new KafkaThreadSource(config.kafka, groupId, specs, metrics, log, opts.decodeSettings ?? (() => fixed), opts.hooks);
+}
+
+/**
+ * Whether kafkajs gets a thread of its own. "auto": when each worker process has two cores. On two cores the thread
+ * took one process from 0.64 of the bare-kafkajs baseline to 0.94 (medians of three), while two workers with it
+ * fell from 0.92 to 0.76 (README, Performance): two processes already keep both cores busy, and the hop costs CPU.
+ */
+export function consumerThread(config: Pick<Config, 'kafka' | 'workers'>, cores = availableParallelism()): boolean {
+  const setting = config.kafka.consumer.thread;
+  if (setting !== 'auto') return setting;
+  const workers = config.workers === 'auto' ? cores : config.workers;
+  return cores >= 2 * workers;
 }

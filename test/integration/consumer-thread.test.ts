@@ -83,6 +83,17 @@ describe('the consumer thread (kafka.consumer.thread) on a real broker', () => {
     expect(seen.size).toBe(N);
   }, 120_000);
 
+  it('stopped as it starts: run returns, and the group is left empty', async () => {
+    const topic = fresh('thread.early');
+    const group = fresh('thread.group');
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    const m = member(group, topic, {}, () => 0);
+    await m.source.stop();
+    await m.running;
+    const { groups } = await admin.describeGroups([group]);
+    expect(groups[0]?.members ?? []).toEqual([]);
+  }, 30_000);
+
   it('hands each batch over in offset order, decoded or raw; a record that fails to decode comes raw, key and value intact', async () => {
     const topic = fresh('thread.mixed');
     const group = fresh('thread.group');

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
+import { consumerThread } from '../../src/sources/live.js';
 
 function problems(raw: unknown, env: NodeJS.ProcessEnv = {}): string[] {
   try {
@@ -48,6 +49,21 @@ describe('config validation', () => {
   it('suppressions need an owner, a reason and an expiry', () => {
     const lines = problems({ suppressions: [{ principal: 'svc' }] });
     expect(lines.map((l) => l.split(':').slice(0, 2).join(':')).sort()).toEqual(['config: suppressions.0.expires', 'config: suppressions.0.owner', 'config: suppressions.0.reason']);
+  });
+
+  it('the consumer thread: "auto" gives each worker process two cores, and a bad value names its key', () => {
+    const thread = (raw: unknown, cores: number) => consumerThread(validateConfig(raw, {}), cores);
+    expect(thread({}, 2)).toBe(true);
+    expect(thread({ workers: 2 }, 2)).toBe(false);
+    expect(thread({ workers: 2 }, 4)).toBe(true);
+    expect(thread({ workers: 'auto' }, 8)).toBe(false);
+    expect(thread({}, 1)).toBe(false);
+    expect(thread({ kafka: { consumer: { thread: true } }, workers: 2 }, 2)).toBe(true);
+    expect(thread({ kafka: { consumer: { thread: false } } }, 2)).toBe(false);
+    expect(problems({ kafka: { consumer: { thread: 'yes', decodeShare: 2 } } })).toEqual([
+      'config: kafka.consumer.thread: expected true, false or "auto" (got "yes")',
+      expect.stringMatching(/^config: kafka\.consumer\.decodeShare: /),
+    ]);
   });
 
   it('KAFKA_BROKERS overrides the file', () => {
