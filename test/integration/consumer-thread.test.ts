@@ -94,6 +94,17 @@ describe('the consumer thread (kafka.consumer.thread) on a real broker', () => {
     expect(groups[0]?.members ?? []).toEqual([]);
   }, 30_000);
 
+  it('a consumer thread that dies fails the source with a clear error instead of leaving it waiting', async () => {
+    const topic = fresh('thread.dies');
+    const group = fresh('thread.group');
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    const m = member(group, topic, {}, () => 0);
+    await waitFor('consuming', () => m.source.running, 30_000);
+    // As if the thread had crashed: it goes without being told to stop.
+    await (m.source as unknown as { thread: { terminate(): Promise<number> } }).thread.terminate();
+    await expect(m.running).rejects.toThrow(/consumer thread exited \(1\) while consuming/);
+  }, 30_000);
+
   it('hands each batch over in offset order, decoded or raw; a record that fails to decode comes raw, key and value intact', async () => {
     const topic = fresh('thread.mixed');
     const group = fresh('thread.group');
