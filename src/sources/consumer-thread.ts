@@ -28,6 +28,11 @@ export interface ConsumerThreadOptions {
   settings: DecodeSettings;
   /** One Int32: the detection thread sets it to 1, and notifies, once it has settled every batch handed over. */
   fence: SharedArrayBuffer;
+  /**
+   * Records handed over and not yet acknowledged, at most (past one batch). What is unacknowledged at a rebalance
+   * may be read again by this member, whose redelivery check then drops it: this keeps that within the check's reach.
+   */
+  maxRecordsInFlight: number;
 }
 
 /** A batch as it crosses to the detection thread; every array is transferred, not copied. */
@@ -81,8 +86,10 @@ const consumer = groupConsumer(createKafka(opts.kafka, log), opts.groupId, opts.
 let held = new Set<string>();
 const partitionKey = (topic: string, partition: number) => `${topic}:${partition}`;
 /** Handed over, not yet acknowledged: seq → where its batch ends. */
-const unacknowledged = new Map<number, { topic: string; partition: number; next: string }>();
+const unacknowledged = new Map<number, { topic: string; partition: number; next: string; records: number }>();
+let unacknowledgedRecords = 0;
 const waitingForRoom: Array<() => void> = [];
+const full = () => unacknowledged.size >= opts.tuning.maxBatchesInFlight || (unacknowledged.size > 0 && unacknowledgedRecords >= opts.maxRecordsInFlight);
 /** Acknowledged offsets waiting for the commit in flight; one commit at a time keeps them in order. */
 const toCommit = new Map<string, { topic: string; partition: number; offset: string }>();
 let committing: Promise<void> = Promise.resolve();
@@ -106,11 +113,12 @@ port.on('message', (m: ControlMessage) => {
   if (m.type === 'ack') {
     const batch = unacknowledged.get(m.seq);
     unacknowledged.delete(m.seq);
+    unacknowledgedRecords -= batch?.records ?? 0;
     if (batch && m.commit && held.has(partitionKey(batch.topic, batch.partition))) {
       toCommit.set(partitionKey(batch.topic, batch.partition), { topic: batch.topic, partition: batch.partition, offset: batch.next });
       void commitAcknowledged();
     }
-    while (waitingForRoom.length && unacknowledged.size < opts.tuning.maxBatchesInFlight) waitingForRoom.shift()!();
+    while (waitingForRoom.length && !full()) waitingForRoom.shift()!();
   } else if (m.type === 'settings') {
     ctx = decodeContextFrom(m.settings);
   } else {
@@ -144,9 +152,9 @@ consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
   fencedMs = undefined;
 });
 
-/** Waits until fewer than the configured batches are unacknowledged, heartbeating meanwhile (a restore can be long). */
+/** Waits until there is room for another batch, heartbeating meanwhile (a restore can be long). */
 async function roomForAnother(heartbeat: () => Promise<void>): Promise<void> {
-  while (!stopping && unacknowledged.size >= opts.tuning.maxBatchesInFlight) {
+  while (!stopping && full()) {
     let wake!: () => void;
     const room = new Promise<void>((resolve) => waitingForRoom.push((wake = resolve)));
     const timer = setTimeout(wake, opts.tuning.heartbeatInterval);
@@ -193,7 +201,8 @@ function handOver(batch: Batch): void {
     rawBounds[3 * n + 2] = at;
   });
   const last = messages[messages.length - 1]!.offset;
-  unacknowledged.set(seq, { topic: batch.topic, partition: batch.partition, next: String(BigInt(last) + 1n) });
+  unacknowledged.set(seq, { topic: batch.topic, partition: batch.partition, next: String(BigInt(last) + 1n), records: messages.length });
+  unacknowledgedRecords += messages.length;
   const message: BatchMessage = {
     type: 'batch', seq: seq++, topic: batch.topic, partition: batch.partition, offsets, decoded,
     rawIndex: Uint32Array.from(rawIndex), rawBounds, raw, lag: Number(batch.offsetLag()),

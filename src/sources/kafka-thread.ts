@@ -41,6 +41,8 @@ export class KafkaThreadSource implements Source {
     private readonly log: Logger,
     /** The decode settings now (they change on a config reload); the consumer thread decodes with them. */
     private readonly decodeSettings: () => DecodeSettings,
+    /** The pipeline's redelivery check remembers this many ids (`admission.dedupeWindow`). */
+    private readonly dedupeWindow: number,
     private readonly hooks?: PartitionHooks,
   ) {
     this.sentSettings = decodeSettings();
@@ -57,6 +59,8 @@ export class KafkaThreadSource implements Source {
       tuning: this.kafkaConfig.consumer,
       settings: this.sentSettings,
       fence,
+      // Half the redelivery check's window: what a rebalance leaves uncommitted is dropped when read again.
+      maxRecordsInFlight: Math.max(1, Math.floor(this.dedupeWindow / 2)),
     };
     const thread = startThread(new URL(import.meta.url.endsWith('.ts') ? './consumer-thread.ts' : './consumer-thread.js', import.meta.url), options);
     this.thread = thread;

@@ -14,12 +14,12 @@ export type LiveSource = Source & { readonly running: boolean };
  * The consumer group that feeds detection: with `kafka.consumer.thread` (the default) kafkajs runs on a thread of
  * its own, otherwise on the pipeline's thread. Both commit a batch only after it settled.
  */
-export function liveSource(kafka: Kafka, config: Pick<Config, 'kafka' | 'environments' | 'principals' | 'workers'>, groupId: string,
+export function liveSource(kafka: Kafka, config: Pick<Config, 'kafka' | 'environments' | 'principals' | 'workers' | 'admission'>, groupId: string,
   specs: ReadonlyArray<Pick<Extract<SourceSpec, { type: 'kafka' }>, 'topics' | 'format' | 'fromBeginning'>>, metrics: Metrics, log: Logger,
   opts: { hooks?: PartitionHooks; decodeSettings?: () => DecodeSettings } = {}): LiveSource {
   if (!consumerThread(config)) return new KafkaGroupSource(kafka, groupId, specs, config.kafka.consumer, metrics, log, opts.hooks);
   const fixed = decodeSettingsOf(config);
-  return new KafkaThreadSource(config.kafka, groupId, specs, metrics, log, opts.decodeSettings ?? (() => fixed), opts.hooks);
+  return new KafkaThreadSource(config.kafka, groupId, specs, metrics, log, opts.decodeSettings ?? (() => fixed), config.admission.dedupeWindow, opts.hooks);
 }
 
 /**

@@ -16,8 +16,8 @@ const PARTITIONS = 4;
 const event = (i: number) => JSON.stringify({ id: `e-${i}`, time: 1_780_000_000_000 + i, principal: { id: `svc-${i % 7}`, kind: 'service' }, action: 'Get', verb: 'read', resource: { type: 'db:table', id: String(i) }, environment: 'production' });
 
 /** A member of the group: the thread source, with hooks that note when it settled what, and when it was given what. */
-function member(group: string, topic: string, tuning: Record<string, unknown>, handleMs: () => number) {
-  const config = validateConfig({ kafka: { brokers: brokers(), groupId: group, consumer: { heartbeatInterval: 300, sessionTimeout: 10_000, ...tuning } } }, {});
+function member(group: string, topic: string, tuning: Record<string, unknown>, handleMs: () => number, dedupeWindow?: number) {
+  const config = validateConfig({ kafka: { brokers: brokers(), groupId: group, consumer: { heartbeatInterval: 300, sessionTimeout: 10_000, ...tuning } }, admission: { dedupeWindow } }, {});
   const settledAt: Array<{ partition: number; next: bigint; at: number }> = [];
   const heldFrom: Array<{ partitions: number[]; at: number }> = [];
   const handled: SourceRecord[] = [];
@@ -26,7 +26,7 @@ function member(group: string, topic: string, tuning: Record<string, unknown>, h
     ready: async () => null,
     settled: async (_topic, partition, next) => void settledAt.push({ partition, next: BigInt(next), at: Date.now() }),
   };
-  const source = new KafkaThreadSource(config.kafka, group, [{ topics: [topic], format: 'canonical-json', fromBeginning: true }], new Metrics(), log.child({ member: group.length }), () => decodeSettingsOf(config), hooks);
+  const source = new KafkaThreadSource(config.kafka, group, [{ topics: [topic], format: 'canonical-json', fromBeginning: true }], new Metrics(), log, () => decodeSettingsOf(config), config.admission.dedupeWindow, hooks);
   const running = source.run(async (records) => {
     handled.push(...records);
     await new Promise((r) => setTimeout(r, handleMs()));
@@ -82,6 +82,34 @@ describe('the consumer thread (kafka.consumer.thread) on a real broker', () => {
     const seen = new Set([...a.handled, ...b.handled].map((r) => `${r.partition}:${r.offset}`));
     expect(seen.size).toBe(N);
   }, 120_000);
+
+  it('keeps at most half the redelivery check\'s window of records unacknowledged (past one batch)', async () => {
+    const topic = fresh('thread.cap');
+    const group = fresh('thread.group');
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    for (let from = 0; from < 3000; from += 20) {
+      await producer.send({ topic, messages: Array.from({ length: 20 }, (_, k) => ({ value: event(from + k) })) });
+    }
+    // A window of 400 ids: at most 200 records in hand, where batches hold about 20 to 200 each.
+    const m = member(group, topic, { maxBytesPerPartition: 16 * 1024, maxBatchesInFlight: 1000 }, () => 20, 400);
+    const source = m.source as unknown as { accept: (b: { offsets: BigInt64Array }, ...rest: unknown[]) => void };
+    const accept = source.accept.bind(m.source);
+    let received = 0;
+    let largestBatch = 0;
+    let mostInHand = 0;
+    source.accept = (b, ...rest) => {
+      received += b.offsets.length;
+      largestBatch = Math.max(largestBatch, b.offsets.length);
+      mostInHand = Math.max(mostInHand, received - m.handled.length);
+      accept(b, ...rest);
+    };
+    await waitFor('every record handled', () => m.handled.length >= 3000, 60_000);
+    await m.source.stop();
+    await m.running;
+    expect(largestBatch).toBeLessThan(200);
+    expect(mostInHand).toBeGreaterThan(largestBatch);
+    expect(mostInHand).toBeLessThanOrEqual(200 + largestBatch);
+  }, 90_000);
 
   it('stopped as it starts: run returns, and the group is left empty', async () => {
     const topic = fresh('thread.early');
