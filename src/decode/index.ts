@@ -50,10 +50,14 @@ export type Decoded = DecodeResult | { error: AuditwatchError };
  * and the repartition stage both decode this way.
  */
 export function decodeRecord(record: SourceRecord, ctx: DecodeContext): Decoded {
-  if (record.decoded) return record.decoded;
+  return record.decoded ?? decodeValue(record.value, record.format, ctx);
+}
+
+/** decodeRecord for a bare value, where there is no SourceRecord to build (the consumer thread decodes kafkajs's messages). */
+export function decodeValue(value: Buffer | null, format: InputFormat, ctx: DecodeContext): Decoded {
   try {
-    if (record.value === null) throw new DecodeError('DECODE_EMPTY', 'record has no value (tombstone)');
-    return DECODERS[record.format](record.value, ctx);
+    if (value === null) throw new DecodeError('DECODE_EMPTY', 'record has no value (tombstone)');
+    return DECODERS[format](value, ctx);
   } catch (err) {
     return { error: err instanceof AuditwatchError ? err : new DecodeError('DECODE_BAD_FIELD', `decoder failed: ${(err as Error).message}`, err) };
   }

@@ -12,7 +12,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Batch } from 'kafkajs';
 import type { Config } from '../config/schema.js';
-import { decodeContextFrom, decodeRecord, type DecodeSettings } from '../decode/index.js';
+import { decodeContextFrom, decodeValue, type DecodeSettings } from '../decode/index.js';
 import { DecodedWriter } from '../decode/transfer.js';
 import { createKafka } from '../kafka/client.js';
 import { createLogger } from '../log.js';
@@ -41,6 +41,7 @@ export interface BatchMessage {
   seq: number;
   topic: string;
   partition: number;
+  format: SourceRecord['format'];
   /** Every record's offset, in order (a compacted or transactional topic has gaps). */
   offsets: BigInt64Array;
   /** The records decoded here; each DecodedLine's `line` is its index in the batch, from 1. */
@@ -139,11 +140,11 @@ let fencedMs: number | undefined;
 // handing of this member's partitions to another, until the detection thread has settled (written the state of)
 // every batch it was given. The acknowledgements queue meanwhile; their commits, made after, may be refused.
 consumer.on(consumer.events.REBALANCING, () => {
-  const started = performance.now();
+  const since = performance.now();
   Atomics.store(fence, 0, 0);
   post({ type: 'rebalancing' });
   if (Atomics.wait(fence, 0, 0, FENCE_TIMEOUT_MS) === 'timed-out') log.warn({ ms: FENCE_TIMEOUT_MS }, 'rebalance: batches still unsettled; rejoining regardless');
-  fencedMs = performance.now() - started;
+  fencedMs = performance.now() - since;
 });
 consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
   const list = Object.entries(payload.memberAssignment).flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition })));
@@ -173,19 +174,17 @@ function handOver(batch: Batch): void {
   const format = formatOf.get(batch.topic) ?? 'auto';
   const mine = Math.round(messages.length * opts.tuning.decodeShare);
   const offsets = new BigInt64Array(messages.length);
-  const rawIndex: number[] = [];
+  const rawAt = new Uint32Array(messages.length);
+  let raws = 0;
   writer.begin(mine);
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i]!;
     offsets[i] = BigInt(m.offset);
-    if (i >= mine) {
-      rawIndex.push(i);
-      continue;
-    }
-    const decoded = decodeRecord({ topic: batch.topic, partition: batch.partition, offset: m.offset, key: null, value: m.value, format }, ctx);
-    if ('error' in decoded) rawIndex.push(i);
-    else writer.record({ line: i + 1, start: 0, end: 0, decoded });
+    const decoded = i < mine ? decodeValue(m.value, format, ctx) : undefined;
+    if (decoded && !('error' in decoded)) writer.record({ line: i + 1, start: 0, end: 0, decoded });
+    else rawAt[raws++] = i;
   }
+  const rawIndex = rawAt.subarray(0, raws);
   const decoded = writer.finish();
   let bytes = 0;
   for (const i of rawIndex) bytes += (messages[i]!.key?.length ?? 0) + (messages[i]!.value?.length ?? 0);
@@ -204,10 +203,10 @@ function handOver(batch: Batch): void {
   unacknowledged.set(seq, { topic: batch.topic, partition: batch.partition, next: String(BigInt(last) + 1n), records: messages.length });
   unacknowledgedRecords += messages.length;
   const message: BatchMessage = {
-    type: 'batch', seq: seq++, topic: batch.topic, partition: batch.partition, offsets, decoded,
-    rawIndex: Uint32Array.from(rawIndex), rawBounds, raw, lag: Number(batch.offsetLag()),
+    type: 'batch', seq: seq++, topic: batch.topic, partition: batch.partition, format, offsets, decoded,
+    rawIndex, rawBounds, raw, lag: Number(batch.offsetLag()),
   };
-  post(message, [offsets.buffer as ArrayBuffer, decoded.buffer as ArrayBuffer, message.rawIndex.buffer as ArrayBuffer, rawBounds.buffer as ArrayBuffer, raw.buffer as ArrayBuffer]);
+  post(message, [offsets.buffer as ArrayBuffer, decoded.buffer as ArrayBuffer, rawAt.buffer as ArrayBuffer, rawBounds.buffer as ArrayBuffer, raw.buffer as ArrayBuffer]);
 }
 
 await consumer.connect();

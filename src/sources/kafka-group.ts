@@ -16,6 +16,22 @@ export interface PartitionHooks {
   settled(topic: string, partition: number, nextOffset: string): Promise<void>;
 }
 
+/**
+ * The records at or past a restored position: those below it are already in the partition's state (written before a
+ * crash cut the commit). Offsets ascend within a batch, so only a batch that starts below the position is filtered.
+ */
+export function fromPosition<T extends { offset: string }>(records: T[], position: string | null): T[] {
+  if (position === null || records.length === 0) return records;
+  const from = BigInt(position);
+  return BigInt(records[0]!.offset) < from ? records.filter((r) => BigInt(r.offset) >= from) : records;
+}
+
+/** Writes what a settled batch changed in its partition's state, retried in place while transient (a broker restarting). */
+export function settlePartition(hooks: PartitionHooks, topic: string, partition: number, next: string,
+  opts: { log: Logger; stopping: () => boolean; between?: () => Promise<void> }): Promise<void> {
+  return retryWhileTransient(() => hooks.settled(topic, partition, next), { what: 'writing partition state', ...opts });
+}
+
 /** A member of the group with the configured fetch tuning: both live sources (this one, KafkaThreadSource) use it. */
 export function groupConsumer(kafka: Kafka, groupId: string, tuning: Config['kafka']['consumer']): Consumer {
   return kafka.consumer({
@@ -72,11 +88,7 @@ export class KafkaGroupSource implements Source {
           // A restore can outlast the session timeout: keep the membership alive while waiting for it.
           const beat = setInterval(() => void heartbeat().catch(() => {}), this.tuning.heartbeatInterval);
           try {
-            const position = await hooks.ready(batch.topic, batch.partition);
-            const from = position === null ? null : BigInt(position);
-            // Records below the restored position are already in the state (written before a crash cut the commit).
-            // Offsets ascend within a batch: only a batch that starts below the position needs filtering.
-            if (from !== null && BigInt(messages[0]!.offset) < from) messages = messages.filter((m) => BigInt(m.offset) >= from);
+            messages = fromPosition(messages, await hooks.ready(batch.topic, batch.partition));
           } finally {
             clearInterval(beat);
           }
@@ -86,11 +98,7 @@ export class KafkaGroupSource implements Source {
         }));
         if (records.length) await handle(records);
         const last = batch.messages[batch.messages.length - 1]!.offset;
-        // Retried in place while transient (a broker restarting): the batch's events are already in the state.
-        if (hooks) {
-          await retryWhileTransient(() => hooks.settled(batch.topic, batch.partition, String(BigInt(last) + 1n)),
-            { what: 'writing partition state', log: this.log, stopping: () => !this.running, between: heartbeat });
-        }
+        if (hooks) await settlePartition(hooks, batch.topic, batch.partition, String(BigInt(last) + 1n), { log: this.log, stopping: () => !this.running, between: heartbeat });
         resolveOffset(last);
         await commitOffsetsIfNecessary();
         this.metrics.consumerLag.set({ topic: batch.topic, partition: String(batch.partition) }, Number(batch.offsetLag()));

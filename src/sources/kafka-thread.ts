@@ -5,10 +5,9 @@ import type { DecodeSettings } from '../decode/index.js';
 import { DecodedReader } from '../decode/transfer.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { retryWhileTransient } from '../util/retry.js';
 import { startThread } from '../util/threads.js';
 import type { BatchMessage, ConsumerThreadOptions, ControlMessage, ThreadMessage } from './consumer-thread.js';
-import type { PartitionHooks } from './kafka-group.js';
+import { fromPosition, settlePartition, type PartitionHooks } from './kafka-group.js';
 import type { Source, SourceRecord } from './source.js';
 
 /**
@@ -104,7 +103,7 @@ export class KafkaThreadSource implements Source {
 
   /** The batch's records in offset order: those decoded on the consumer thread, and the raw rest. */
   private records(m: BatchMessage, reader: DecodedReader): SourceRecord[] {
-    const format = this.specs.find((s) => s.topics.includes(m.topic))?.format ?? 'auto';
+    const { format } = m;
     const records = new Array<SourceRecord>(m.offsets.length);
     for (const line of reader.read(Buffer.from(m.decoded.buffer, m.decoded.byteOffset, m.decoded.byteLength)).records) {
       const i = line.line - 1;
@@ -134,13 +133,10 @@ export class KafkaThreadSource implements Source {
       .then(() => nextTurn())
       .then(async () => {
         if (this.stopping) return this.post({ type: 'ack', seq: m.seq, commit: false });
-        const records = await this.fromRestoredPosition(m.topic, m.partition, all);
+        const hooks = this.hooks;
+        const records = hooks ? fromPosition(all, await hooks.ready(m.topic, m.partition)) : all;
         if (records.length) await handle(records);
-        if (this.hooks) {
-          const next = String(m.offsets[m.offsets.length - 1]! + 1n);
-          await retryWhileTransient(() => this.hooks!.settled(m.topic, m.partition, next),
-            { what: 'writing partition state', log: this.log, stopping: () => this.stopping });
-        }
+        if (hooks) await settlePartition(hooks, m.topic, m.partition, String(m.offsets[m.offsets.length - 1]! + 1n), { log: this.log, stopping: () => this.stopping });
         this.metrics.consumerLag.set({ topic: m.topic, partition: String(m.partition) }, m.lag);
         this.post({ type: 'ack', seq: m.seq, commit: true });
       })
@@ -157,15 +153,6 @@ export class KafkaThreadSource implements Source {
     this.tails.set(key, handled);
     const settings = this.decodeSettings();
     if (settings !== this.sentSettings) this.post({ type: 'settings', settings: (this.sentSettings = settings) });
-  }
-
-  /** Waits for the partition's state; drops records below the restored position (their effect is in the state). */
-  private async fromRestoredPosition(topic: string, partition: number, records: SourceRecord[]): Promise<SourceRecord[]> {
-    if (!this.hooks) return records;
-    const position = await this.hooks.ready(topic, partition);
-    if (position === null) return records;
-    const from = BigInt(position);
-    return BigInt(records[0]!.offset) < from ? records.filter((r) => BigInt(r.offset) >= from) : records;
   }
 
   private post(m: ControlMessage): void {

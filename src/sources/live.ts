@@ -11,8 +11,8 @@ import type { Source } from './source.js';
 export type LiveSource = Source & { readonly running: boolean };
 
 /**
- * The consumer group that feeds detection: with `kafka.consumer.thread` (the default) kafkajs runs on a thread of
- * its own, otherwise on the pipeline's thread. Both commit a batch only after it settled.
+ * The consumer group that feeds detection: kafkajs on a thread of its own when `consumerThread` says so, otherwise on
+ * the pipeline's thread. Both commit a batch only after it settled.
  */
 export function liveSource(kafka: Kafka, config: Pick<Config, 'kafka' | 'environments' | 'principals' | 'workers' | 'admission'>, groupId: string,
   specs: ReadonlyArray<Pick<Extract<SourceSpec, { type: 'kafka' }>, 'topics' | 'format' | 'fromBeginning'>>, metrics: Metrics, log: Logger,

@@ -47,10 +47,15 @@ describe('the consumer thread (kafka.consumer.thread) on a real broker', () => {
     await Promise.all([producer.disconnect(), admin.disconnect()]);
   });
 
+  /** A fresh topic, and a fresh group to read it. */
+  async function freshTopic(prefix: string, numPartitions = 1): Promise<{ topic: string; group: string }> {
+    const topic = fresh(prefix);
+    await admin.createTopics({ topics: [{ topic, numPartitions }], waitForLeaders: true });
+    return { topic, group: fresh('thread.group') };
+  }
+
   it('a member joining mid-stream gets a partition only after the batches in hand for it settled; every offset handled and committed', async () => {
-    const topic = fresh('thread.in');
-    const group = fresh('thread.group');
-    await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true });
+    const { topic, group } = await freshTopic('thread.in', PARTITIONS);
     // Sent a few at a time: record batches small enough that a fetch of 16 KiB per partition holds several.
     const N = 6000;
     for (let from = 0; from < N; from += 25) {
@@ -84,9 +89,7 @@ describe('the consumer thread (kafka.consumer.thread) on a real broker', () => {
   }, 120_000);
 
   it('keeps at most half the redelivery check\'s window of records unacknowledged (past one batch)', async () => {
-    const topic = fresh('thread.cap');
-    const group = fresh('thread.group');
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    const { topic, group } = await freshTopic('thread.cap');
     for (let from = 0; from < 3000; from += 20) {
       await producer.send({ topic, messages: Array.from({ length: 20 }, (_, k) => ({ value: event(from + k) })) });
     }
@@ -112,9 +115,7 @@ describe('the consumer thread (kafka.consumer.thread) on a real broker', () => {
   }, 90_000);
 
   it('stopped as it starts: run returns, and the group is left empty', async () => {
-    const topic = fresh('thread.early');
-    const group = fresh('thread.group');
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    const { topic, group } = await freshTopic('thread.early');
     const m = member(group, topic, {}, () => 0);
     await m.source.stop();
     await m.running;
@@ -123,9 +124,7 @@ describe('the consumer thread (kafka.consumer.thread) on a real broker', () => {
   }, 30_000);
 
   it('a consumer thread that dies fails the source with a clear error instead of leaving it waiting', async () => {
-    const topic = fresh('thread.dies');
-    const group = fresh('thread.group');
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    const { topic, group } = await freshTopic('thread.dies');
     const m = member(group, topic, {}, () => 0);
     await waitFor('consuming', () => m.source.running, 30_000);
     // As if the thread had crashed: it goes without being told to stop.
@@ -134,9 +133,7 @@ describe('the consumer thread (kafka.consumer.thread) on a real broker', () => {
   }, 30_000);
 
   it('hands each batch over in offset order, decoded or raw; a record that fails to decode comes raw, key and value intact', async () => {
-    const topic = fresh('thread.mixed');
-    const group = fresh('thread.group');
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    const { topic, group } = await freshTopic('thread.mixed');
     const values = Array.from({ length: 300 }, (_, i) => (i % 50 === 7 ? `not json ${i}` : event(i)));
     await producer.send({ topic, messages: values.map((value, i) => ({ key: i % 50 === 7 ? `bad-${i}` : null, value })) });
     const m = member(group, topic, { decodeShare: 0.7 }, () => 0);

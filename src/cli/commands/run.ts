@@ -15,7 +15,6 @@ import { startMetricsServer } from '../../metrics/server.js';
 import { buildDetectionPipeline, connectProducer } from '../../pipeline/assemble.js';
 import { KafkaGroupSource } from '../../sources/kafka-group.js';
 import { liveSource } from '../../sources/live.js';
-import { decodeSettingsOf } from '../../decode/index.js';
 import { EventTimeBounds } from '../../pipeline/admission.js';
 import { Repartitioner } from '../../pipeline/repartition.js';
 import { KafkaDeadLetterSink } from '../../sinks/dead-letter.js';
@@ -73,15 +72,11 @@ async function runInstance(config: Config, args: RunArgs, worker: number | undef
   log.info({ backend: autoencoder ? await useBestBackend() : 'none', samples: autoencoder?.manifest.samples }, autoencoder ? 'learned model loaded' : 'no learned model in the model directory: the model detector is off');
   const topology = planTopology(config);
   const { repartitionPartitions } = await ensureInternalTopics(kafka, config, topology);
-  const { pipeline, dispatcher, sinks, reconfigure, tasks, decodeContext } = buildDetectionPipeline({ config, model, autoencoder, metrics, log, producer, partitioned: config.state.changelog });
-  // The consumer thread decodes with these; a reload that is taken replaces them.
-  let decodeSettings = decodeSettingsOf(config);
+  const { pipeline, dispatcher, sinks, reconfigure, tasks, decodeContext, decodeSettings } = buildDetectionPipeline({ config, model, autoencoder, metrics, log, producer, partitioned: config.state.changelog });
   const watcher = args.config
     ? new ConfigWatcher(args.config, (next) => {
       if (args.modelDir) next.modelDir = args.modelDir;
-      const outcome = reconfigure(next);
-      if (!outcome.refused.length) decodeSettings = decodeSettingsOf(next);
-      return outcome;
+      return reconfigure(next);
     }, log.child({ component: 'config' }), (outcome) => metrics.configReloads.inc({ outcome }))
     : undefined;
   watcher?.start();
@@ -93,7 +88,7 @@ async function runInstance(config: Config, args: RunArgs, worker: number | undef
     new KafkaFreezeAuditLog(producer, config.freeze.auditTopic), metrics, log.child({ component: 'freeze-executor' }));
   dispatcher.restore(await executor.start());
   const state = tasks ? new PartitionState(kafka, producer, tasks, { topic: topology.changelogTopic, dir: config.state.dir }, metrics, log.child({ component: 'state' })) : undefined;
-  const source = liveSource(kafka, config, config.kafka.groupId, topology.detection, metrics, log, { hooks: state, decodeSettings: () => decodeSettings });
+  const source = liveSource(kafka, config, config.kafka.groupId, topology.detection, metrics, log, { hooks: state, decodeSettings });
   // Inputs not keyed by principal go through the repartition stage first: its own group, the same process.
   const ingest = topology.repartition.length
     ? {
