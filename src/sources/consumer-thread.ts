@@ -25,7 +25,9 @@ export interface ConsumerThreadOptions {
   groupId: string;
   subscriptions: Array<{ topics: string[]; fromBeginning: boolean; format: SourceRecord['format'] }>;
   tuning: Config['kafka']['consumer'];
+  /** The decode settings at start, and their version (each `settings` message brings the next). */
   settings: DecodeSettings;
+  settingsVersion: number;
   /** One Int32: the detection thread sets it to 1, and notifies, once it has settled every batch handed over. */
   fence: SharedArrayBuffer;
   /**
@@ -42,6 +44,8 @@ export interface BatchMessage {
   topic: string;
   partition: number;
   format: SourceRecord['format'];
+  /** The version of the decode settings this batch was decoded with here. */
+  settingsVersion: number;
   /** Every record's offset, in order (a compacted or transactional topic has gaps). */
   offsets: BigInt64Array;
   /** The records decoded here; each DecodedLine's `line` is its index in the batch, from 1. */
@@ -66,7 +70,7 @@ export type ThreadMessage =
 /** What the detection thread tells the consumer thread. */
 export type ControlMessage =
   | { type: 'ack'; seq: number; commit: boolean }
-  | { type: 'settings'; settings: DecodeSettings }
+  | { type: 'settings'; version: number; settings: DecodeSettings }
   | { type: 'stop' };
 
 /** How long a rebalance waits for the detection thread before rejoining regardless (a member must rejoin in time). */
@@ -77,6 +81,7 @@ const port = parentPort!;
 const log = createLogger(opts.logLevel).child({ component: 'consumer-thread', groupId: opts.groupId });
 const post = (m: ThreadMessage, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 let ctx = decodeContextFrom(opts.settings);
+let settingsVersion = opts.settingsVersion;
 const writer = new DecodedWriter();
 const formatOf = new Map<string, SourceRecord['format']>();
 for (const s of opts.subscriptions) for (const t of s.topics) formatOf.set(t, s.format);
@@ -122,6 +127,7 @@ port.on('message', (m: ControlMessage) => {
     while (waitingForRoom.length && !full()) waitingForRoom.shift()!();
   } else if (m.type === 'settings') {
     ctx = decodeContextFrom(m.settings);
+    settingsVersion = m.version;
   } else {
     stopping = true;
     for (const wake of waitingForRoom.splice(0)) wake();
@@ -203,7 +209,7 @@ function handOver(batch: Batch): void {
   unacknowledged.set(seq, { topic: batch.topic, partition: batch.partition, next: String(BigInt(last) + 1n), records: messages.length });
   unacknowledgedRecords += messages.length;
   const message: BatchMessage = {
-    type: 'batch', seq: seq++, topic: batch.topic, partition: batch.partition, format, offsets, decoded,
+    type: 'batch', seq: seq++, topic: batch.topic, partition: batch.partition, format, settingsVersion, offsets, decoded,
     rawIndex, rawBounds, raw, lag: Number(batch.offsetLag()),
   };
   post(message, [offsets.buffer as ArrayBuffer, decoded.buffer as ArrayBuffer, rawAt.buffer as ArrayBuffer, rawBounds.buffer as ArrayBuffer, raw.buffer as ArrayBuffer]);

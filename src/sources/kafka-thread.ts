@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Worker } from 'node:worker_threads';
 import type { Config, SourceSpec } from '../config/schema.js';
-import type { DecodeSettings } from '../decode/index.js';
+import { decodeContextFrom, decodeValue, type DecodeContext, type DecodeSettings } from '../decode/index.js';
 import { DecodedReader } from '../decode/transfer.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -30,7 +30,15 @@ export class KafkaThreadSource implements Source {
   private readonly inHand = new Set<Promise<void>>();
   /** Per partition, the last batch's handling: the next batch of that partition starts after it. */
   private readonly tails = new Map<string, Promise<void>>();
-  private sentSettings: DecodeSettings;
+  /**
+   * Every version of the decode settings sent to the consumer thread that a batch in hand was decoded with, and the
+   * latest. A batch is decoded whole with one version: the records the consumer thread left raw are decoded here
+   * with the settings it used for the rest, even when a reload came in between (see decodeStale).
+   */
+  private readonly settingsSent = new Map<number, { settings: DecodeSettings; ctx?: DecodeContext; batches: number }>();
+  private settingsVersion = 0;
+  /** The latest version a batch has arrived with. */
+  private settingsArrived = 0;
 
   constructor(
     private readonly kafkaConfig: Config['kafka'],
@@ -38,13 +46,13 @@ export class KafkaThreadSource implements Source {
     private readonly specs: ReadonlyArray<Pick<Extract<SourceSpec, { type: 'kafka' }>, 'topics' | 'format' | 'fromBeginning'>>,
     private readonly metrics: Metrics,
     private readonly log: Logger,
-    /** The decode settings now (they change on a config reload); the consumer thread decodes with them. */
+    /** The decode settings now: the same object until a config reload replaces it. The consumer thread decodes with them. */
     private readonly decodeSettings: () => DecodeSettings,
     /** The pipeline's redelivery check remembers this many ids (`admission.dedupeWindow`). */
     private readonly dedupeWindow: number,
     private readonly hooks?: PartitionHooks,
   ) {
-    this.sentSettings = decodeSettings();
+    this.settingsSent.set(0, { settings: decodeSettings(), batches: 0 });
   }
 
   async run(handle: (records: SourceRecord[]) => Promise<void>): Promise<void> {
@@ -56,7 +64,8 @@ export class KafkaThreadSource implements Source {
       groupId: this.groupId,
       subscriptions: this.specs.map((s) => ({ topics: s.topics, fromBeginning: s.fromBeginning, format: s.format })),
       tuning: this.kafkaConfig.consumer,
-      settings: this.sentSettings,
+      settings: this.settingsSent.get(this.settingsVersion)!.settings,
+      settingsVersion: this.settingsVersion,
       fence,
       // Half the redelivery check's window: what a rebalance leaves uncommitted is dropped when read again.
       maxRecordsInFlight: Math.max(1, Math.floor(this.dedupeWindow / 2)),
@@ -135,6 +144,7 @@ export class KafkaThreadSource implements Source {
         if (this.stopping) return this.post({ type: 'ack', seq: m.seq, commit: false });
         const hooks = this.hooks;
         const records = hooks ? fromPosition(all, await hooks.ready(m.topic, m.partition)) : all;
+        this.decodeStale(m, records);
         if (records.length) await handle(records);
         if (hooks) await settlePartition(hooks, m.topic, m.partition, String(m.offsets[m.offsets.length - 1]! + 1n), { log: this.log, stopping: () => this.stopping });
         this.metrics.consumerLag.set({ topic: m.topic, partition: String(m.partition) }, m.lag);
@@ -146,13 +156,47 @@ export class KafkaThreadSource implements Source {
         this.post({ type: 'ack', seq: m.seq, commit: false });
       })
       .finally(() => {
+        this.settingsSent.get(m.settingsVersion)!.batches--;
+        this.forgetSettings();
         this.inHand.delete(handled);
         if (this.tails.get(key) === handled) this.tails.delete(key);
       });
+    this.settingsSent.get(m.settingsVersion)!.batches++;
+    if (m.settingsVersion > this.settingsArrived) this.settingsArrived = m.settingsVersion;
+    this.forgetSettings();
     this.inHand.add(handled);
     this.tails.set(key, handled);
+  }
+
+  /**
+   * After a config reload: sends the new decode settings to the consumer thread, so that what it fetches from now on
+   * is decoded with them. Batches it decoded before keep the settings they were decoded with (decodeStale).
+   */
+  decodeSettingsChanged(): void {
     const settings = this.decodeSettings();
-    if (settings !== this.sentSettings) this.post({ type: 'settings', settings: (this.sentSettings = settings) });
+    if (settings === this.settingsSent.get(this.settingsVersion)!.settings) return;
+    this.settingsSent.set(++this.settingsVersion, { settings, batches: 0 });
+    this.post({ type: 'settings', version: this.settingsVersion, settings });
+  }
+
+  /**
+   * A batch the consumer thread decoded with settings older than the pipeline's now (a reload came while it was in
+   * hand): the records it left raw are decoded here with those same settings rather than the pipeline's, so that no
+   * batch is decoded half one way and half the other. The pipeline does not decode a record that has `decoded`.
+   */
+  private decodeStale(m: BatchMessage, records: SourceRecord[]): void {
+    const sent = this.settingsSent.get(m.settingsVersion)!;
+    if (sent.settings === this.decodeSettings()) return;
+    const ctx = (sent.ctx ??= decodeContextFrom(sent.settings));
+    for (const r of records) r.decoded ??= decodeValue(r.value, r.format, ctx);
+  }
+
+  /**
+   * Forgets the versions that no batch in hand was decoded with and that no batch still to come can be: the port
+   * delivers in order, so once a batch of a later version has arrived, the consumer thread has moved past them.
+   */
+  private forgetSettings(): void {
+    for (const [version, sent] of this.settingsSent) if (version < this.settingsArrived && sent.batches === 0) this.settingsSent.delete(version);
   }
 
   private post(m: ControlMessage): void {

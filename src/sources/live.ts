@@ -8,7 +8,11 @@ import { KafkaGroupSource, type PartitionHooks } from './kafka-group.js';
 import { KafkaThreadSource } from './kafka-thread.js';
 import type { Source } from './source.js';
 
-export type LiveSource = Source & { readonly running: boolean };
+export type LiveSource = Source & {
+  readonly running: boolean;
+  /** After a config reload: a source that decodes on another thread sends it the new decode settings. */
+  decodeSettingsChanged?(): void;
+};
 
 /**
  * The consumer group that feeds detection: kafkajs on a thread of its own when `consumerThread` says so, otherwise on

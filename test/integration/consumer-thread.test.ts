@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Admin, Producer } from 'kafkajs';
 import { validateConfig } from '../../src/config/load.js';
-import { decodeSettingsOf } from '../../src/decode/index.js';
+import { decodeContextFrom, decodeRecord, decodeSettingsOf, type DecodeSettings } from '../../src/decode/index.js';
 import { createLogger } from '../../src/log.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import type { PartitionHooks } from '../../src/sources/kafka-group.js';
@@ -26,7 +26,8 @@ function member(group: string, topic: string, tuning: Record<string, unknown>, h
     ready: async () => null,
     settled: async (_topic, partition, next) => void settledAt.push({ partition, next: BigInt(next), at: Date.now() }),
   };
-  const source = new KafkaThreadSource(config.kafka, group, [{ topics: [topic], format: 'canonical-json', fromBeginning: true }], new Metrics(), log, () => decodeSettingsOf(config), config.admission.dedupeWindow, hooks);
+  const settings = decodeSettingsOf(config);
+  const source = new KafkaThreadSource(config.kafka, group, [{ topics: [topic], format: 'canonical-json', fromBeginning: true }], new Metrics(), log, () => settings, config.admission.dedupeWindow, hooks);
   const running = source.run(async (records) => {
     handled.push(...records);
     await new Promise((r) => setTimeout(r, handleMs()));
@@ -157,5 +158,58 @@ describe('the consumer thread (kafka.consumer.thread) on a real broker', () => {
       }
     }
     expect(await committedTotal(admin, group, topic)).toBe(values.length);
+  }, 60_000);
+
+  it('a config reload reaches the consumer thread; a batch it decoded before the reload is decoded whole with the old settings', async () => {
+    const { topic, group } = await freshTopic('thread.reload');
+    const account = '123456789012';
+    const settingsFor = (environment: string): DecodeSettings => decodeSettingsOf(validateConfig({ environments: { awsAccounts: { [account]: environment } } }, {}));
+    const cloudtrail = (i: number) => JSON.stringify({
+      eventVersion: '1.08', eventID: `ct-${i}`, eventTime: new Date(1_780_000_000_000 + i).toISOString(), eventSource: 'dynamodb.amazonaws.com',
+      eventName: 'DeleteItem', recipientAccountId: account, userIdentity: { type: 'AssumedRole', arn: `arn:aws:iam::${account}:role/janitor` },
+    });
+    const send = (from: number) => producer.send({ topic, messages: Array.from({ length: 40 }, (_, k) => ({ value: cloudtrail(from + k) })) });
+    let pipelineSettings = settingsFor('staging');
+    const config = validateConfig({ kafka: { brokers: brokers(), groupId: group } }, {});
+    const source = new KafkaThreadSource(config.kafka, group, [{ topics: [topic], format: 'cloudtrail', fromBeginning: true }], new Metrics(), log, () => pipelineSettings, config.admission.dedupeWindow);
+    // Per batch as it arrived: how many records came decoded on the consumer thread, and how many raw.
+    const arrived: Array<{ decoded: number; raw: number }> = [];
+    const internals = source as unknown as { accept: (b: unknown, all: SourceRecord[], ...rest: unknown[]) => void };
+    const accept = internals.accept.bind(source);
+    internals.accept = (b, all, ...rest) => {
+      arrived.push({ decoded: all.filter((r) => r.decoded).length, raw: all.filter((r) => !r.decoded).length });
+      accept(b, all, ...rest);
+    };
+    // As the pipeline does: a record not decoded ahead is decoded with the pipeline's settings of the moment.
+    const environments: string[][] = [];
+    let releaseFirst!: () => void;
+    const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve));
+    const running = source.run(async (records) => {
+      const ctx = decodeContextFrom(pipelineSettings);
+      environments.push(records.map((r) => {
+        const decoded = decodeRecord(r, ctx);
+        return 'error' in decoded ? decoded.error.message : decoded.events[0]!.environment;
+      }));
+      if (environments.length === 1) await firstHeld;
+    });
+    await send(0);
+    await waitFor('the first batch in handling', () => environments.length === 1, 30_000);
+    // The second batch is fetched, and decoded in part on the consumer thread, while the first is still handled.
+    await send(40);
+    await waitFor('the second batch handed over', () => arrived.length === 2, 30_000);
+    pipelineSettings = settingsFor('production');
+    source.decodeSettingsChanged();
+    releaseFirst();
+    await waitFor('the second batch handled', () => environments.length === 2, 30_000);
+    await send(80);
+    await waitFor('the third batch handled', () => environments.length === 3, 30_000);
+    await source.stop();
+    await running;
+    // Not vacuous: the second batch came part decoded on the consumer thread, with the old settings, and part raw.
+    expect(arrived[1]!.decoded).toBeGreaterThan(0);
+    expect(arrived[1]!.raw).toBeGreaterThan(0);
+    expect(environments[0]).toEqual(Array(40).fill('staging'));
+    expect(environments[1], 'a batch decoded half with the old settings and half with the new').toEqual(Array(40).fill('staging'));
+    expect(environments[2], 'what is fetched after the reload').toEqual(Array(40).fill('production'));
   }, 60_000);
 });

@@ -73,13 +73,6 @@ async function runInstance(config: Config, args: RunArgs, worker: number | undef
   const topology = planTopology(config);
   const { repartitionPartitions } = await ensureInternalTopics(kafka, config, topology);
   const { pipeline, dispatcher, sinks, reconfigure, tasks, decodeContext, decodeSettings } = buildDetectionPipeline({ config, model, autoencoder, metrics, log, producer, partitioned: config.state.changelog });
-  const watcher = args.config
-    ? new ConfigWatcher(args.config, (next) => {
-      if (args.modelDir) next.modelDir = args.modelDir;
-      return reconfigure(next);
-    }, log.child({ component: 'config' }), (outcome) => metrics.configReloads.inc({ outcome }))
-    : undefined;
-  watcher?.start();
   // Freezes already in force are reconciled before the first event, and seed the dispatcher's scope and cap state.
   const gate = new WriteGate(kafka, config.freeze.controlTopic);
   // Freezes by other instances in the group (or operators) hold their scopes here too.
@@ -89,6 +82,15 @@ async function runInstance(config: Config, args: RunArgs, worker: number | undef
   dispatcher.restore(await executor.start());
   const state = tasks ? new PartitionState(kafka, producer, tasks, { topic: topology.changelogTopic, dir: config.state.dir }, metrics, log.child({ component: 'state' })) : undefined;
   const source = liveSource(kafka, config, config.kafka.groupId, topology.detection, metrics, log, { hooks: state, decodeSettings });
+  const watcher = args.config
+    ? new ConfigWatcher(args.config, (next) => {
+      if (args.modelDir) next.modelDir = args.modelDir;
+      const outcome = reconfigure(next);
+      if (!outcome.refused.length) source.decodeSettingsChanged?.();
+      return outcome;
+    }, log.child({ component: 'config' }), (outcome) => metrics.configReloads.inc({ outcome }))
+    : undefined;
+  watcher?.start();
   // Inputs not keyed by principal go through the repartition stage first: its own group, the same process.
   const ingest = topology.repartition.length
     ? {
