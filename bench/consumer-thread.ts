@@ -5,7 +5,8 @@
  * thread kept busy. BENCH_WORKERS=2 also runs `auditwatch run --workers 2` (the built CLI) with and without it.
  *
  *   npm run bench:thread
- * BENCH_EVENTS (1M), BENCH_REPEATS (3), BENCH_WORKERS (1), KAFKA_BROKERS (else a local broker is started).
+ * BENCH_EVENTS (1M), BENCH_REPEATS (3), BENCH_WORKERS (1), KAFKA_BROKERS (else a local broker is started);
+ * BENCH_DECODE_SHARES=0.5,0.7 runs the consumer-thread phase once per `kafka.consumer.decodeShare` given.
  */
 import { Partitioners } from 'kafkajs';
 import { ensureTopics } from '../src/kafka/client.js';
@@ -15,6 +16,7 @@ import { median } from './stats.js';
 const N = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);
+const DECODE_SHARES = process.env.BENCH_DECODE_SHARES?.split(',').map(Number);
 
 const bench = await benchBroker('thread');
 const topic = `${bench.run}-audit`;
@@ -32,7 +34,10 @@ const workers = (thread: boolean) => auditwatchProcess(bench.kafka, bench.broker
 const phases: Array<[string, Phase]> = [
   ['bare kafkajs + JSON.parse', () => inProcess(baseline(bench.kafka, topic, N))],
   ['auditwatch, one process, thread: false', () => inProcess(auditwatchRun(bench, producer, topic, 'cloudtrail', N, alerts, { consumerThread: false }))],
-  ['auditwatch, one process, consumer thread', () => inProcess(auditwatchRun(bench, producer, topic, 'cloudtrail', N, alerts, { consumerThread: true }))],
+  ...(DECODE_SHARES ?? [undefined]).map((decodeShare): [string, Phase] => [
+    `auditwatch, one process, consumer thread${decodeShare === undefined ? '' : `, decodeShare ${decodeShare}`}`,
+    () => inProcess(auditwatchRun(bench, producer, topic, 'cloudtrail', N, alerts, { consumerThread: true, decodeShare })),
+  ]),
   ...(WORKERS > 1 ? [
     [`auditwatch run --workers ${WORKERS}, thread: false`, () => workers(false)],
     [`auditwatch run --workers ${WORKERS}, consumer thread`, () => workers(true)],

@@ -188,11 +188,12 @@ export async function detectionPipeline(producer: Producer, alertsTopic: string)
  * topic after each batch (unless `partitionState` is false). The topic is keyed by principal, so no repartition hop.
  */
 export async function auditwatchRun({ kafka, brokers }: Pick<BenchBroker, 'kafka' | 'brokers'>, producer: Producer, topic: string, format: 'cloudtrail' | 'canonical-avro', n: number, alertsTopic: string,
-  { partitionState = true, consumerThread }: { partitionState?: boolean; consumerThread?: boolean } = {}): Promise<Span> {
+  { partitionState = true, consumerThread, decodeShare }: { partitionState?: boolean; consumerThread?: boolean; decodeShare?: number } = {}): Promise<Span> {
   const { config, log, metrics, pipeline, tasks } = await detectionPipeline(producer, alertsTopic);
   // The consumer thread connects on its own, with the config's connection settings.
   config.kafka.brokers = brokers.split(',');
   if (consumerThread !== undefined) config.kafka.consumer.thread = consumerThread;
+  if (decodeShare !== undefined) config.kafka.consumer.decodeShare = decodeShare;
   const groupId = `aw-${Date.now()}-${Math.random()}`;
   let state: PartitionState | undefined;
   if (partitionState) {

@@ -24,6 +24,7 @@ const INCIDENTS = Number(process.env.BENCH_INCIDENTS ?? 20);
 const LOAD_RATE = Number(process.env.BENCH_LOAD_RATE ?? 10_000);
 /** `auditwatch run --workers`: 1 by default, as `run` starts. */
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);
+const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 5000);
 const BURST = 25; // deletes in the incident's first produce call; critical is reached at the 20th object
 
 const say = (s: string) => process.stdout.write(`${s}\n`);
@@ -85,12 +86,13 @@ async function main(): Promise<void> {
   });
   await new Promise((r) => setTimeout(r, 4000)); // auditwatch joins its group
 
-  const load = fork(join(PROJECT_ROOT, 'bench', 'background-load.mjs'), [brokers, topics.input, String(LOAD_RATE), String(15 + INCIDENTS * 2)], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const load = fork(join(PROJECT_ROOT, 'bench', 'background-load.mjs'), [brokers, topics.input, String(LOAD_RATE), String(10 + WARMUP_MS / 1000 + INCIDENTS * 2)], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   let loadReport = '';
   load.stdout!.on('data', (d) => (loadReport += d));
   // Listened for at once: when incidents take long, the load can finish before they do.
   const loadDone = new Promise<void>((r) => load.once('exit', () => r()));
-  await new Promise((r) => setTimeout(r, 5000)); // the load reaches steady state
+  // The load reaches steady state. BENCH_WARMUP_MS waits longer, to tell a slow start from a slow steady state.
+  await new Promise((r) => setTimeout(r, WARMUP_MS));
 
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
