@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
+import { offsetLookup } from '../kafka/client.js';
 import { scopeKeysFor, type FreezeCommand } from './freeze-command.js';
 
 /**
@@ -17,7 +18,7 @@ export class WriteGate {
   async start(): Promise<void> {
     const admin = this.kafka.admin();
     await admin.connect();
-    const high = await admin.fetchTopicOffsets(this.topic);
+    const high = await offsetLookup(admin, this.topic, () => admin.fetchTopicOffsets(this.topic));
     await admin.disconnect();
     const behind = new Map(high.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high)]));
     let caughtUp!: () => void;

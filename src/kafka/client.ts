@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type Admin, type ITopicConfig, type KafkaConfig, type LogEntry } from 'kafkajs';
 import { AuditwatchError } from '../errors.js';
 import type { Config } from '../config/schema.js';
-import type { Logger } from '../log.js';
+import { createLogger, type Logger } from '../log.js';
+import { retryWhileTransient } from '../util/retry.js';
 
 function kafkaLogCreator(log: Logger) {
   return () => ({ namespace, level, log: entry }: LogEntry) => {
@@ -95,4 +96,24 @@ export async function ensureOutputTopics(kafka: Kafka, config: Config, extra: re
   } finally {
     await admin.disconnect();
   }
+}
+
+/** How long an offset lookup is tried again while it fails transiently. */
+const OFFSET_LOOKUP_PATIENCE_MS = 30_000;
+let quiet: Logger | undefined;
+
+/**
+ * An admin's offset lookup on `topic`, tried again with fresh metadata for up to 30 s while its failure is transient.
+ * A topic just created (KRaft), or a partition whose leader just moved, answers NOT_LEADER_OR_FOLLOWER until the
+ * metadata catches up, and kafkajs's admin hands that straight back: the partition-state test once failed so, on a
+ * changelog topic created a moment before, with the whole suite running.
+ */
+export function offsetLookup<T>(admin: Admin, topic: string, lookup: () => Promise<T>, log?: Logger): Promise<T> {
+  const deadline = Date.now() + OFFSET_LOOKUP_PATIENCE_MS;
+  return retryWhileTransient(lookup, {
+    what: `offset lookup on ${topic}`,
+    log: log ?? (quiet ??= createLogger('silent')),
+    stopping: () => Date.now() > deadline,
+    between: () => admin.fetchTopicMetadata({ topics: [topic] }).then(() => undefined),
+  });
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import type { InputFormat } from '../config/schema.js';
+import { offsetLookup } from '../kafka/client.js';
 import type { Source, SourceRecord } from './source.js';
 
 export interface TopicRange {
@@ -29,9 +30,9 @@ export class KafkaRangeSource implements Source {
     await admin.connect();
     try {
       const { topic, from, to } = this.range;
-      const high = await admin.fetchTopicOffsets(topic);
-      const starts = from === undefined ? null : await admin.fetchTopicOffsetsByTimestamp(topic, from);
-      const ends = to === undefined ? null : await admin.fetchTopicOffsetsByTimestamp(topic, to);
+      const high = await offsetLookup(admin, topic, () => admin.fetchTopicOffsets(topic));
+      const starts = from === undefined ? null : await offsetLookup(admin, topic, () => admin.fetchTopicOffsetsByTimestamp(topic, from));
+      const ends = to === undefined ? null : await offsetLookup(admin, topic, () => admin.fetchTopicOffsetsByTimestamp(topic, to));
       const out = new Map<number, { start: bigint; end: bigint }>();
       for (const p of high) {
         if (this.range.partitions && !this.range.partitions.includes(p.partition)) continue;
