@@ -17,6 +17,10 @@ const N = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);
 const DECODE_SHARES = process.env.BENCH_DECODE_SHARES?.split(',').map(Number);
+if (DECODE_SHARES?.some((x) => !(x >= 0 && x <= 1))) {
+  process.stderr.write(`BENCH_DECODE_SHARES: expected shares from 0 to 1 (kafka.consumer.decodeShare), separated by commas (got ${process.env.BENCH_DECODE_SHARES})\n`);
+  process.exit(2);
+}
 
 const bench = await benchBroker('thread');
 const topic = `${bench.run}-audit`;

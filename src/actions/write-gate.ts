@@ -18,8 +18,7 @@ export class WriteGate {
   async start(): Promise<void> {
     const admin = this.kafka.admin();
     await admin.connect();
-    const high = await offsetLookup(admin, this.topic, () => admin.fetchTopicOffsets(this.topic));
-    await admin.disconnect();
+    const high = await offsetLookup(admin, this.topic, () => admin.fetchTopicOffsets(this.topic)).finally(() => admin.disconnect());
     const behind = new Map(high.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high)]));
     let caughtUp!: () => void;
     const ready = new Promise<void>((r) => (caughtUp = r));
