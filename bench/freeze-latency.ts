@@ -41,10 +41,11 @@ async function main(): Promise<void> {
   const roles = Array.from({ length: INCIDENTS }, (_, k) => `janitor_${k}`);
   await db.query(`CREATE TABLE public.lbs (id int); ${roles.map((r) => `CREATE ROLE ${r} LOGIN; GRANT INSERT, DELETE ON public.lbs TO ${r};`).join(' ')}`);
 
+  const groupId = `auditwatch-${run}`;
   const dir = mkdtempSync(join(tmpdir(), 'aw-bench-'));
   const configPath = join(dir, 'config.yaml');
   writeFileSync(configPath, stringify({
-    kafka: { brokers: brokers.split(','), groupId: `auditwatch-${run}` },
+    kafka: { brokers: brokers.split(','), groupId },
     sources: [{ type: 'kafka', topics: [topics.input], format: 'cloudtrail', keyedByPrincipal: process.env.BENCH_KEYED === '1' }],
     deadLetter: { topic: topics.dead },
     environments: { awsAccounts: { '111111111111': 'production', '222222222222': 'staging' } },
@@ -86,10 +87,10 @@ async function main(): Promise<void> {
   const probe = !keyed && process.env.BENCH_REPARTITION_PROBE === '1';
   const repartitionSeen = new Map<string, number>();
   let awaited: { k: string; id: Buffer } | undefined;
-  const repartition = kafka.consumer({ groupId: `repartition-${run}`, maxWaitTimeInMs: 100 });
-  if (probe) {
+  const repartition = probe ? kafka.consumer({ groupId: `repartition-${run}`, maxWaitTimeInMs: 100 }) : undefined;
+  if (repartition) {
     // auditwatch creates the repartition topic as it starts; subscribing before would fail.
-    const repartitionTopic = internalTopicNames(`auditwatch-${run}`).repartition;
+    const repartitionTopic = internalTopicNames(groupId).repartition;
     for (let waited = 0; !(await admin.listTopics()).includes(repartitionTopic); waited += 200) {
       if (waited > 60_000) throw new Error(`auditwatch did not create ${repartitionTopic} within 60 s`);
       await new Promise((r) => setTimeout(r, 200));
@@ -187,7 +188,7 @@ async function main(): Promise<void> {
 
   auditwatch.kill('SIGTERM');
   await new Promise<void>((r) => auditwatch.once('exit', () => r()));
-  await Promise.all([producer.disconnect(), baseline.disconnect(), repartition.disconnect(), alerts.disconnect(), gate.stop(), admin.disconnect(), db.end()]);
+  await Promise.all([producer.disconnect(), baseline.disconnect(), repartition?.disconnect(), alerts.disconnect(), gate.stop(), admin.disconnect(), db.end()]);
   await pgServer.stop();
   await broker?.stop();
 }

@@ -108,11 +108,12 @@ let quiet: Logger | undefined;
  * metadata catches up, and kafkajs's admin hands that straight back: the partition-state test once failed so, on a
  * changelog topic created a moment before, with the whole suite running.
  */
-export function offsetLookup<T>(admin: Admin, topic: string, lookup: () => Promise<T>, log?: Logger): Promise<T> {
+export function offsetLookup<T>(admin: Admin, topic: string, lookup: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + OFFSET_LOOKUP_PATIENCE_MS;
   return retryWhileTransient(lookup, {
     what: `offset lookup on ${topic}`,
-    log: log ?? (quiet ??= createLogger('silent')),
+    // Its callers have no logger of their own; a lookup that gives up fails them with its error.
+    log: (quiet ??= createLogger('silent')),
     stopping: () => Date.now() > deadline,
     between: () => admin.fetchTopicMetadata({ topics: [topic] }).then(() => undefined),
   });

@@ -5,7 +5,7 @@ import { AlertPolicy } from '../alerts/policy.js';
 import { BaselineLearner } from '../baseline/learner.js';
 import type { BaselineModel } from '../baseline/model.js';
 import type { Config } from '../config/schema.js';
-import { decodeContextFrom, decodeSettingsOf } from '../decode/index.js';
+import { decodeContextFrom } from '../decode/index.js';
 import type { Detector, Reconfigurable } from '../detectors/detector.js';
 import type { Alert } from '../alerts/alert.js';
 import type { Suppression } from '../config/schema.js';
@@ -98,8 +98,6 @@ export function buildDetectionPipeline(opts: DetectionOptions) {
     log,
   };
   const pipeline = new Pipeline(parts);
-  // What decoding on another thread (the consumer thread) needs to build the same context; replaced on a reload.
-  let decodeSettings = decodeSettingsOf(config);
 
   /**
    * Hot reload, all or nothing: thresholds, overrides, suppressions, incident timing, freeze rules and the
@@ -126,12 +124,11 @@ export function buildDetectionPipeline(opts: DetectionOptions) {
     }
     dispatcher.reconfigure(next.freeze);
     parts.decode = decodeContextFrom(next);
-    decodeSettings = decodeSettingsOf(next);
     const needsRestart = RESTART_ONLY.filter((path) => JSON.stringify(pick(running, path)) !== JSON.stringify(pick(next, path)));
     running = next;
     return { refused: [], needsRestart };
   };
-  return { pipeline, dispatcher, sinks, reconfigure, tasks, decodeContext: () => parts.decode, decodeSettings: () => decodeSettings };
+  return { pipeline, dispatcher, sinks, reconfigure, tasks, decodeContext: () => parts.decode };
 }
 
 function isChangelogged(d: Detector): d is Detector & Changelogged {

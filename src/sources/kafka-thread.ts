@@ -10,6 +10,12 @@ import type { BatchMessage, ConsumerThreadOptions, ControlMessage, ThreadMessage
 import { fromPosition, settlePartition, type PartitionHooks } from './kafka-group.js';
 import type { Source, SourceRecord } from './source.js';
 
+/** Decode settings as sent to the consumer thread, with the context built from them once a stale batch needs it. */
+interface SentSettings {
+  settings: DecodeSettings;
+  ctx?: DecodeContext;
+}
+
 /**
  * The live source with kafkajs on a thread of its own (consumer-thread.ts): that thread fetches and decodes a share
  * of each batch while this one decodes the rest and runs detection, so fetching, decoding and detecting overlap.
@@ -31,14 +37,12 @@ export class KafkaThreadSource implements Source {
   /** Per partition, the last batch's handling: the next batch of that partition starts after it. */
   private readonly tails = new Map<string, Promise<void>>();
   /**
-   * Every version of the decode settings sent to the consumer thread that a batch in hand was decoded with, and the
-   * latest. A batch is decoded whole with one version: the records the consumer thread left raw are decoded here
-   * with the settings it used for the rest, even when a reload came in between (see decodeStale).
+   * The decode settings sent to the consumer thread that a batch still to arrive may have been decoded with, by
+   * version: the latest, and any the thread may not yet have switched from. A batch is decoded whole with one version
+   * (see decodeStale); the port delivers in order, so a batch of version v means no older version is still to come.
    */
-  private readonly settingsSent = new Map<number, { settings: DecodeSettings; ctx?: DecodeContext; batches: number }>();
+  private readonly settingsSent = new Map<number, SentSettings>();
   private settingsVersion = 0;
-  /** The latest version a batch has arrived with. */
-  private settingsArrived = 0;
 
   constructor(
     private readonly kafkaConfig: Config['kafka'],
@@ -46,13 +50,13 @@ export class KafkaThreadSource implements Source {
     private readonly specs: ReadonlyArray<Pick<Extract<SourceSpec, { type: 'kafka' }>, 'topics' | 'format' | 'fromBeginning'>>,
     private readonly metrics: Metrics,
     private readonly log: Logger,
-    /** The decode settings now: the same object until a config reload replaces it. The consumer thread decodes with them. */
-    private readonly decodeSettings: () => DecodeSettings,
+    /** The decode settings at start; a config reload sends new ones (decodeSettingsChanged). */
+    settings: DecodeSettings,
     /** The pipeline's redelivery check remembers this many ids (`admission.dedupeWindow`). */
     private readonly dedupeWindow: number,
     private readonly hooks?: PartitionHooks,
   ) {
-    this.settingsSent.set(0, { settings: decodeSettings(), batches: 0 });
+    this.settingsSent.set(0, { settings });
   }
 
   async run(handle: (records: SourceRecord[]) => Promise<void>): Promise<void> {
@@ -103,7 +107,7 @@ export class KafkaThreadSource implements Source {
           return;
         case 'batch':
           // Read now, in arrival order: the reader's string table follows the writer's, piece by piece.
-          this.accept(m, this.records(m, reader), handle);
+          this.accept(m, this.records(m, reader), this.settingsOf(m), handle);
       }
     });
     await stopped;
@@ -134,7 +138,7 @@ export class KafkaThreadSource implements Source {
   }
 
   /** Queues the batch behind its partition's previous one; acknowledges it once handled and settled. */
-  private accept(m: BatchMessage, all: SourceRecord[], handle: (records: SourceRecord[]) => Promise<void>): void {
+  private accept(m: BatchMessage, all: SourceRecord[], decodedWith: SentSettings, handle: (records: SourceRecord[]) => Promise<void>): void {
     const key = `${m.topic}:${m.partition}`;
     const handled: Promise<void> = (this.tails.get(key) ?? Promise.resolve())
       // One turn of the event loop first: batches arriving back to back would otherwise keep it from polling
@@ -144,7 +148,7 @@ export class KafkaThreadSource implements Source {
         if (this.stopping) return this.post({ type: 'ack', seq: m.seq, commit: false });
         const hooks = this.hooks;
         const records = hooks ? fromPosition(all, await hooks.ready(m.topic, m.partition)) : all;
-        this.decodeStale(m, records);
+        this.decodeStale(m, decodedWith, records);
         if (records.length) await handle(records);
         if (hooks) await settlePartition(hooks, m.topic, m.partition, String(m.offsets[m.offsets.length - 1]! + 1n), { log: this.log, stopping: () => this.stopping });
         this.metrics.consumerLag.set({ topic: m.topic, partition: String(m.partition) }, m.lag);
@@ -156,14 +160,9 @@ export class KafkaThreadSource implements Source {
         this.post({ type: 'ack', seq: m.seq, commit: false });
       })
       .finally(() => {
-        this.settingsSent.get(m.settingsVersion)!.batches--;
-        this.forgetSettings();
         this.inHand.delete(handled);
         if (this.tails.get(key) === handled) this.tails.delete(key);
       });
-    this.settingsSent.get(m.settingsVersion)!.batches++;
-    if (m.settingsVersion > this.settingsArrived) this.settingsArrived = m.settingsVersion;
-    this.forgetSettings();
     this.inHand.add(handled);
     this.tails.set(key, handled);
   }
@@ -172,31 +171,26 @@ export class KafkaThreadSource implements Source {
    * After a config reload: sends the new decode settings to the consumer thread, so that what it fetches from now on
    * is decoded with them. Batches it decoded before keep the settings they were decoded with (decodeStale).
    */
-  decodeSettingsChanged(): void {
-    const settings = this.decodeSettings();
-    if (settings === this.settingsSent.get(this.settingsVersion)!.settings) return;
-    this.settingsSent.set(++this.settingsVersion, { settings, batches: 0 });
+  decodeSettingsChanged(settings: DecodeSettings): void {
+    this.settingsSent.set(++this.settingsVersion, { settings });
     this.post({ type: 'settings', version: this.settingsVersion, settings });
   }
 
-  /**
-   * A batch the consumer thread decoded with settings older than the pipeline's now (a reload came while it was in
-   * hand): the records it left raw are decoded here with those same settings rather than the pipeline's, so that no
-   * batch is decoded half one way and half the other. The pipeline does not decode a record that has `decoded`.
-   */
-  private decodeStale(m: BatchMessage, records: SourceRecord[]): void {
-    const sent = this.settingsSent.get(m.settingsVersion)!;
-    if (sent.settings === this.decodeSettings()) return;
-    const ctx = (sent.ctx ??= decodeContextFrom(sent.settings));
-    for (const r of records) r.decoded ??= decodeValue(r.value, r.format, ctx);
+  /** The settings a batch was decoded with; older versions cannot come again after it and are forgotten. */
+  private settingsOf(m: BatchMessage): SentSettings {
+    for (const version of this.settingsSent.keys()) if (version < m.settingsVersion) this.settingsSent.delete(version);
+    return this.settingsSent.get(m.settingsVersion)!;
   }
 
   /**
-   * Forgets the versions that no batch in hand was decoded with and that no batch still to come can be: the port
-   * delivers in order, so once a batch of a later version has arrived, the consumer thread has moved past them.
+   * A batch the consumer thread decoded with settings older than the latest sent (which the pipeline has decoded with
+   * since the reload): the records it left raw are decoded here with the batch's own settings, not the pipeline's, so
+   * that no batch is decoded half one way and half the other. The pipeline does not decode a record that has `decoded`.
    */
-  private forgetSettings(): void {
-    for (const [version, sent] of this.settingsSent) if (version < this.settingsArrived && sent.batches === 0) this.settingsSent.delete(version);
+  private decodeStale(m: BatchMessage, decodedWith: SentSettings, records: SourceRecord[]): void {
+    if (m.settingsVersion === this.settingsVersion) return;
+    const ctx = (decodedWith.ctx ??= decodeContextFrom(decodedWith.settings));
+    for (const r of records) r.decoded ??= decodeValue(r.value, r.format, ctx);
   }
 
   private post(m: ControlMessage): void {

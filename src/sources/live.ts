@@ -11,7 +11,7 @@ import type { Source } from './source.js';
 export type LiveSource = Source & {
   readonly running: boolean;
   /** After a config reload: a source that decodes on another thread sends it the new decode settings. */
-  decodeSettingsChanged?(): void;
+  decodeSettingsChanged?(settings: DecodeSettings): void;
 };
 
 /**
@@ -20,10 +20,9 @@ export type LiveSource = Source & {
  */
 export function liveSource(kafka: Kafka, config: Pick<Config, 'kafka' | 'environments' | 'principals' | 'workers' | 'admission'>, groupId: string,
   specs: ReadonlyArray<Pick<Extract<SourceSpec, { type: 'kafka' }>, 'topics' | 'format' | 'fromBeginning'>>, metrics: Metrics, log: Logger,
-  opts: { hooks?: PartitionHooks; decodeSettings?: () => DecodeSettings } = {}): LiveSource {
+  opts: { hooks?: PartitionHooks } = {}): LiveSource {
   if (!consumerThread(config)) return new KafkaGroupSource(kafka, groupId, specs, config.kafka.consumer, metrics, log, opts.hooks);
-  const fixed = decodeSettingsOf(config);
-  return new KafkaThreadSource(config.kafka, groupId, specs, metrics, log, opts.decodeSettings ?? (() => fixed), config.admission.dedupeWindow, opts.hooks);
+  return new KafkaThreadSource(config.kafka, groupId, specs, metrics, log, decodeSettingsOf(config), config.admission.dedupeWindow, opts.hooks);
 }
 
 /**

@@ -26,8 +26,7 @@ function member(group: string, topic: string, tuning: Record<string, unknown>, h
     ready: async () => null,
     settled: async (_topic, partition, next) => void settledAt.push({ partition, next: BigInt(next), at: Date.now() }),
   };
-  const settings = decodeSettingsOf(config);
-  const source = new KafkaThreadSource(config.kafka, group, [{ topics: [topic], format: 'canonical-json', fromBeginning: true }], new Metrics(), log, () => settings, config.admission.dedupeWindow, hooks);
+  const source = new KafkaThreadSource(config.kafka, group, [{ topics: [topic], format: 'canonical-json', fromBeginning: true }], new Metrics(), log, decodeSettingsOf(config), config.admission.dedupeWindow, hooks);
   const running = source.run(async (records) => {
     handled.push(...records);
     await new Promise((r) => setTimeout(r, handleMs()));
@@ -171,7 +170,7 @@ describe('the consumer thread (kafka.consumer.thread) on a real broker', () => {
     const send = (from: number) => producer.send({ topic, messages: Array.from({ length: 40 }, (_, k) => ({ value: cloudtrail(from + k) })) });
     let pipelineSettings = settingsFor('staging');
     const config = validateConfig({ kafka: { brokers: brokers(), groupId: group } }, {});
-    const source = new KafkaThreadSource(config.kafka, group, [{ topics: [topic], format: 'cloudtrail', fromBeginning: true }], new Metrics(), log, () => pipelineSettings, config.admission.dedupeWindow);
+    const source = new KafkaThreadSource(config.kafka, group, [{ topics: [topic], format: 'cloudtrail', fromBeginning: true }], new Metrics(), log, pipelineSettings, config.admission.dedupeWindow);
     // Per batch as it arrived: how many records came decoded on the consumer thread, and how many raw.
     const arrived: Array<{ decoded: number; raw: number }> = [];
     const internals = source as unknown as { accept: (b: unknown, all: SourceRecord[], ...rest: unknown[]) => void };
@@ -198,7 +197,7 @@ describe('the consumer thread (kafka.consumer.thread) on a real broker', () => {
     await send(40);
     await waitFor('the second batch handed over', () => arrived.length === 2, 30_000);
     pipelineSettings = settingsFor('production');
-    source.decodeSettingsChanged();
+    source.decodeSettingsChanged(pipelineSettings);
     releaseFirst();
     await waitFor('the second batch handled', () => environments.length === 2, 30_000);
     await send(80);

@@ -15,6 +15,7 @@ import { startMetricsServer } from '../../metrics/server.js';
 import { buildDetectionPipeline, connectProducer } from '../../pipeline/assemble.js';
 import { KafkaGroupSource } from '../../sources/kafka-group.js';
 import { liveSource } from '../../sources/live.js';
+import { decodeSettingsOf } from '../../decode/index.js';
 import { EventTimeBounds } from '../../pipeline/admission.js';
 import { Repartitioner } from '../../pipeline/repartition.js';
 import { KafkaDeadLetterSink } from '../../sinks/dead-letter.js';
@@ -72,7 +73,7 @@ async function runInstance(config: Config, args: RunArgs, worker: number | undef
   log.info({ backend: autoencoder ? await useBestBackend() : 'none', samples: autoencoder?.manifest.samples }, autoencoder ? 'learned model loaded' : 'no learned model in the model directory: the model detector is off');
   const topology = planTopology(config);
   const { repartitionPartitions } = await ensureInternalTopics(kafka, config, topology);
-  const { pipeline, dispatcher, sinks, reconfigure, tasks, decodeContext, decodeSettings } = buildDetectionPipeline({ config, model, autoencoder, metrics, log, producer, partitioned: config.state.changelog });
+  const { pipeline, dispatcher, sinks, reconfigure, tasks, decodeContext } = buildDetectionPipeline({ config, model, autoencoder, metrics, log, producer, partitioned: config.state.changelog });
   // Freezes already in force are reconciled before the first event, and seed the dispatcher's scope and cap state.
   const gate = new WriteGate(kafka, config.freeze.controlTopic);
   // Freezes by other instances in the group (or operators) hold their scopes here too.
@@ -81,12 +82,12 @@ async function runInstance(config: Config, args: RunArgs, worker: number | undef
     new KafkaFreezeAuditLog(producer, config.freeze.auditTopic), metrics, log.child({ component: 'freeze-executor' }));
   dispatcher.restore(await executor.start());
   const state = tasks ? new PartitionState(kafka, producer, tasks, { topic: topology.changelogTopic, dir: config.state.dir }, metrics, log.child({ component: 'state' })) : undefined;
-  const source = liveSource(kafka, config, config.kafka.groupId, topology.detection, metrics, log, { hooks: state, decodeSettings });
+  const source = liveSource(kafka, config, config.kafka.groupId, topology.detection, metrics, log, { hooks: state });
   const watcher = args.config
     ? new ConfigWatcher(args.config, (next) => {
       if (args.modelDir) next.modelDir = args.modelDir;
       const outcome = reconfigure(next);
-      if (!outcome.refused.length) source.decodeSettingsChanged?.();
+      if (!outcome.refused.length) source.decodeSettingsChanged?.(decodeSettingsOf(next));
       return outcome;
     }, log.child({ component: 'config' }), (outcome) => metrics.configReloads.inc({ outcome }))
     : undefined;
