@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import { Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
+import { Kafka, logLevel, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
 
 export function brokers(): string[] {
   return inject('brokers').split(',');
@@ -13,6 +13,16 @@ export function fresh(prefix: string): string {
 
 export function testKafka(): Kafka {
   return new Kafka({ clientId: fresh('test'), brokers: brokers(), logLevel: logLevel.NOTHING });
+}
+
+/**
+ * The producer tests write their input with: its retries never write a record twice. kafkajs resends a broker's whole
+ * produce request when one partition in it fails (NOT_LEADER on a topic whose leaders are still settling), which with
+ * a plain producer writes the partitions that had succeeded a second time; a test that counts records or offsets
+ * would then see input it never meant to send.
+ */
+export function inputProducer(kafka: Kafka): Producer {
+  return kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
 }
 
 /** Collects everything on a topic from the beginning, as it arrives. */

@@ -7,7 +7,7 @@ import { PROJECT_ROOT, startLocalBroker, type LocalBroker } from '../../src/kafk
 import { simulateElbIncident, simulateNormalTraffic } from '../../src/sim/cloudtrail-sim.js';
 import { decodeAlert } from '../../src/sinks/kafka.js';
 import { JANITOR_ARN, produceCloudTrail, runNames, writeRunConfig } from '../helpers/elb-run.js';
-import { collect, fresh, waitFor } from '../helpers/kafka.js';
+import { collect, fresh, inputProducer, waitFor } from '../helpers/kafka.js';
 import { everyOffsetCommitted, highTotal } from '../helpers/offsets.js';
 import { freePort, startAuditwatch, type RunningAuditwatch } from '../helpers/run-process.js';
 
@@ -33,7 +33,7 @@ describe('the broker killed and restarted mid-stream', () => {
     const configPath = writeRunConfig(dir, names, { brokers: [broker.brokers], port });
     aw = startAuditwatch(['--config', configPath, '--model-dir', join(PROJECT_ROOT, 'models')], port);
     await aw.waitForLog(/"auditwatch running"/, 0, 60_000);
-    let producer = kafka.producer();
+    let producer = inputProducer(kafka);
     await producer.connect();
 
     const now = Date.now();
@@ -50,7 +50,7 @@ describe('the broker killed and restarted mid-stream', () => {
     expect(aw.child.exitCode).toBeNull();
     await broker.restart();
 
-    producer = kafka.producer();
+    producer = inputProducer(kafka);
     await producer.connect();
     const incident = simulateElbIncident({ seed: 31, at: Date.now(), loadBalancers: 100, callsPerSecond: 20 });
     await produceCloudTrail(producer, input, incident, 500);

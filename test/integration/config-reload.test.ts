@@ -6,7 +6,7 @@ import { stringify } from 'yaml';
 import { PROJECT_ROOT } from '../../src/kafka/local-broker.js';
 import { decodeAlert } from '../../src/sinks/kafka.js';
 import { committedTotal, highTotal } from '../helpers/offsets.js';
-import { brokers, collect, fresh, testKafka, waitFor } from '../helpers/kafka.js';
+import { brokers, collect, fresh, inputProducer, testKafka, waitFor } from '../helpers/kafka.js';
 import { freePort, startAuditwatch, type RunningAuditwatch } from '../helpers/run-process.js';
 
 function burst(principal: string, count = 30): Array<{ key: string; value: string }> {
@@ -44,7 +44,7 @@ describe('hot reload of a running auditwatch, on a real broker', () => {
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: input }, { topic: alertsTopic }], waitForLeaders: true });
-    const producer = kafka.producer();
+    const producer = inputProducer(kafka);
     await producer.connect();
     const alerts = await collect(kafka, alertsTopic);
     aw = startAuditwatch(['--config', file, '--model-dir', join(PROJECT_ROOT, 'models')], port);

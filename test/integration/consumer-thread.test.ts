@@ -8,7 +8,7 @@ import type { PartitionHooks } from '../../src/sources/kafka-group.js';
 import { KafkaThreadSource } from '../../src/sources/kafka-thread.js';
 import type { SourceRecord } from '../../src/sources/source.js';
 import { committedTotal, highTotal } from '../helpers/offsets.js';
-import { brokers, fresh, testKafka, waitFor } from '../helpers/kafka.js';
+import { brokers, fresh, inputProducer, testKafka, waitFor } from '../helpers/kafka.js';
 
 const log = createLogger(process.env.TEST_LOG ?? 'silent');
 const PARTITIONS = 4;
@@ -39,7 +39,7 @@ describe('the consumer thread (kafka.consumer.thread) on a real broker', () => {
   let producer: Producer;
   let admin: Admin;
   beforeAll(async () => {
-    producer = kafka.producer();
+    producer = inputProducer(kafka);
     admin = kafka.admin();
     await Promise.all([producer.connect(), admin.connect()]);
   });

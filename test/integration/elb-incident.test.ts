@@ -20,7 +20,7 @@ import { NdjsonSink } from '../../src/sinks/ndjson.js';
 import { decodeAlert } from '../../src/sinks/kafka.js';
 import { KafkaGroupSource } from '../../src/sources/kafka-group.js';
 import { KafkaRangeSource } from '../../src/sources/kafka-range.js';
-import { brokers, collect, fresh, waitFor } from '../helpers/kafka.js';
+import { brokers, collect, fresh, inputProducer, waitFor } from '../helpers/kafka.js';
 
 const DAY = 86_400_000;
 const HISTORY_DAYS = 3;
@@ -46,6 +46,7 @@ describe('an ELB-style mass delete on a real broker', () => {
   const now = Date.now();
   const today = Math.floor((now - 2 * 3_600_000) / DAY) * DAY;
   let producer: Producer;
+  let input: Producer;
   let model: BaselineModel;
   let source: KafkaGroupSource;
   let running: Promise<void>;
@@ -58,17 +59,19 @@ describe('an ELB-style mass delete on a real broker', () => {
     await ensureTopics(admin, [{ topic: historyTopic }, { topic: liveTopic }, ...outputTopics(config)]);
     await admin.disconnect();
     producer = await connectProducer(kafka);
+    input = inputProducer(kafka);
+    await input.connect();
   });
 
   afterAll(async () => {
     await source?.stop();
     await running;
-    await producer?.disconnect();
+    await Promise.all([producer?.disconnect(), input?.disconnect()]);
   });
 
   it('learns baselines from several days of history read back from a topic time range', async () => {
     const history = simulateNormalTraffic({ seed: 11, from: today - HISTORY_DAYS * DAY, to: today });
-    await produceAll(producer, historyTopic, history);
+    await produceAll(input, historyTopic, history);
     const { pipeline, learner } = buildTrainingPipeline(config, new Metrics(), log);
     await new KafkaRangeSource(kafka, { topic: historyTopic, from: today - HISTORY_DAYS * DAY, to: today, format: 'cloudtrail' }).run(pipeline.handle);
     model = learner.model();
@@ -86,7 +89,7 @@ describe('an ELB-style mass delete on a real broker', () => {
     const cleanupDeletes = todays.filter((r) => String((r.userIdentity as { arn?: string }).arn).includes(SNAPSHOT_CLEANUP) && r.eventName === 'DeleteSnapshot');
     expect(cleanupDeletes.length).toBeGreaterThan(2000);
     liveCount = todays.length;
-    await produceAll(producer, liveTopic, todays);
+    await produceAll(input, liveTopic, todays);
     await waitFor('today\'s traffic to be processed', () => live.pipeline.totals.events >= liveCount, 60_000);
     expect(live.pipeline.totals.alerts).toBe(0);
     expect(live.pipeline.totals.freezes).toBe(0);
@@ -104,7 +107,7 @@ describe('an ELB-style mass delete on a real broker', () => {
     // Paced like the real thing: 20 calls a second, stopping once the freeze is in force.
     for (const r of incident) {
       if (r.eventName !== 'DescribeLoadBalancers' && firstDeleteSentAt === 0) firstDeleteSentAt = Date.now();
-      await producer.send({ topic: liveTopic, messages: [{ key: principal, value: JSON.stringify(r), timestamp: String(Date.parse(r.eventTime)) }] });
+      await input.send({ topic: liveTopic, messages: [{ key: principal, value: JSON.stringify(r), timestamp: String(Date.parse(r.eventTime)) }] });
       sent++;
       if (gate.check('production', principal, 'elasticloadbalancing:loadbalancer')) break;
       if (firstDeleteSentAt > 0 && Date.now() - firstDeleteSentAt > 15_000) break;

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { PROJECT_ROOT } from '../../src/kafka/local-broker.js';
 import { committedTotal, highTotal } from '../helpers/offsets.js';
-import { brokers, collect, fresh, testKafka, waitFor } from '../helpers/kafka.js';
+import { brokers, collect, fresh, inputProducer, testKafka, waitFor } from '../helpers/kafka.js';
 import { freePort, startAuditwatch, type RunningAuditwatch } from '../helpers/run-process.js';
 
 describe('auditwatch run, as a process on a real broker', () => {
@@ -31,7 +31,7 @@ describe('auditwatch run, as a process on a real broker', () => {
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: input, numPartitions: 2 }], waitForLeaders: true });
-    const producer = kafka.producer();
+    const producer = inputProducer(kafka);
     await producer.connect();
     const good = { id: 'ok-1', time: Date.now(), principal: { id: 'u', kind: 'human' }, action: 'GetThing', verb: 'read', resource: { type: 't', id: '1' }, environment: 'dev' };
     await producer.send({

@@ -7,7 +7,7 @@ import { PROJECT_ROOT } from '../../src/kafka/local-broker.js';
 import { simulateElbIncident, simulateNormalTraffic } from '../../src/sim/cloudtrail-sim.js';
 import { decodeAlert } from '../../src/sinks/kafka.js';
 import { bulkDeleteIds, JANITOR_ARN, produceCloudTrail, runNames, sendUntilCritical, writeRunConfig } from '../helpers/elb-run.js';
-import { brokers, collect, testKafka, waitFor } from '../helpers/kafka.js';
+import { brokers, collect, inputProducer, testKafka, waitFor } from '../helpers/kafka.js';
 import { everyOffsetCommitted, groupHasMembers } from '../helpers/offsets.js';
 import { freePort, startAuditwatch, type RunningAuditwatch } from '../helpers/run-process.js';
 
@@ -33,7 +33,7 @@ describe('three instances in one consumer group on a real broker', () => {
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: input, numPartitions: 3 }], waitForLeaders: true });
-    const producer = kafka.producer();
+    const producer = inputProducer(kafka);
     await producer.connect();
     const [a, b, c] = await Promise.all([start(1), start(2), start(3)]);
     for (const aw of [a!, b!, c!]) await aw.waitForLog(/"auditwatch running"/, 0, 60_000);

@@ -6,7 +6,7 @@ import { PROJECT_ROOT } from '../../src/kafka/local-broker.js';
 import { simulateElbIncident, simulateNormalTraffic } from '../../src/sim/cloudtrail-sim.js';
 import { decodeAlert } from '../../src/sinks/kafka.js';
 import { bulkDeleteIds, JANITOR_ARN, produceCloudTrail, runNames, sendUntilCritical, writeRunConfig } from '../helpers/elb-run.js';
-import { brokers, collect, testKafka, waitFor } from '../helpers/kafka.js';
+import { brokers, collect, inputProducer, testKafka, waitFor } from '../helpers/kafka.js';
 import { everyOffsetCommitted, groupHasMembers } from '../helpers/offsets.js';
 import { freePort, startAuditwatch, type RunningAuditwatch } from '../helpers/run-process.js';
 
@@ -23,7 +23,7 @@ describe('auditwatch run --workers 2 on a real broker', () => {
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: input, numPartitions: 4 }], waitForLeaders: true });
-    const producer = kafka.producer();
+    const producer = inputProducer(kafka);
     await producer.connect();
     const dir = mkdtempSync(join(tmpdir(), 'aw-workers-'));
     const port = await freePort();
