@@ -98,6 +98,23 @@ export async function ensureOutputTopics(kafka: Kafka, config: Config, extra: re
   }
 }
 
+/**
+ * The configured input topics the cluster does not have, one line each naming its key (`sources[0].topics[1]`).
+ * kafkajs's consumer cannot subscribe to a topic that does not exist (it fails with UNKNOWN_TOPIC_OR_PARTITION).
+ * Output and internal topics are created; inputs are the producers' to create.
+ */
+export async function missingInputTopics(kafka: Kafka, config: Pick<Config, 'sources' | 'kafka'>): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    return config.sources.flatMap((source, i) => source.topics.flatMap((topic, j) => existing.has(topic) ? [] :
+      [`sources[${i}].topics[${j}]: topic "${topic}" does not exist on ${config.kafka.brokers.join(',')}`]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** How long an offset lookup is tried again while it fails transiently. */
 const OFFSET_LOOKUP_PATIENCE_MS = 30_000;
 let quiet: Logger | undefined;

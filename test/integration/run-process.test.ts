@@ -84,4 +84,37 @@ describe('auditwatch run, as a process on a real broker', () => {
     expect(await committedTotal(admin, group, `${group}-repartition`)).toBe(await highTotal(admin, `${group}-repartition`));
     await Promise.all([dead.stop(), producer.disconnect(), admin.disconnect()]);
   }, 90_000);
+
+  it('waits, saying which key names it, for an input topic that does not exist yet; then consumes it; SIGTERM while waiting exits 0', async () => {
+    const later = fresh('audit.later');
+    const group = fresh('group');
+    const port = await freePort();
+    const configPath = join(dir, 'later.yaml');
+    writeFileSync(configPath, stringify({
+      kafka: { brokers: brokers(), groupId: group },
+      sources: [{ type: 'kafka', topics: [later], format: 'canonical-json' }],
+      alerts: { sinks: [{ type: 'kafka', topic: fresh('alerts') }] },
+      freeze: { controlTopic: fresh('control') },
+      metrics: { port },
+    }));
+    const waiting = startAuditwatch(['--config', configPath, '--model-dir', join(PROJECT_ROOT, 'models')], port);
+    const said = await waiting.waitForLog(/waiting for input topics to exist/);
+    expect(said).toContain(`sources[0].topics[0]: topic \\"${later}\\" does not exist`);
+    waiting.child.kill('SIGTERM');
+    expect(await waiting.exited).toBe(0);
+
+    aw = startAuditwatch(['--config', configPath, '--model-dir', join(PROJECT_ROOT, 'models')], port);
+    await aw.waitForLog(/waiting for input topics to exist/);
+    const admin = kafka.admin();
+    const producer = inputProducer(kafka);
+    await Promise.all([admin.connect(), producer.connect()]);
+    await admin.createTopics({ topics: [{ topic: later, numPartitions: 2 }], waitForLeaders: true });
+    const event = { id: 'later-1', time: Date.now(), principal: { id: 'u', kind: 'human' }, action: 'GetThing', verb: 'read', resource: { type: 't', id: '1' }, environment: 'dev' };
+    await producer.send({ topic: later, messages: [{ value: JSON.stringify(event) }] });
+    await aw.waitForLog(/auditwatch running/);
+    await waitFor('the event decoded', async () => (await aw!.metric(/^auditwatch_events_decoded_total/)) === 1, 30_000);
+    aw.child.kill('SIGTERM');
+    expect(await aw.exited).toBe(0);
+    await Promise.all([producer.disconnect(), admin.disconnect()]);
+  }, 90_000);
 });

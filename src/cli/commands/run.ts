@@ -8,8 +8,8 @@ import { readModel } from '../../baseline/model.js';
 import { loadAutoencoder } from '../../model/autoencoder.js';
 import { useBestBackend } from '../../model/backend.js';
 import { ConfigWatcher } from '../../config/watch.js';
-import { createKafka, ensureOutputTopics } from '../../kafka/client.js';
-import { createLogger } from '../../log.js';
+import { createKafka, ensureOutputTopics, missingInputTopics } from '../../kafka/client.js';
+import { createLogger, type Logger } from '../../log.js';
 import { Metrics } from '../../metrics/metrics.js';
 import { startMetricsServer } from '../../metrics/server.js';
 import { buildDetectionPipeline, connectProducer } from '../../pipeline/assemble.js';
@@ -51,9 +51,51 @@ export async function runCommand(args: RunArgs): Promise<number> {
       cluster.worker?.disconnect();
     }
   }
+  // Once, here, before any worker: a worker would otherwise fail on its first fetch, with a stack trace.
+  if (!(await inputTopicsExist(config, createLogger(config.log.level)))) return 0;
   const workers = workerCount(config);
   if (workers > 1) return superviseWorkers(config, workers, createLogger(config.log.level));
   return runInstance(config, args, undefined);
+}
+
+/** How often `run` looks again for input topics that do not exist yet. */
+const INPUT_TOPIC_POLL_MS = 2000;
+
+/**
+ * Waits until every input topic exists, as a Java consumer waits for a topic it subscribed to: producers may start
+ * after auditwatch (docker compose starts it first). Meanwhile it says, once per change, which are missing and under
+ * which key, so a mistyped name is plain to see. False if SIGTERM or SIGINT came first: there is nothing to drain.
+ */
+async function inputTopicsExist(config: Config, log: Logger): Promise<boolean> {
+  const kafka = createKafka(config.kafka, log);
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  const stop = () => {
+    stopped = true;
+    wake?.();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  try {
+    let said = '';
+    for (;;) {
+      const missing = await missingInputTopics(kafka, config);
+      if (!missing.length || stopped) return !stopped;
+      if (missing.join('\n') !== said) log.warn({ missing }, 'waiting for input topics to exist (checked every 2 s)');
+      said = missing.join('\n');
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, INPUT_TOPIC_POLL_MS);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      if (stopped) return false;
+    }
+  } finally {
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+  }
 }
 
 /** One member of the consumer group; `worker` is its index when a supervising process started it. */
@@ -108,11 +150,11 @@ async function runInstance(config: Config, args: RunArgs, worker: number | undef
 
   let stopping = false;
   let releaseStart: (() => void) | undefined;
-  const stop = (signal: string) => {
+  const stop = (why: string) => {
     if (stopping) return;
     stopping = true;
     releaseStart?.();
-    log.info({ signal }, 'stopping: draining the current batch and committing');
+    log.info({ signal: why }, 'stopping: draining the current batch and committing');
     pipeline.stop();
     void ingest?.source.stop();
     void source.stop();
@@ -124,8 +166,14 @@ async function runInstance(config: Config, args: RunArgs, worker: number | undef
   log.info({ entities: Object.keys(model.entities).length, freeze: config.freeze.mode, actuators: actuators.map((a) => a.name) }, 'auditwatch running');
   // A worker told to stop while it was loading does not wait for a start that is not coming.
   if (worker !== undefined && !stopping) await new Promise<void>((resolve) => awaitStart((releaseStart = resolve)));
-  const ingesting = stopping ? undefined : ingest?.source.run(ingest.stage.handle);
-  if (!stopping) await source.run(pipeline.handle);
+  // A stage that fails (its consumer refused by the cluster, say) stops the other, which drains; then the run fails.
+  let failure: unknown;
+  const failed = (err: unknown) => {
+    failure ??= err;
+    stop('a consumer failed');
+  };
+  const ingesting = stopping ? undefined : ingest?.source.run(ingest.stage.handle).catch(failed);
+  if (!stopping) await source.run(pipeline.handle).catch(failed);
   await ingesting;
   metrics.ready.set(0);
   if (readiness) clearInterval(readiness);
@@ -142,8 +190,9 @@ async function runInstance(config: Config, args: RunArgs, worker: number | undef
   // (after a broker outage) can keep a reconnect timer alive; it must not keep a drained process from exiting.
   setTimeout(() => {
     log.warn('client connections still open 5 s after the drain; exiting anyway');
-    process.exit(0);
+    process.exit();
   }, 5000).unref();
+  if (failure !== undefined) throw failure;
   return 0;
 }
 
