@@ -20,6 +20,7 @@ import { decodeAlert } from '../src/sinks/kafka.js';
 import { startLocalPostgres } from '../test/helpers/postgres.js';
 import { benchBroker } from './consumers.js';
 import { machine, percentile } from './stats.js';
+import { stopProcess, Teardown } from './teardown.js';
 
 const INCIDENTS = Number(process.env.BENCH_INCIDENTS ?? 20);
 const LOAD_RATE = Number(process.env.BENCH_LOAD_RATE ?? 10_000);
@@ -30,14 +31,18 @@ const BURST = 25; // deletes in the incident's first produce call; critical is r
 
 const say = (s: string) => process.stdout.write(`${s}\n`);
 
-async function main(): Promise<void> {
+async function main(teardown: Teardown): Promise<void> {
   const { broker, brokers, run, kafka, admin } = await benchBroker('bench', logLevel.NOTHING);
+  if (broker) teardown.add('the broker', () => broker.stop());
+  teardown.add('the admin client', () => admin.disconnect());
   const pgServer = await startLocalPostgres();
+  teardown.add('PostgreSQL', () => pgServer.stop());
   const topics = { input: `audit.${run}`, alerts: `alerts.${run}`, control: `control.${run}`, audit: `freeze-audit.${run}`, dead: `dead.${run}` };
   await admin.createTopics({ topics: [{ topic: topics.input, numPartitions: 3 }, { topic: topics.alerts }, { topic: topics.control, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }, { topic: topics.audit }, { topic: topics.dead }], waitForLeaders: true });
 
   const db = new pg.Client({ connectionString: pgServer.url });
   await db.connect();
+  teardown.add('the PostgreSQL client', () => db.end());
   const roles = Array.from({ length: INCIDENTS }, (_, k) => `janitor_${k}`);
   await db.query(`CREATE TABLE public.lbs (id int); ${roles.map((r) => `CREATE ROLE ${r} LOGIN; GRANT INSERT, DELETE ON public.lbs TO ${r};`).join(' ')}`);
 
@@ -60,10 +65,13 @@ async function main(): Promise<void> {
   const auditwatch = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'auditwatch.js'), 'run', '--config', configPath, '--workers', String(WORKERS)], {
     stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, AUDITWATCH_PG_URL: pgServer.url, KAFKA_BROKERS: '' },
   });
+  // Its drain commits and disconnects; the broker and PostgreSQL, stopped after it, must still be there for that.
+  teardown.addProcess('auditwatch run', auditwatch, 30_000);
 
   // Observers: bare kafkajs on the input topic (the baseline), the alerts topic, and a write gate.
   const firstSeen = new Map<string, number>();
   const baseline = kafka.consumer({ groupId: `baseline-${run}`, maxWaitTimeInMs: 100 });
+  teardown.add('the baseline consumer', () => baseline.disconnect());
   await baseline.connect();
   await baseline.subscribe({ topics: [topics.input], fromBeginning: false });
   await baseline.run({ eachMessage: async ({ message }) => {
@@ -72,6 +80,7 @@ async function main(): Promise<void> {
   } });
   const alertSeen = new Map<string, number>();
   const alerts = kafka.consumer({ groupId: `alerts-${run}`, maxWaitTimeInMs: 100 });
+  teardown.add('the alerts consumer', () => alerts.disconnect());
   await alerts.connect();
   await alerts.subscribe({ topics: [topics.alerts], fromBeginning: true });
   await alerts.run({ eachMessage: async ({ message }) => {
@@ -89,6 +98,7 @@ async function main(): Promise<void> {
   let awaited: { k: string; id: Buffer } | undefined;
   const repartition = probe ? kafka.consumer({ groupId: `repartition-${run}`, maxWaitTimeInMs: 100 }) : undefined;
   if (repartition) {
+    teardown.add('the repartition probe', () => repartition.disconnect());
     // auditwatch creates the repartition topic as it starts; subscribing before would fail.
     const repartitionTopic = internalTopicNames(groupId).repartition;
     for (let waited = 0; !(await admin.listTopics()).includes(repartitionTopic); waited += 200) {
@@ -105,6 +115,7 @@ async function main(): Promise<void> {
     } });
   }
   const gate = new WriteGate(kafka, topics.control);
+  teardown.add('the write gate', () => gate.stop());
   await gate.start();
   const gateSeen = new Map<string, number>();
   gate.onChange((_key, c) => {
@@ -114,6 +125,7 @@ async function main(): Promise<void> {
   await new Promise((r) => setTimeout(r, 4000)); // auditwatch joins its group
 
   const load = fork(join(PROJECT_ROOT, 'bench', 'background-load.mjs'), [brokers, topics.input, String(LOAD_RATE), String(10 + WARMUP_MS / 1000 + INCIDENTS * 2)], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  teardown.addProcess('the background load', load);
   let loadReport = '';
   load.stdout!.on('data', (d) => (loadReport += d));
   // Listened for at once: when incidents take long, the load can finish before they do.
@@ -122,6 +134,7 @@ async function main(): Promise<void> {
   await new Promise((r) => setTimeout(r, WARMUP_MS));
 
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  teardown.add('the incident producer', () => producer.disconnect());
   await producer.connect();
   const rows: Array<{ baseline: number; repartition: number; alert: number; pg: number; gate: number }> = [];
   for (let k = 0; k < INCIDENTS; k++) {
@@ -154,7 +167,7 @@ async function main(): Promise<void> {
     say(`incident ${k}: baseline ${rows.at(-1)!.baseline} ms, ${probe ? `repartition topic ${rows.at(-1)!.repartition} ms, ` : ''}alert ${rows.at(-1)!.alert} ms, postgres ${rows.at(-1)!.pg} ms, gate ${rows.at(-1)!.gate} ms`);
     await new Promise((r) => setTimeout(r, 500));
   }
-  load.kill('SIGTERM');
+  await stopProcess(load, 10_000);
   await loadDone;
   const achieved = JSON.parse(loadReport.trim() || '{"rate":0}') as { rate: number };
 
@@ -185,12 +198,11 @@ async function main(): Promise<void> {
   const resultsPath = join(PROJECT_ROOT, 'bench', `results-freeze${process.env.BENCH_KEYED === '1' ? '-keyed' : ''}${WORKERS > 1 ? `-${WORKERS}-workers` : ''}.json`);
   writeFileSync(resultsPath, `${JSON.stringify(summary, null, 2)}\n`);
   say(`written to ${resultsPath}`);
-
-  auditwatch.kill('SIGTERM');
-  await new Promise<void>((r) => auditwatch.once('exit', () => r()));
-  await Promise.all([producer.disconnect(), baseline.disconnect(), repartition?.disconnect(), alerts.disconnect(), gate.stop(), admin.disconnect(), db.end()]);
-  await pgServer.stop();
-  await broker?.stop();
 }
 
-await main();
+const teardown = new Teardown();
+try {
+  await main(teardown);
+} finally {
+  await teardown.run();
+}
