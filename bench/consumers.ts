@@ -3,6 +3,8 @@
  * (cpu-split.ts): the workload (CloudTrail-sized records keyed by principal), the bare-kafkajs baseline, and
  * auditwatch's live source and pipeline in this process, each timed as a Span.
  */
+// First, so that its handler for an uncaught exception comes before any other module's.
+import { teardown } from './teardown.js';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +41,12 @@ export interface BenchBroker {
 /** The broker a bench runs against (KAFKA_BROKERS, or a local one it starts), a client and a connected admin. */
 export async function benchBroker(prefix: string, kafkaLogLevel: logLevel = logLevel.ERROR): Promise<BenchBroker> {
   const broker = process.env.KAFKA_BROKERS ? undefined : await startLocalBroker({ heap: '1g' });
+  if (broker) {
+    const forget = [teardown.killOnExit(broker.pid), teardown.removeOnExit(broker.dir)];
+    const stop = broker.stop;
+    broker.stop = () => stop().finally(() => forget.forEach((f) => f()));
+    teardown.add('the broker', () => broker.stop());
+  }
   const brokers = process.env.KAFKA_BROKERS ?? broker!.brokers;
   const run = `${prefix}-${Date.now().toString(36)}`;
   const kafka = new Kafka({ clientId: run, brokers: brokers.split(','), logLevel: kafkaLogLevel });
@@ -240,6 +248,7 @@ export async function auditwatchProcess(kafka: Kafka, brokers: string, topic: st
     log: { level: 'error' },
   }));
   const aw = startAuditwatch(['--config', configPath, '--model-dir', join(PROJECT_ROOT, 'models'), '--workers', String(workers)], port);
+  aw.child.once('exit', teardown.killOnExit(aw.child.pid));
   const decoded = () => aw.metric(/^auditwatch_events_decoded_total/).catch(() => 0); // 0 until it listens
   const admin = kafka.admin();
   await admin.connect();

@@ -6,6 +6,8 @@
  * under steady background load on the same broker and topic, with `auditwatch run` as its own process.
  * Baseline in the same run: bare kafkajs, produce → a plain consumer receiving the same first event.
  */
+// First, so that its handler for an uncaught exception comes before any other module's.
+import { stopProcess, teardown, type Teardown } from './teardown.js';
 import { fork, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +22,6 @@ import { decodeAlert } from '../src/sinks/kafka.js';
 import { startLocalPostgres } from '../test/helpers/postgres.js';
 import { benchBroker } from './consumers.js';
 import { machine, percentile } from './stats.js';
-import { stopProcess, Teardown } from './teardown.js';
 
 const INCIDENTS = Number(process.env.BENCH_INCIDENTS ?? 20);
 const LOAD_RATE = Number(process.env.BENCH_LOAD_RATE ?? 10_000);
@@ -32,8 +33,7 @@ const BURST = 25; // deletes in the incident's first produce call; critical is r
 const say = (s: string) => process.stdout.write(`${s}\n`);
 
 async function main(teardown: Teardown): Promise<void> {
-  const { broker, brokers, run, kafka, admin } = await benchBroker('bench', logLevel.NOTHING);
-  if (broker) teardown.add('the broker', () => broker.stop());
+  const { brokers, run, kafka, admin } = await benchBroker('bench', logLevel.NOTHING);
   teardown.add('the admin client', () => admin.disconnect());
   const pgServer = await startLocalPostgres();
   teardown.add('PostgreSQL', () => pgServer.stop());
@@ -200,7 +200,6 @@ async function main(teardown: Teardown): Promise<void> {
   say(`written to ${resultsPath}`);
 }
 
-const teardown = new Teardown();
 try {
   await main(teardown);
 } finally {

@@ -6,6 +6,8 @@
  *   memory per tracked entity and RSS at one million entities.
  * Medians over BENCH_REPEATS runs; ratios against the baseline of this run. Writes bench/results.json.
  */
+// First, so that its handler for an uncaught exception comes before any other module's.
+import { teardown } from './teardown.js';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -37,6 +39,7 @@ async function baselineProcesses(brokers: string, topic: string, n: number, proc
   const finished = new Promise<void>((r) => (done = r));
   const children = Array.from({ length: processes }, (_, i) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'bench', 'baseline-consumer.ts'), brokers, topic, groupId, String(PARTITIONS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    child.once('exit', teardown.killOnExit(child.pid));
     createInterface({ input: child.stdout! }).on('line', (line) => {
       progress.set(i, JSON.parse(line));
       if ([...progress.values()].reduce((s, p) => s + p.count, 0) >= n) done();
