@@ -8,6 +8,8 @@
  * BENCH_EVENTS (1M), BENCH_REPEATS (3), BENCH_WORKERS (1), KAFKA_BROKERS (else a local broker is started);
  * BENCH_DECODE_SHARES=0.5,0.7 runs the consumer-thread phase once per `kafka.consumer.decodeShare` given.
  */
+// First, so that its handler for an uncaught exception comes before any other module's.
+import { teardown } from './teardown.js';
 import { Partitioners } from 'kafkajs';
 import { ensureTopics } from '../src/kafka/client.js';
 import { auditwatchProcess, auditwatchRun, baseline, benchBroker, eventsPerSecond, keyedCloudTrailValues, PARTITIONS, produce, type Span } from './consumers.js';
@@ -61,5 +63,5 @@ const base = median(rates.get(phases[0]![0])!);
 for (const [name, runs] of rates) process.stdout.write(`${name}: median ${Math.round(median(runs))} events/s (${(median(runs) / base).toFixed(2)} of the baseline)\n`);
 await producer.disconnect();
 await bench.admin.disconnect();
-await bench.broker?.stop();
+await teardown.run();
 process.exit(0);

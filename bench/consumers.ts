@@ -43,9 +43,10 @@ export async function benchBroker(prefix: string, kafkaLogLevel: logLevel = logL
   const broker = process.env.KAFKA_BROKERS ? undefined : await startLocalBroker({ heap: '1g' });
   if (broker) {
     const forget = [teardown.killOnExit(broker.pid), teardown.removeOnExit(broker.dir)];
-    const stop = broker.stop;
-    broker.stop = () => stop().finally(() => forget.forEach((f) => f()));
-    teardown.add('the broker', () => broker.stop());
+    teardown.add('the broker', async () => {
+      await broker.stop();
+      for (const f of forget) f();
+    });
   }
   const brokers = process.env.KAFKA_BROKERS ?? broker!.brokers;
   const run = `${prefix}-${Date.now().toString(36)}`;

@@ -6,6 +6,8 @@
  * faults per event, as medians. `-- --profile` also writes a CPU profile of each phase's main thread to
  * bench/profiles/ (open it in Chrome DevTools).
  */
+// First, so that its handler for an uncaught exception comes before any other module's.
+import { teardown } from './teardown.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
@@ -78,7 +80,7 @@ function row(name: string, phases: readonly Phase[]): string {
 }
 
 async function main(): Promise<void> {
-  const { broker, brokers, run, kafka, admin } = await benchBroker('cpu');
+  const { brokers, run, kafka, admin } = await benchBroker('cpu');
   const topic = `bench.cpu.${run}`;
   const alertsTopic = `bench.cpu.alerts.${run}`;
   await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }, { topic: alertsTopic }], waitForLeaders: true });
@@ -107,7 +109,7 @@ async function main(): Promise<void> {
   if (PROFILE) say(`CPU profiles of each phase's main thread: ${join(PROJECT_ROOT, 'bench', 'profiles')}`);
   session.disconnect();
   await Promise.all([awProducer.disconnect(), admin.disconnect()]);
-  await broker?.stop();
+  await teardown.run();
 }
 
 await main();

@@ -7,7 +7,7 @@
  * Baseline in the same run: bare kafkajs, produce → a plain consumer receiving the same first event.
  */
 // First, so that its handler for an uncaught exception comes before any other module's.
-import { stopProcess, teardown, type Teardown } from './teardown.js';
+import { stopProcess, teardown } from './teardown.js';
 import { fork, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,7 +32,7 @@ const BURST = 25; // deletes in the incident's first produce call; critical is r
 
 const say = (s: string) => process.stdout.write(`${s}\n`);
 
-async function main(teardown: Teardown): Promise<void> {
+async function main(): Promise<void> {
   const { brokers, run, kafka, admin } = await benchBroker('bench', logLevel.NOTHING);
   teardown.add('the admin client', () => admin.disconnect());
   const pgServer = await startLocalPostgres();
@@ -128,8 +128,6 @@ async function main(teardown: Teardown): Promise<void> {
   teardown.addProcess('the background load', load);
   let loadReport = '';
   load.stdout!.on('data', (d) => (loadReport += d));
-  // Listened for at once: when incidents take long, the load can finish before they do.
-  const loadDone = new Promise<void>((r) => load.once('exit', () => r()));
   // The load reaches steady state. BENCH_WARMUP_MS waits longer, to tell a slow start from a slow steady state.
   await new Promise((r) => setTimeout(r, WARMUP_MS));
 
@@ -167,8 +165,8 @@ async function main(teardown: Teardown): Promise<void> {
     say(`incident ${k}: baseline ${rows.at(-1)!.baseline} ms, ${probe ? `repartition topic ${rows.at(-1)!.repartition} ms, ` : ''}alert ${rows.at(-1)!.alert} ms, postgres ${rows.at(-1)!.pg} ms, gate ${rows.at(-1)!.gate} ms`);
     await new Promise((r) => setTimeout(r, 500));
   }
+  // Stopped here, or already done when incidents took longer than the load ran: its report is written either way.
   await stopProcess(load, 10_000);
-  await loadDone;
   const achieved = JSON.parse(loadReport.trim() || '{"rate":0}') as { rate: number };
 
   const col = (name: keyof (typeof rows)[number]) => rows.map((r) => r[name]);
@@ -201,7 +199,7 @@ async function main(teardown: Teardown): Promise<void> {
 }
 
 try {
-  await main(teardown);
+  await main();
 } finally {
   await teardown.run();
 }

@@ -58,7 +58,7 @@ async function main(): Promise<void> {
     console.error(err);
     process.exit(1);
   });
-  const { broker, brokers, run, kafka, admin } = await benchBroker('bench');
+  const { brokers, run, kafka, admin } = await benchBroker('bench');
   const jsonTopic = `bench.json.${run}`;
   const avroTopic = `bench.avro.${run}`;
   const alertsTopic = `bench.alerts.${run}`;
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   saveProgress();
   if (process.env.BENCH_ONLY === 'kafka') {
     await Promise.all([producer.disconnect(), awProducer.disconnect(), admin.disconnect()]);
-    await broker?.stop();
+    await teardown.run();
     return;
   }
   // Replay from a file with `auditwatch replay --input`.
@@ -177,7 +177,7 @@ async function main(): Promise<void> {
     say(`| produce → alert at ${l.backgroundEventsPerSecond}/s background, unkeyed, ${label} | p50 ${l.ms.alert!.p50} ms, p99 ${l.ms.alert!.p99} ms | (kafkajs p50 ${l.ms.baseline!.p50}, p99 ${l.ms.baseline!.p99} ms) | p99 < 250 ms |`);
   }
   say(`| memory per tracked entity | ${memory.bytesPerEntity} bytes (RSS ${memory.rssMiB} MiB at 1M entities) | | ≤ 1 KB |`);
-  await broker?.stop();
+  await teardown.run();
 }
 
 await main();

@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { availableParallelism } from 'node:os';
 import { buildActuators } from '../../actions/index.js';
 import { FreezeExecutor } from '../../actions/executor.js';
@@ -51,10 +52,11 @@ export async function runCommand(args: RunArgs): Promise<number> {
       cluster.worker?.disconnect();
     }
   }
+  const log = createLogger(config.log.level);
   // Once, here, before any worker: a worker would otherwise fail on its first fetch, with a stack trace.
-  if (!(await inputTopicsExist(config, createLogger(config.log.level)))) return 0;
+  if (!(await inputTopicsExist(config, log))) return 0;
   const workers = workerCount(config);
-  if (workers > 1) return superviseWorkers(config, workers, createLogger(config.log.level));
+  if (workers > 1) return superviseWorkers(config, workers, log);
   return runInstance(config, args, undefined);
 }
 
@@ -68,33 +70,25 @@ const INPUT_TOPIC_POLL_MS = 2000;
  */
 async function inputTopicsExist(config: Config, log: Logger): Promise<boolean> {
   const kafka = createKafka(config.kafka, log);
-  let stopped = false;
-  let wake: (() => void) | undefined;
-  const stop = () => {
-    stopped = true;
-    wake?.();
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  const stop = new AbortController();
+  const abort = () => stop.abort();
+  process.once('SIGTERM', abort);
+  process.once('SIGINT', abort);
   try {
     let said = '';
-    for (;;) {
+    while (!stop.signal.aborted) {
       const missing = await missingInputTopics(kafka, config);
-      if (!missing.length || stopped) return !stopped;
-      if (missing.join('\n') !== said) log.warn({ missing }, 'waiting for input topics to exist (checked every 2 s)');
-      said = missing.join('\n');
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, INPUT_TOPIC_POLL_MS);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      if (stopped) return false;
+      // A signal during the check still wins: the handlers of runInstance are not installed yet.
+      if (!missing.length) return !stop.signal.aborted;
+      const now = missing.join('\n');
+      if (now !== said) log.warn({ missing }, `waiting for input topics to exist (checked every ${INPUT_TOPIC_POLL_MS / 1000} s)`);
+      said = now;
+      await sleep(INPUT_TOPIC_POLL_MS, undefined, { signal: stop.signal }).catch(() => {});
     }
+    return false;
   } finally {
-    process.off('SIGTERM', stop);
-    process.off('SIGINT', stop);
+    process.off('SIGTERM', abort);
+    process.off('SIGINT', abort);
   }
 }
 
@@ -150,11 +144,11 @@ async function runInstance(config: Config, args: RunArgs, worker: number | undef
 
   let stopping = false;
   let releaseStart: (() => void) | undefined;
-  const stop = (why: string) => {
+  const stop = (reason: string) => {
     if (stopping) return;
     stopping = true;
     releaseStart?.();
-    log.info({ signal: why }, 'stopping: draining the current batch and committing');
+    log.info({ reason }, 'stopping: draining the current batch and committing');
     pipeline.stop();
     void ingest?.source.stop();
     void source.stop();
