@@ -17,9 +17,9 @@ export class Teardown {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.once(signal, () => void this.run().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143)));
     }
-    // A bench that throws: exit here, so that the 'exit' listener below kills what is still running. Any later
-    // listener would not get the chance: tfjs's WASM module installs one that rethrows, which ends the process with
-    // code 7 and no 'exit' event. No time for graceful steps then.
+    // A bench that throws: exit here, so that the 'exit' listener below kills what is still running, whatever
+    // other handlers are installed after this one (tfjs's WASM module installed one that rethrew, which ended the
+    // process with code 7 and no 'exit' event; src/model/backend.ts now removes it). No time for graceful steps then.
     process.once('uncaughtException', (err) => {
       process.stderr.write(`${err.stack ?? String(err)}\n`);
       process.exit(1);
