@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../src/util/net.js';
@@ -7,6 +7,12 @@ import { freePort } from '../../src/util/net.js';
 export interface LocalPostgres {
   url: string;
   port: number;
+  /**
+   * The postmaster's pid and the server's directory. pg_ctl starts the server as a daemon, outside the caller's
+   * children: a caller that may die without calling `stop` (a bench that throws) kills and removes these itself.
+   */
+  pid: number;
+  dir: string;
   stop(): Promise<void>;
 }
 
@@ -39,6 +45,9 @@ export async function startLocalPostgres(): Promise<LocalPostgres> {
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
+    // The first line of postmaster.pid is the postmaster's pid.
+    pid: Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]),
+    dir,
     stop: async () => {
       try {
         run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
