@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'ACTION_FAILED'
   | 'BROKER_UNAVAILABLE'
   | 'THREAD_FAILED'
+  | 'CONSUMER_GAVE_UP'
   | 'USAGE';
 
 export class AuditwatchError extends Error {

@@ -16,7 +16,7 @@ import { decodeContextFrom, decodeValue, type DecodeSettings } from '../decode/i
 import { DecodedWriter } from '../decode/transfer.js';
 import { createKafka } from '../kafka/client.js';
 import { createLogger } from '../log.js';
-import { groupConsumer } from './kafka-group.js';
+import { groupConsumer, unlessGivenUp, whenGivenUp } from './kafka-group.js';
 import type { SourceRecord } from './source.js';
 
 export interface ConsumerThreadOptions {
@@ -65,6 +65,8 @@ export type ThreadMessage =
   | { type: 'consuming' }
   | { type: 'rebalancing' }
   | { type: 'joined'; held: Array<{ topic: string; partition: number }>; fencedMs: number | undefined }
+  /** kafkajs gave the consumer up (see whenGivenUp); the message says why. */
+  | { type: 'gave-up'; message: string }
   | { type: 'stopped' };
 
 /** What the detection thread tells the consumer thread. */
@@ -215,6 +217,8 @@ function handOver(batch: Batch): void {
   post(message, [offsets.buffer as ArrayBuffer, decoded.buffer as ArrayBuffer, rawAt.buffer as ArrayBuffer, rawBounds.buffer as ArrayBuffer, raw.buffer as ArrayBuffer]);
 }
 
+const gaveUp = whenGivenUp(consumer, opts.groupId, opts.tuning);
+gaveUp.catch((err: Error) => post({ type: 'gave-up', message: err.message }));
 await consumer.connect();
 for (const s of opts.subscriptions) await consumer.subscribe({ topics: s.topics, fromBeginning: s.fromBeginning });
 if (!stopping) await consumer.run({
@@ -232,4 +236,5 @@ if (!stopping) await consumer.run({
 });
 started = true;
 if (stopping) leave();
-else post({ type: 'consuming' });
+// Given up already: 'gave-up' is on its way instead.
+else await unlessGivenUp(gaveUp).then(() => post({ type: 'consuming' }), () => undefined);

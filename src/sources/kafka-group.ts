@@ -1,6 +1,7 @@
 import { BalancedAssigner } from './balanced-assigner.js';
 import { PartitionAssigners, type Consumer, type Kafka } from 'kafkajs';
 import type { Config, SourceSpec } from '../config/schema.js';
+import { AuditwatchError, errorMessage } from '../errors.js';
 import { retryWhileTransient } from '../util/retry.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -30,6 +31,54 @@ export function fromPosition<T extends { offset: string }>(records: T[], positio
 export function settlePartition(hooks: PartitionHooks, topic: string, partition: number, next: string,
   opts: { log: Logger; stopping: () => boolean; between?: () => Promise<void> }): Promise<void> {
   return retryWhileTransient(() => hooks.settled(topic, partition, next), { what: 'writing partition state', ...opts });
+}
+
+/** The innermost cause of a kafkajs error (its retry wrappers carry the broker's error as `cause`). */
+function rootCause(err: unknown): unknown {
+  for (let e = err, depth = 0; depth < 10; depth++) {
+    const cause = typeof e === 'object' && e !== null ? (e as { cause?: unknown }).cause : undefined;
+    if (cause === undefined || cause === e) return e;
+    e = cause;
+  }
+  return err;
+}
+
+/**
+ * Why kafkajs gave a consumer up, as one line. A refusal that a setting of ours caused names its key (for a consumer
+ * built from `kafka.consumer`): the broker bounds the session timeout (group.min.session.timeout.ms and
+ * group.max.session.timeout.ms), which config validation cannot know.
+ */
+function consumerGaveUpMessage(groupId: string, tuning: Pick<Config['kafka']['consumer'], 'sessionTimeout'> | undefined, err: unknown): string {
+  const cause = rootCause(err);
+  const key = tuning && (cause as { type?: unknown }).type === 'INVALID_SESSION_TIMEOUT'
+    ? ` (kafka.consumer.sessionTimeout is ${tuning.sessionTimeout} ms)`
+    : '';
+  return `the consumer of group "${groupId}" stopped and will not restart: ${errorMessage(cause)}${key}`;
+}
+
+/**
+ * Rejects when kafkajs gives the consumer up: a crash it does not restart from (an error it deems not retriable, such
+ * as the broker refusing the session timeout). kafkajs then disconnects the consumer, and its `run` has already
+ * resolved: without this a source would go on looking as if it consumed, and read nothing. Never resolves; a
+ * rejection that nobody awaits yet is not reported as unhandled.
+ */
+export function whenGivenUp(consumer: Consumer, groupId: string, tuning?: Pick<Config['kafka']['consumer'], 'sessionTimeout'>): Promise<never> {
+  const gaveUp = new Promise<never>((_, reject) => {
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) reject(new AuditwatchError('CONSUMER_GAVE_UP', consumerGaveUpMessage(groupId, tuning, payload.error), { cause: payload.error }));
+    });
+  });
+  gaveUp.catch(() => undefined);
+  return gaveUp;
+}
+
+/**
+ * Throws now if `gaveUp` has already rejected. Promise.race settles with the first of its promises in array order
+ * when more than one is settled already, so a consumer given up during `run` is noticed before anything reports it
+ * as consuming.
+ */
+export async function unlessGivenUp(gaveUp: Promise<never>): Promise<void> {
+  await Promise.race([gaveUp, Promise.resolve()]);
 }
 
 /** A member of the group with the configured fetch tuning: both live sources (this one, KafkaThreadSource) use it. */
@@ -76,6 +125,7 @@ export class KafkaGroupSource implements Source {
     await consumer.connect();
     for (const spec of this.specs) await consumer.subscribe({ topics: spec.topics, fromBeginning: spec.fromBeginning });
     const done = new Promise<void>((resolve) => (this.finished = resolve));
+    const gaveUp = whenGivenUp(consumer, this.groupId, this.tuning);
     await consumer.run({
       autoCommit: true,
       eachBatchAutoResolve: false,
@@ -105,9 +155,14 @@ export class KafkaGroupSource implements Source {
         await heartbeat();
       },
     });
+    await unlessGivenUp(gaveUp);
     this.running = true;
     this.log.info({ groupId: this.groupId, topics: [...formatOf.keys()] }, 'consuming');
-    await done;
+    try {
+      await Promise.race([done, gaveUp]);
+    } finally {
+      this.running = false;
+    }
   }
 
   async stop(): Promise<void> {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import type { InputFormat } from '../config/schema.js';
 import { offsetLookup } from '../kafka/client.js';
+import { whenGivenUp } from './kafka-group.js';
 import type { Source, SourceRecord } from './source.js';
 
 export interface TopicRange {
@@ -56,7 +57,10 @@ export class KafkaRangeSource implements Source {
     const bounds = await this.bounds();
     const pending = new Set([...bounds].filter(([, b]) => b.start < b.end).map(([p]) => p));
     if (pending.size === 0) return;
-    const consumer = this.kafka.consumer({ groupId: `auditwatch-range-${randomUUID()}`, maxWaitTimeInMs: 200 });
+    const groupId = `auditwatch-range-${randomUUID()}`;
+    const consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
+    // A consumer given up would otherwise leave the replay waiting for partitions that are never read.
+    const gaveUp = whenGivenUp(consumer, groupId);
     await consumer.connect();
     let failure: unknown;
     let finish!: () => void;
@@ -94,7 +98,7 @@ export class KafkaRangeSource implements Source {
       // Partitions with nothing to read are not fetched at all.
       const idle = (await this.partitionsOf(topic)).filter((p) => !pending.has(p));
       if (idle.length) consumer.pause([{ topic, partitions: idle }]);
-      await done;
+      await Promise.race([done, gaveUp]);
     } finally {
       await consumer.disconnect();
     }

@@ -3,6 +3,7 @@ import type { Worker } from 'node:worker_threads';
 import type { Config, SourceSpec } from '../config/schema.js';
 import { decodeContextFrom, decodeValue, type DecodeContext, type DecodeSettings } from '../decode/index.js';
 import { DecodedReader } from '../decode/transfer.js';
+import { AuditwatchError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { startThread } from '../util/threads.js';
@@ -77,9 +78,11 @@ export class KafkaThreadSource implements Source {
     const thread = startThread(new URL(import.meta.url.endsWith('.ts') ? './consumer-thread.ts' : './consumer-thread.js', import.meta.url), options);
     this.thread = thread;
     const reader = new DecodedReader();
+    let gaveUp!: (err: AuditwatchError) => void;
     const stopped = new Promise<void>((resolve, reject) => {
       thread.once('exit', (code) => (this.stopping ? resolve() : reject(new Error(`the consumer thread exited (${code}) while consuming`))));
       thread.once('error', reject);
+      gaveUp = reject;
     });
     thread.on('message', (m: ThreadMessage) => {
       switch (m.type) {
@@ -101,6 +104,11 @@ export class KafkaThreadSource implements Source {
         case 'joined':
           this.hooks?.rebalanced(m.held);
           this.log.info({ partitions: m.held.length, fencedMs: m.fencedMs === undefined ? undefined : Math.round(m.fencedMs) }, 'joined the group');
+          return;
+        case 'gave-up':
+          // The run fails with this; its stop() then drains what was handed over and ends the thread.
+          this.running = false;
+          gaveUp(new AuditwatchError('CONSUMER_GAVE_UP', m.message));
           return;
         case 'stopped':
           void thread.terminate();

@@ -117,4 +117,36 @@ describe('auditwatch run, as a process on a real broker', () => {
     expect(await aw.exited).toBe(0);
     await Promise.all([producer.disconnect(), admin.disconnect()]);
   }, 90_000);
+
+  // The broker bounds the session timeout (group.min.session.timeout.ms, 6 s by default). kafkajs gives up a consumer
+  // it refuses without restarting it, and its run() resolves all the same: auditwatch used to log "consuming" and
+  // stay up, ready, reading nothing.
+  it.each([
+    ['keyed input (one consumer stage)', true, ''],
+    ['unkeyed input (the repartition stage fails; the detection stage drains)', false, '-repartition'],
+  ])('a consumer the broker refuses (session timeout out of its bounds) fails the run with one line naming the key: %s', async (_what, keyedByPrincipal, failingSuffix) => {
+    const topic = fresh('audit.refused');
+    const refusedGroup = fresh('group');
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+    await admin.disconnect();
+    const port = await freePort();
+    const configPath = join(dir, `refused-${keyedByPrincipal}.yaml`);
+    writeFileSync(configPath, stringify({
+      kafka: { brokers: brokers(), groupId: refusedGroup, consumer: { sessionTimeout: '1s', heartbeatInterval: '300ms' } },
+      sources: [{ type: 'kafka', topics: [topic], format: 'canonical-json', keyedByPrincipal }],
+      alerts: { sinks: [{ type: 'kafka', topic: fresh('alerts') }] },
+      freeze: { controlTopic: fresh('control') },
+      metrics: { port },
+    }));
+    const refused = startAuditwatch(['--config', configPath, '--model-dir', join(PROJECT_ROOT, 'models')], port);
+    expect(await refused.exited).toBe(1);
+    const failingGroup = `${refusedGroup}${failingSuffix}`;
+    expect(refused.stderr).toContain(`auditwatch: CONSUMER_GAVE_UP: the consumer of group "${failingGroup}" stopped and will not restart: `
+      + 'The session timeout is not within the range allowed by the broker (as configured by group.min.session.timeout.ms and '
+      + 'group.max.session.timeout.ms) (kafka.consumer.sessionTimeout is 1000 ms)');
+    expect(refused.stderr.filter((l) => l.includes('"msg":"consuming"') && l.includes(`"groupId":"${failingGroup}"`))).toEqual([]);
+    expect(refused.stderr.some((l) => l.includes('"reason":"a consumer failed"'))).toBe(true);
+  }, 90_000);
 });
