@@ -17,6 +17,7 @@ import { DecodedWriter } from '../decode/transfer.js';
 import { createKafka } from '../kafka/client.js';
 import { createLogger } from '../log.js';
 import { groupConsumer, unlessGivenUp, whenGivenUp } from './kafka-group.js';
+import { batchOffsets, offsetAfter, type BatchOffsets } from './batch-offsets.js';
 import type { SourceRecord } from './source.js';
 
 export interface ConsumerThreadOptions {
@@ -47,7 +48,7 @@ export interface BatchMessage {
   /** The version of the decode settings this batch was decoded with here. */
   settingsVersion: number;
   /** Every record's offset, in order (a compacted or transactional topic has gaps). */
-  offsets: BigInt64Array;
+  offsets: BatchOffsets;
   /** The records decoded here; each DecodedLine's `line` is its index in the batch, from 1. */
   decoded: Uint8Array;
   /** Indices in the batch of the records sent raw. */
@@ -181,13 +182,12 @@ function handOver(batch: Batch): void {
   const messages = batch.messages;
   const format = formatOf.get(batch.topic) ?? 'auto';
   const mine = Math.round(messages.length * opts.tuning.decodeShare);
-  const offsets = new BigInt64Array(messages.length);
+  const offsets = batchOffsets(messages.map((m) => m.offset));
   const rawAt = new Uint32Array(messages.length);
   let raws = 0;
   writer.begin(mine);
   for (let i = 0; i < messages.length; i++) {
     const m = messages[i]!;
-    offsets[i] = BigInt(m.offset);
     const decoded = i < mine ? decodeValue(m.value, format, ctx) : undefined;
     if (decoded && !('error' in decoded)) writer.record({ line: i + 1, start: 0, end: 0, decoded });
     else rawAt[raws++] = i;
@@ -207,8 +207,7 @@ function handOver(batch: Batch): void {
     if (value) at += value.copy(raw, at);
     rawBounds[3 * n + 2] = at;
   });
-  const last = messages[messages.length - 1]!.offset;
-  unacknowledged.set(seq, { topic: batch.topic, partition: batch.partition, next: String(BigInt(last) + 1n), records: messages.length });
+  unacknowledged.set(seq, { topic: batch.topic, partition: batch.partition, next: offsetAfter(offsets), records: messages.length });
   unacknowledgedRecords += messages.length;
   const message: BatchMessage = {
     type: 'batch', seq: seq++, topic: batch.topic, partition: batch.partition, format, settingsVersion, offsets, decoded,

@@ -9,6 +9,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { startThread } from '../util/threads.js';
 import type { BatchMessage, ConsumerThreadOptions, ControlMessage, ThreadMessage } from './consumer-thread.js';
 import { fromPosition, settlePartition, type PartitionHooks } from './kafka-group.js';
+import { offsetAfter, offsetAt } from './batch-offsets.js';
 import type { Source, SourceRecord } from './source.js';
 
 /** Decode settings as sent to the consumer thread, with the context built from them once a stale batch needs it. */
@@ -128,7 +129,7 @@ export class KafkaThreadSource implements Source {
     const records = new Array<SourceRecord>(m.offsets.length);
     for (const line of reader.read(Buffer.from(m.decoded.buffer, m.decoded.byteOffset, m.decoded.byteLength)).records) {
       const i = line.line - 1;
-      records[i] = { topic: m.topic, partition: m.partition, offset: String(m.offsets[i]), key: null, value: null, format, decoded: line.decoded };
+      records[i] = { topic: m.topic, partition: m.partition, offset: offsetAt(m.offsets, i), key: null, value: null, format, decoded: line.decoded };
     }
     const raw = Buffer.from(m.raw.buffer, m.raw.byteOffset, m.raw.byteLength);
     for (let n = 0; n < m.rawIndex.length; n++) {
@@ -137,7 +138,7 @@ export class KafkaThreadSource implements Source {
       const valueAt = m.rawBounds[3 * n + 1]!;
       const end = m.rawBounds[3 * n + 2]!;
       records[i] = {
-        topic: m.topic, partition: m.partition, offset: String(m.offsets[i]), format,
+        topic: m.topic, partition: m.partition, offset: offsetAt(m.offsets, i), format,
         key: keyAt < 0 ? null : raw.subarray(keyAt, valueAt < 0 ? end : valueAt),
         value: valueAt < 0 ? null : raw.subarray(valueAt, end),
       };
@@ -158,7 +159,7 @@ export class KafkaThreadSource implements Source {
         const records = hooks ? fromPosition(all, await hooks.ready(m.topic, m.partition)) : all;
         this.decodeStale(m, decodedWith, records);
         if (records.length) await handle(records);
-        if (hooks) await settlePartition(hooks, m.topic, m.partition, String(m.offsets[m.offsets.length - 1]! + 1n), { log: this.log, stopping: () => this.stopping });
+        if (hooks) await settlePartition(hooks, m.topic, m.partition, offsetAfter(m.offsets), { log: this.log, stopping: () => this.stopping });
         this.metrics.consumerLag.set({ topic: m.topic, partition: String(m.partition) }, m.lag);
         this.post({ type: 'ack', seq: m.seq, commit: true });
       })
