@@ -41,13 +41,7 @@ export interface BenchBroker {
 /** The broker a bench runs against (KAFKA_BROKERS, or a local one it starts), a client and a connected admin. */
 export async function benchBroker(prefix: string, kafkaLogLevel: logLevel = logLevel.ERROR): Promise<BenchBroker> {
   const broker = process.env.KAFKA_BROKERS ? undefined : await startLocalBroker({ heap: '1g' });
-  if (broker) {
-    const forget = [teardown.killOnExit(broker.pid), teardown.removeOnExit(broker.dir)];
-    teardown.add('the broker', async () => {
-      await broker.stop();
-      for (const f of forget) f();
-    });
-  }
+  if (broker) teardown.addServer('the broker', broker);
   const brokers = process.env.KAFKA_BROKERS ?? broker!.brokers;
   const run = `${prefix}-${Date.now().toString(36)}`;
   const kafka = new Kafka({ clientId: run, brokers: brokers.split(','), logLevel: kafkaLogLevel });

@@ -36,12 +36,7 @@ async function main(): Promise<void> {
   const { brokers, run, kafka, admin } = await benchBroker('bench', logLevel.NOTHING);
   teardown.add('the admin client', () => admin.disconnect());
   const pgServer = await startLocalPostgres();
-  // Killed and removed by the teardown if this bench dies before the step below runs (pg_ctl daemonises it).
-  const forgetPg = [teardown.killOnExit(pgServer.pid), teardown.removeOnExit(pgServer.dir)];
-  teardown.add('PostgreSQL', async () => {
-    await pgServer.stop();
-    for (const forget of forgetPg) forget();
-  });
+  teardown.addServer('PostgreSQL', pgServer);
   const topics = { input: `audit.${run}`, alerts: `alerts.${run}`, control: `control.${run}`, audit: `freeze-audit.${run}`, dead: `dead.${run}` };
   await admin.createTopics({ topics: [{ topic: topics.input, numPartitions: 3 }, { topic: topics.alerts }, { topic: topics.control, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }, { topic: topics.audit }, { topic: topics.dead }], waitForLeaders: true });
 

@@ -53,6 +53,18 @@ export class Teardown {
     this.steps.push({ what, step });
   }
 
+  /**
+   * A server started outside this process's children (the broker, PostgreSQL's daemon): stopped by `stop` as a step,
+   * and killed by pid and its directory removed if this process exits before that step ran.
+   */
+  addServer(what: string, server: { pid: number; dir: string; stop: () => Promise<void> }): void {
+    const forget = [this.killOnExit(server.pid), this.removeOnExit(server.dir)];
+    this.add(what, async () => {
+      await server.stop();
+      for (const f of forget) f();
+    });
+  }
+
   /** A child process: SIGTERM, and SIGKILL if it has not exited after `graceMs`. */
   addProcess(what: string, child: ChildProcess, graceMs = 10_000): void {
     child.once('exit', this.killOnExit(child.pid));

@@ -10,16 +10,16 @@ export type BatchOffsets = Float64Array | BigInt64Array;
 /** Every offset below 10^15 has at most 15 digits and is below 2^53, so exact as a double. */
 const EXACT_DIGITS = 15;
 
-/** `offsets` in order, as kafkajs gives them (ascending within a batch, so the last is the largest). */
-export function batchOffsets(offsets: readonly string[]): BatchOffsets {
-  const n = offsets.length;
-  if (n > 0 && offsets[n - 1]!.length > EXACT_DIGITS) {
+/** The offsets of a batch's messages, in order (ascending within a batch, so the last is the largest). */
+export function batchOffsets(messages: ReadonlyArray<{ offset: string }>): BatchOffsets {
+  const n = messages.length;
+  if (n > 0 && messages[n - 1]!.offset.length > EXACT_DIGITS) {
     const big = new BigInt64Array(n);
-    for (let i = 0; i < n; i++) big[i] = BigInt(offsets[i]!);
+    for (let i = 0; i < n; i++) big[i] = BigInt(messages[i]!.offset);
     return big;
   }
   const exact = new Float64Array(n);
-  for (let i = 0; i < n; i++) exact[i] = Number(offsets[i]!);
+  for (let i = 0; i < n; i++) exact[i] = Number(messages[i]!.offset);
   return exact;
 }
 

@@ -16,7 +16,7 @@ import { decodeContextFrom, decodeValue, type DecodeSettings } from '../decode/i
 import { DecodedWriter } from '../decode/transfer.js';
 import { createKafka } from '../kafka/client.js';
 import { createLogger } from '../log.js';
-import { groupConsumer, unlessGivenUp, whenGivenUp } from './kafka-group.js';
+import { GiveUpWatch, groupConsumer } from './kafka-group.js';
 import { batchOffsets, offsetAfter, type BatchOffsets } from './batch-offsets.js';
 import type { SourceRecord } from './source.js';
 
@@ -182,7 +182,7 @@ function handOver(batch: Batch): void {
   const messages = batch.messages;
   const format = formatOf.get(batch.topic) ?? 'auto';
   const mine = Math.round(messages.length * opts.tuning.decodeShare);
-  const offsets = batchOffsets(messages.map((m) => m.offset));
+  const offsets = batchOffsets(messages);
   const rawAt = new Uint32Array(messages.length);
   let raws = 0;
   writer.begin(mine);
@@ -216,8 +216,8 @@ function handOver(batch: Batch): void {
   post(message, [offsets.buffer as ArrayBuffer, decoded.buffer as ArrayBuffer, rawAt.buffer as ArrayBuffer, rawBounds.buffer as ArrayBuffer, raw.buffer as ArrayBuffer]);
 }
 
-const gaveUp = whenGivenUp(consumer, opts.groupId, opts.tuning);
-gaveUp.catch((err: Error) => post({ type: 'gave-up', message: err.message }));
+const watch = new GiveUpWatch(consumer, opts.groupId, opts.tuning);
+watch.gaveUp.catch((err: Error) => post({ type: 'gave-up', message: err.message }));
 await consumer.connect();
 for (const s of opts.subscriptions) await consumer.subscribe({ topics: s.topics, fromBeginning: s.fromBeginning });
 if (!stopping) await consumer.run({
@@ -236,4 +236,4 @@ if (!stopping) await consumer.run({
 started = true;
 if (stopping) leave();
 // Given up already: 'gave-up' is on its way instead.
-else await unlessGivenUp(gaveUp).then(() => post({ type: 'consuming' }), () => undefined);
+else if (!watch.error) post({ type: 'consuming' });

@@ -57,28 +57,26 @@ function consumerGaveUpMessage(groupId: string, tuning: Pick<Config['kafka']['co
 }
 
 /**
- * Rejects when kafkajs gives the consumer up: a crash it does not restart from (an error it deems not retriable, such
- * as the broker refusing the session timeout). kafkajs then disconnects the consumer, and its `run` has already
- * resolved: without this a source would go on looking as if it consumed, and read nothing. Never resolves; a
- * rejection that nobody awaits yet is not reported as unhandled.
+ * Watches for kafkajs giving a consumer up: a crash it does not restart from (an error it deems not retriable, such
+ * as the broker refusing the session timeout). kafkajs then disconnects the consumer, and its `run` resolves all the
+ * same: without this a source would go on looking as if it consumed, and read nothing. `error` is set from then on
+ * (a crash during `run` is known before anything reports consuming), and `gaveUp` rejects with it.
  */
-export function whenGivenUp(consumer: Consumer, groupId: string, tuning?: Pick<Config['kafka']['consumer'], 'sessionTimeout'>): Promise<never> {
-  const gaveUp = new Promise<never>((_, reject) => {
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) reject(new AuditwatchError('CONSUMER_GAVE_UP', consumerGaveUpMessage(groupId, tuning, payload.error), { cause: payload.error }));
-    });
-  });
-  gaveUp.catch(() => undefined);
-  return gaveUp;
-}
+export class GiveUpWatch {
+  error: AuditwatchError | undefined;
+  /** Never resolves; a rejection that nobody awaits yet is not reported as unhandled. */
+  readonly gaveUp: Promise<never>;
 
-/**
- * Throws now if `gaveUp` has already rejected. Promise.race settles with the first of its promises in array order
- * when more than one is settled already, so a consumer given up during `run` is noticed before anything reports it
- * as consuming.
- */
-export async function unlessGivenUp(gaveUp: Promise<never>): Promise<void> {
-  await Promise.race([gaveUp, Promise.resolve()]);
+  constructor(consumer: Consumer, groupId: string, tuning?: Pick<Config['kafka']['consumer'], 'sessionTimeout'>) {
+    this.gaveUp = new Promise<never>((_, reject) => {
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (payload.restart) return;
+        this.error ??= new AuditwatchError('CONSUMER_GAVE_UP', consumerGaveUpMessage(groupId, tuning, payload.error), { cause: payload.error });
+        reject(this.error);
+      });
+    });
+    this.gaveUp.catch(() => undefined);
+  }
 }
 
 /** A member of the group with the configured fetch tuning: both live sources (this one, KafkaThreadSource) use it. */
@@ -125,7 +123,7 @@ export class KafkaGroupSource implements Source {
     await consumer.connect();
     for (const spec of this.specs) await consumer.subscribe({ topics: spec.topics, fromBeginning: spec.fromBeginning });
     const done = new Promise<void>((resolve) => (this.finished = resolve));
-    const gaveUp = whenGivenUp(consumer, this.groupId, this.tuning);
+    const watch = new GiveUpWatch(consumer, this.groupId, this.tuning);
     await consumer.run({
       autoCommit: true,
       eachBatchAutoResolve: false,
@@ -155,11 +153,11 @@ export class KafkaGroupSource implements Source {
         await heartbeat();
       },
     });
-    await unlessGivenUp(gaveUp);
+    if (watch.error) throw watch.error;
     this.running = true;
     this.log.info({ groupId: this.groupId, topics: [...formatOf.keys()] }, 'consuming');
     try {
-      await Promise.race([done, gaveUp]);
+      await Promise.race([done, watch.gaveUp]);
     } finally {
       this.running = false;
     }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import type { InputFormat } from '../config/schema.js';
 import { offsetLookup } from '../kafka/client.js';
-import { whenGivenUp } from './kafka-group.js';
+import { GiveUpWatch } from './kafka-group.js';
 import type { Source, SourceRecord } from './source.js';
 
 export interface TopicRange {
@@ -60,7 +60,7 @@ export class KafkaRangeSource implements Source {
     const groupId = `auditwatch-range-${randomUUID()}`;
     const consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
     // A consumer given up would otherwise leave the replay waiting for partitions that are never read.
-    const gaveUp = whenGivenUp(consumer, groupId);
+    const watch = new GiveUpWatch(consumer, groupId);
     await consumer.connect();
     let failure: unknown;
     let finish!: () => void;
@@ -98,7 +98,7 @@ export class KafkaRangeSource implements Source {
       // Partitions with nothing to read are not fetched at all.
       const idle = (await this.partitionsOf(topic)).filter((p) => !pending.has(p));
       if (idle.length) consumer.pause([{ topic, partitions: idle }]);
-      await Promise.race([done, gaveUp]);
+      await Promise.race([done, watch.gaveUp]);
     } finally {
       await consumer.disconnect();
     }

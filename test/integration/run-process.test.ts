@@ -121,10 +121,12 @@ describe('auditwatch run, as a process on a real broker', () => {
   // The broker bounds the session timeout (group.min.session.timeout.ms, 6 s by default). kafkajs gives up a consumer
   // it refuses without restarting it, and its run() resolves all the same: auditwatch used to log "consuming" and
   // stay up, ready, reading nothing.
+  // The first case is the consumer thread's path. In the second both stages are group sources with the same
+  // refused setting: whichever is refused first fails the run, and the other stops with it.
   it.each([
-    ['keyed input (one consumer stage)', true, ''],
-    ['unkeyed input (the repartition stage fails; the detection stage drains)', false, '-repartition'],
-  ])('a consumer the broker refuses (session timeout out of its bounds) fails the run with one line naming the key: %s', async (_what, keyedByPrincipal, failingSuffix) => {
+    ['keyed input, on the consumer thread (one consumer stage)', true, ['']],
+    ['unkeyed input (two stages, both refused: the first failure ends the run)', false, ['', '-repartition']],
+  ])('a consumer the broker refuses (session timeout out of its bounds) fails the run with one line naming the key: %s', async (_what, keyedByPrincipal, suffixes) => {
     const topic = fresh('audit.refused');
     const refusedGroup = fresh('group');
     const admin = kafka.admin();
@@ -134,7 +136,7 @@ describe('auditwatch run, as a process on a real broker', () => {
     const port = await freePort();
     const configPath = join(dir, `refused-${keyedByPrincipal}.yaml`);
     writeFileSync(configPath, stringify({
-      kafka: { brokers: brokers(), groupId: refusedGroup, consumer: { sessionTimeout: '1s', heartbeatInterval: '300ms' } },
+      kafka: { brokers: brokers(), groupId: refusedGroup, consumer: { sessionTimeout: '1s', heartbeatInterval: '300ms', thread: keyedByPrincipal } },
       sources: [{ type: 'kafka', topics: [topic], format: 'canonical-json', keyedByPrincipal }],
       alerts: { sinks: [{ type: 'kafka', topic: fresh('alerts') }] },
       freeze: { controlTopic: fresh('control') },
@@ -142,11 +144,15 @@ describe('auditwatch run, as a process on a real broker', () => {
     }));
     const refused = startAuditwatch(['--config', configPath, '--model-dir', join(PROJECT_ROOT, 'models')], port);
     expect(await refused.exited).toBe(1);
-    const failingGroup = `${refusedGroup}${failingSuffix}`;
-    expect(refused.stderr).toContain(`auditwatch: CONSUMER_GAVE_UP: the consumer of group "${failingGroup}" stopped and will not restart: `
+    const groups = suffixes.map((suffix) => `${refusedGroup}${suffix}`);
+    const lineFor = (group: string) => `auditwatch: CONSUMER_GAVE_UP: the consumer of group "${group}" stopped and will not restart: `
       + 'The session timeout is not within the range allowed by the broker (as configured by group.min.session.timeout.ms and '
-      + 'group.max.session.timeout.ms) (kafka.consumer.sessionTimeout is 1000 ms)');
-    expect(refused.stderr.filter((l) => l.includes('"msg":"consuming"') && l.includes(`"groupId":"${failingGroup}"`))).toEqual([]);
+      + 'group.max.session.timeout.ms) (kafka.consumer.sessionTimeout is 1000 ms)';
+    // The run's one closing line is that of one refused group.
+    const closing = refused.stderr.filter((l) => l.startsWith('auditwatch: '));
+    expect(closing).toHaveLength(1);
+    expect(groups.map(lineFor)).toContain(closing[0]);
+    expect(refused.stderr.filter((l) => l.includes('"msg":"consuming"'))).toEqual([]);
     expect(refused.stderr.some((l) => l.includes('"reason":"a consumer failed"'))).toBe(true);
   }, 90_000);
 });
