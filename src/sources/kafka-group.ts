@@ -97,6 +97,8 @@ export function groupConsumer(kafka: Kafka, groupId: string, tuning: Config['kaf
 export class KafkaGroupSource implements Source {
   private consumer: Consumer | undefined;
   private finished: (() => void) | undefined;
+  /** Set by stop(), which may come while run() is still joining the group. */
+  private stopped = false;
   running = false;
 
   constructor(
@@ -110,6 +112,7 @@ export class KafkaGroupSource implements Source {
   ) {}
 
   async run(handle: (records: SourceRecord[]) => Promise<void>): Promise<void> {
+    if (this.stopped) return;
     const formatOf = new Map<string, SourceRecord['format']>();
     for (const spec of this.specs) for (const t of spec.topics) formatOf.set(t, spec.format);
     const consumer = groupConsumer(this.kafka, this.groupId, this.tuning);
@@ -154,6 +157,8 @@ export class KafkaGroupSource implements Source {
       },
     });
     if (watch.error) throw watch.error;
+    // Stopped while joining (the other stage failed, say): kafkajs's run returns then too, and this never consumed.
+    if (this.stopped) return;
     this.running = true;
     this.log.info({ groupId: this.groupId, topics: [...formatOf.keys()] }, 'consuming');
     try {
@@ -164,6 +169,7 @@ export class KafkaGroupSource implements Source {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     this.running = false;
     await this.consumer?.disconnect();
     this.finished?.();
