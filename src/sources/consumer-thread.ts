@@ -66,7 +66,7 @@ export type ThreadMessage =
   | { type: 'consuming' }
   | { type: 'rebalancing' }
   | { type: 'joined'; held: Array<{ topic: string; partition: number }>; fencedMs: number | undefined }
-  /** kafkajs gave the consumer up (see whenGivenUp); the message says why. */
+  /** kafkajs gave the consumer up (see GiveUpWatch); the message says why. */
   | { type: 'gave-up'; message: string }
   | { type: 'stopped' };
 
