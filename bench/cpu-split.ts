@@ -4,7 +4,9 @@
  * CloudTrail-sized events, BENCH_REPEATS (3) times each. For each: events/s, the process's CPU per event (every
  * thread, the collector's included), the cores it kept busy, garbage-collection pauses, system time and minor page
  * faults per event, as medians. `-- --profile` also writes a CPU profile of each phase's main thread to
- * bench/profiles/ (open it in Chrome DevTools).
+ * bench/profiles/ (open it in Chrome DevTools). BENCH_PHASES (default `baseline,auditwatch`) picks the phases, in
+ * the order they alternate, from those in PHASES below: e.g. `baseline,auditwatch,no-thread` for what the consumer
+ * thread costs in CPU.
  */
 // First, so that its handler for an uncaught exception comes before any other module's.
 import { teardown } from './teardown.js';
@@ -23,6 +25,21 @@ import { machine, median } from './stats.js';
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const PROFILE = process.argv.includes('--profile');
+/** The phases BENCH_PHASES can name, with the row each gets in the table. */
+const PHASES = {
+  baseline: 'bare kafkajs + JSON.parse',
+  auditwatch: 'auditwatch, one process',
+  'no-thread': 'auditwatch, one process, kafka.consumer.thread false',
+  'no-state': 'auditwatch, one process, no partition state',
+} as const;
+type PhaseName = keyof typeof PHASES;
+const isPhase = (name: string): name is PhaseName => Object.hasOwn(PHASES, name);
+const chosen: PhaseName[] = (process.env.BENCH_PHASES ?? 'baseline,auditwatch').split(',').map((name) => {
+  const phase = name.trim();
+  if (isPhase(phase)) return phase;
+  process.stderr.write(`BENCH_PHASES: unknown phase "${phase}" (one of ${Object.keys(PHASES).join(', ')})\n`);
+  return process.exit(2);
+});
 const say = (s: string) => process.stdout.write(`${s}\n`);
 
 /** Garbage-collection pause time while a phase runs, ms: minor (scavenges) and the rest. */
@@ -93,19 +110,24 @@ async function main(): Promise<void> {
   session.connect();
   if (PROFILE) await session.post('Profiler.enable');
 
-  const phases: Record<'baseline' | 'auditwatch', Phase[]> = { baseline: [], auditwatch: [] };
+  const auditwatch = (options: Parameters<typeof auditwatchRun>[6] = {}) => () => auditwatchRun({ kafka, brokers }, awProducer, topic, 'cloudtrail', EVENTS, alertsTopic, options);
+  const runs: Record<PhaseName, () => Promise<Span>> = {
+    baseline: () => baseline(kafka, topic, EVENTS),
+    auditwatch: auditwatch(),
+    'no-thread': auditwatch({ consumerThread: false }),
+    'no-state': auditwatch({ partitionState: false }),
+  };
+  const phases = new Map(chosen.map((name) => [name, [] as Phase[]]));
   for (let r = 0; r < REPEATS; r++) {
-    phases.baseline.push(await measured('baseline', r, session, () => baseline(kafka, topic, EVENTS)));
-    phases.auditwatch.push(await measured('auditwatch', r, session, () => auditwatchRun({ kafka, brokers }, awProducer, topic, 'cloudtrail', EVENTS, alertsTopic)));
-    say(`run ${r + 1}/${REPEATS}: baseline ${Math.round(eventsPerSecond(phases.baseline.at(-1)!.span))} /s, auditwatch ${Math.round(eventsPerSecond(phases.auditwatch.at(-1)!.span))} /s`);
+    for (const [name, done] of phases) done.push(await measured(name, r, session, runs[name]));
+    say(`run ${r + 1}/${REPEATS}: ${[...phases].map(([name, done]) => `${name} ${Math.round(eventsPerSecond(done.at(-1)!.span))} /s`).join(', ')}`);
   }
   const m = machine();
   say('');
   say(`where the CPU goes: ${EVENTS} CloudTrail JSON events, one process each, medians of ${REPEATS}; ${m.cores} cores (${m.cpu}), Node ${m.node}`);
   say('| consumer | events/s | CPU µs/event | cores busy | GC pause µs/event | system µs/event | minor faults/event |');
   say('|---|---|---|---|---|---|---|');
-  say(row('bare kafkajs + JSON.parse', phases.baseline));
-  say(row('auditwatch, one process', phases.auditwatch));
+  for (const [name, done] of phases) say(row(PHASES[name], done));
   if (PROFILE) say(`CPU profiles of each phase's main thread: ${join(PROJECT_ROOT, 'bench', 'profiles')}`);
   session.disconnect();
   await Promise.all([awProducer.disconnect(), admin.disconnect()]);
