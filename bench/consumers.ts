@@ -186,12 +186,19 @@ export async function detectionPipeline(producer: Producer, alertsTopic: string)
   return { config, log, metrics, pipeline, tasks: tasks! };
 }
 
+/** How a bench phase varies auditwatchRun: partition state on unless false; the thread and share as configured unless given. */
+export interface AuditwatchRunOptions {
+  partitionState?: boolean;
+  consumerThread?: boolean;
+  decodeShare?: number;
+}
+
 /**
  * auditwatch's live source and the detection pipeline as `run` has them: each task's state written to a changelog
  * topic after each batch (unless `partitionState` is false). The topic is keyed by principal, so no repartition hop.
  */
 export async function auditwatchRun({ kafka, brokers }: Pick<BenchBroker, 'kafka' | 'brokers'>, producer: Producer, topic: string, format: 'cloudtrail' | 'canonical-avro', n: number, alertsTopic: string,
-  { partitionState = true, consumerThread, decodeShare }: { partitionState?: boolean; consumerThread?: boolean; decodeShare?: number } = {}): Promise<Span> {
+  { partitionState = true, consumerThread, decodeShare }: AuditwatchRunOptions = {}): Promise<Span> {
   const { config, log, metrics, pipeline, tasks } = await detectionPipeline(producer, alertsTopic);
   // The consumer thread connects on its own, with the config's connection settings.
   config.kafka.brokers = brokers.split(',');

@@ -19,7 +19,7 @@ import { createKafka } from '../src/kafka/client.js';
 import { PROJECT_ROOT } from '../src/kafka/local-broker.js';
 import { createLogger } from '../src/log.js';
 import { connectProducer } from '../src/pipeline/assemble.js';
-import { auditwatchRun, baseline, benchBroker, eventsPerSecond, keyedCloudTrailValues, PARTITIONS, produce, type Span } from './consumers.js';
+import { auditwatchRun, baseline, type AuditwatchRunOptions, benchBroker, eventsPerSecond, keyedCloudTrailValues, PARTITIONS, produce, type Span } from './consumers.js';
 import { machine, median } from './stats.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
@@ -110,7 +110,7 @@ async function main(): Promise<void> {
   session.connect();
   if (PROFILE) await session.post('Profiler.enable');
 
-  const auditwatch = (options: Parameters<typeof auditwatchRun>[6] = {}) => () => auditwatchRun({ kafka, brokers }, awProducer, topic, 'cloudtrail', EVENTS, alertsTopic, options);
+  const auditwatch = (options: AuditwatchRunOptions = {}) => () => auditwatchRun({ kafka, brokers }, awProducer, topic, 'cloudtrail', EVENTS, alertsTopic, options);
   const runs: Record<PhaseName, () => Promise<Span>> = {
     baseline: () => baseline(kafka, topic, EVENTS),
     auditwatch: auditwatch(),

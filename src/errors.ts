@@ -61,12 +61,32 @@ export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** How far a cause chain is followed: kafkajs's retry wrappers nest a few deep; a cycle or a runaway chain stops here. */
+const MAX_CAUSES = 5;
+
+/** The error, then its `cause`, the cause's cause, and so on (kafkajs's retry wrappers carry the broker's error so). */
+export function* causeChain(err: unknown): Generator<unknown> {
+  let e = err;
+  for (let depth = 0; ; depth++) {
+    yield e;
+    const cause = typeof e === 'object' && e !== null ? (e as { cause?: unknown }).cause : undefined;
+    if (depth === MAX_CAUSES || cause === undefined || cause === e) return;
+    e = cause;
+  }
+}
+
+/** The innermost cause: the broker's own error under kafkajs's wrappers. */
+export function rootCause(err: unknown): unknown {
+  let last = err;
+  for (const e of causeChain(err)) last = e;
+  return last;
+}
+
 /**
  * Whether waiting and trying again can help: the error is retriable, or it is a give-up (kafkajs's "number of
  * retries exceeded") whose cause was. A broker that is down for a minute fails the second way.
  */
-export function isTransient(err: unknown, depth = 0): boolean {
-  if (isRetriable(err)) return true;
-  const cause = typeof err === 'object' && err !== null ? (err as { cause?: unknown }).cause : undefined;
-  return depth < 5 && cause !== undefined && cause !== err && isTransient(cause, depth + 1);
+export function isTransient(err: unknown): boolean {
+  for (const e of causeChain(err)) if (isRetriable(e)) return true;
+  return false;
 }

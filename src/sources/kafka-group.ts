@@ -1,7 +1,7 @@
 import { BalancedAssigner } from './balanced-assigner.js';
 import { PartitionAssigners, type Consumer, type Kafka } from 'kafkajs';
 import type { Config, SourceSpec } from '../config/schema.js';
-import { AuditwatchError, errorMessage } from '../errors.js';
+import { AuditwatchError, errorMessage, rootCause } from '../errors.js';
 import { retryWhileTransient } from '../util/retry.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -31,16 +31,6 @@ export function fromPosition<T extends { offset: string }>(records: T[], positio
 export function settlePartition(hooks: PartitionHooks, topic: string, partition: number, next: string,
   opts: { log: Logger; stopping: () => boolean; between?: () => Promise<void> }): Promise<void> {
   return retryWhileTransient(() => hooks.settled(topic, partition, next), { what: 'writing partition state', ...opts });
-}
-
-/** The innermost cause of a kafkajs error (its retry wrappers carry the broker's error as `cause`). */
-function rootCause(err: unknown): unknown {
-  for (let e = err, depth = 0; depth < 10; depth++) {
-    const cause = typeof e === 'object' && e !== null ? (e as { cause?: unknown }).cause : undefined;
-    if (cause === undefined || cause === e) return e;
-    e = cause;
-  }
-  return err;
 }
 
 /**
