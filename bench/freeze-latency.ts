@@ -7,6 +7,8 @@
  * Baseline in the same run: bare kafkajs, produce → a plain consumer receiving the same first event.
  */
 // First, so that its handler for an uncaught exception comes before any other module's.
+import { loadKeyRing } from '../src/actions/signing.js';
+import { ephemeralSigning } from '../src/sim/config.js';
 import { stopProcess, teardown } from './teardown.js';
 import { fork, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -56,7 +58,7 @@ async function main(): Promise<void> {
     environments: { awsAccounts: { '111111111111': 'production', '222222222222': 'staging' } },
     alerts: { sinks: [{ type: 'kafka', topic: topics.alerts }] },
     freeze: {
-      mode: 'enforce', controlTopic: topics.control, auditTopic: topics.audit, cap: { maxFreezes: INCIDENTS + 1, window: '1h' },
+      mode: 'enforce', ...ephemeralSigning(), controlTopic: topics.control, auditTopic: topics.audit, cap: { maxFreezes: INCIDENTS + 1, window: '1h' },
       actuators: [{ type: 'postgres', roles: roles.map((role, k) => ({ environment: 'production', principal: `role/janitor-${k}$`, role })) }],
     },
     metrics: { enabled: false },
@@ -114,11 +116,11 @@ async function main(): Promise<void> {
       }
     } });
   }
-  const gate = new WriteGate(kafka, topics.control);
+  const gate = new WriteGate(kafka, topics.control, { keys: loadKeyRing(ephemeralSigning().trustedKeys) });
   teardown.add('the write gate', () => gate.stop());
   await gate.start();
   const gateSeen = new Map<string, number>();
-  gate.onChange((_key, c) => {
+  gate.onChange(({ freeze: c }) => {
     const k = c && /role\/janitor-(\d+)$/.exec(c.scope.principal ?? '')?.[1];
     if (k !== undefined && k !== null && !gateSeen.has(k)) gateSeen.set(k, Date.now());
   });

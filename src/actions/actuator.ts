@@ -9,7 +9,8 @@ export type RevertOutcome = 'reverted' | 'still-held' | 'already' | 'not-applica
  */
 export interface Actuator {
   readonly name: string;
-  check(): Promise<void>;
+  /** Preconditions at start; throws when the actuator could not work, returns warnings for what it could not verify. */
+  check(): Promise<void | string[]>;
   apply(command: FreezeCommand): Promise<ApplyOutcome>;
   revert(command: FreezeCommand): Promise<RevertOutcome>;
   close(): Promise<void>;

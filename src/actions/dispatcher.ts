@@ -1,10 +1,11 @@
-import type { Producer } from 'kafkajs';
 import type { Alert, AlertAction } from '../alerts/alert.js';
 import type { Config, FreezeRule } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { BoundedSet } from '../util/bounded-set.js';
 import { globToRegExp } from '../util/glob.js';
+import type { ControlPublisher } from './control-publisher.js';
+import type { ControlRecord } from './control-record.js';
 import { AUDITWATCH_PRINCIPAL, freezeAuditEntry, type FreezeAuditEntry, type FreezeAuditLog } from './freeze-audit.js';
 import { scopeKey, type FreezeCommand, type FreezeScope } from './freeze-command.js';
 
@@ -45,13 +46,16 @@ export class ActionDispatcher {
   private decidedAt: number[] = [];
   /** Freezes already in `decidedAt` (scope@createdAt), whether decided here or seen on the control topic. */
   private readonly counted = new BoundedSet<string>(10_000);
+  /** The latest sequence seen or written per scope on the control topic: the next record of a scope goes above it. */
+  private readonly seqs = new Map<string, number>();
   private allowEnv!: Set<string>;
   private allowTypes!: RegExp[];
   private rules!: Array<FreezeRule & { typeRes: RegExp[] }>;
 
   constructor(
     private policy: Config['freeze'],
-    private readonly producer: Producer | undefined,
+    /** Signs and publishes freezes; absent without Kafka or without freeze.signing (then enforce cannot publish). */
+    private readonly publisher: ControlPublisher | undefined,
     private readonly audit: FreezeAuditLog,
     private readonly metrics: Metrics,
     private readonly log: Logger,
@@ -70,6 +74,12 @@ export class ActionDispatcher {
   /** Seeds the scope and cap state from freezes already on the control topic (after a restart). */
   restore(commands: readonly FreezeCommand[]): void {
     for (const c of commands) this.observe(c);
+  }
+
+  /** A record accepted on the control topic: its sequence, and the freeze it sets. */
+  observeRecord(r: ControlRecord): void {
+    this.seqs.set(r.scopeKey, Math.max(this.seqs.get(r.scopeKey) ?? 0, r.seq));
+    if (r.op === 'freeze') this.observe(r.freeze as FreezeCommand);
   }
 
   /**
@@ -160,14 +170,15 @@ export class ActionDispatcher {
           break;
       }
     }
-    if (toPublish.length && this.producer) {
-      await this.producer.send({
-        topic: this.policy.controlTopic,
-        acks: -1,
-        messages: toPublish.map((c) => ({ key: c.scopeKey, value: JSON.stringify(c), headers: { 'auditwatch-alert-id': c.alertId } })),
-      });
+    if (toPublish.length && this.publisher) {
+      const cap = { maxFreezes: this.policy.cap.maxFreezes, window: this.policy.cap.window };
+      await this.publisher.publish(toPublish.map((c) => {
+        const seq = (this.seqs.get(c.scopeKey) ?? 0) + 1;
+        this.seqs.set(c.scopeKey, seq);
+        return { op: 'freeze' as const, scopeKey: c.scopeKey, seq, freeze: c, at: c.createdAt, by: AUDITWATCH_PRINCIPAL.id, cap };
+      }));
     } else if (toPublish.length) {
-      throw new Error('freeze mode enforce needs a Kafka connection for the control topic');
+      throw new Error('freeze mode enforce needs a Kafka connection and freeze.signing to publish signed freezes');
     }
     await this.audit.write(audit);
     return counted;

@@ -1,7 +1,8 @@
-import type { Producer } from 'kafkajs';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Actuator } from './actuator.js';
+import type { ControlChange, ControlRejection } from './control-log.js';
+import type { ControlPublisher } from './control-publisher.js';
 import { AUDITWATCH_PRINCIPAL, freezeAuditEntry, type FreezeAuditLog } from './freeze-audit.js';
 import type { FreezeCommand } from './freeze-command.js';
 import type { WriteGate } from './write-gate.js';
@@ -10,11 +11,11 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const ATTEMPTS = 3;
 
 /**
- * Makes the control topic real: follows it (through a WriteGate), applies each freeze with every actuator, lifts
- * it when its TTL runs out (by publishing the tombstone, which every gate and executor then sees), and reverts the
- * actuators on a tombstone. The control topic is the only state: after a restart it reconciles what it finds there
- * (actuators are idempotent, so nothing is applied twice), and an expiry that passed while it was down is carried
- * out at once.
+ * Makes the control topic real: follows it (through a WriteGate, which verifies every record), applies each freeze
+ * with every actuator, ends it when its TTL runs out (by publishing a signed expiry, which every gate and executor
+ * then sees), and reverts the actuators on an accepted lift or expiry. The control topic is the only state: after a
+ * restart it reconciles what it finds there (actuators are idempotent, so nothing is applied twice), and an expiry
+ * that passed while it was down is carried out at once.
  */
 export class FreezeExecutor {
   private readonly known = new Map<string, FreezeCommand>();
@@ -25,8 +26,8 @@ export class FreezeExecutor {
 
   constructor(
     private readonly gate: WriteGate,
-    private readonly producer: Producer,
-    private readonly controlTopic: string,
+    /** Signs the expiries; without it a freeze still stops binding at its expiry in every gate, but stays applied. */
+    private readonly publisher: ControlPublisher | undefined,
     private readonly actuators: readonly Actuator[],
     private readonly audit: FreezeAuditLog,
     private readonly metrics: Metrics,
@@ -36,13 +37,16 @@ export class FreezeExecutor {
 
   /** Resolves once the control topic is read and every freeze found there is reconciled. */
   async start(): Promise<FreezeCommand[]> {
-    this.gate.onChange((key, command) => {
+    this.gate.onChange((change) => {
       if (!this.live) {
-        if (command) this.known.set(key, command);
-        else this.known.delete(key);
+        if (change.freeze) this.known.set(change.scopeKey, change.freeze);
+        else this.known.delete(change.scopeKey);
         return;
       }
-      this.enqueue(key, () => this.onChange(key, command));
+      this.enqueue(change.scopeKey, () => this.onChange(change));
+    });
+    this.gate.onReject((r) => {
+      if (this.live) void this.enqueue(r.scopeKey ?? r.messageKey ?? '', () => this.onRejected(r));
     });
     await this.gate.start();
     this.live = true;
@@ -73,8 +77,10 @@ export class FreezeExecutor {
     }
   }
 
-  private async onChange(key: string, command: FreezeCommand | null): Promise<void> {
-    const previous = this.known.get(key);
+  private async onChange(change: ControlChange): Promise<void> {
+    const key = change.scopeKey;
+    const command = change.freeze;
+    const previous = this.known.get(key) ?? change.previous;
     if (command) {
       this.known.set(key, command);
       if (command.expiresAt <= this.now()) return this.expire(command);
@@ -104,9 +110,31 @@ export class FreezeExecutor {
     this.metrics.freezesActive.set(this.known.size);
   }
 
-  /** TTL ran out: the tombstone lifts it everywhere; this executor reverts when the tombstone comes back. */
+  /**
+   * A signed record that every reader refused without tampering: past the freeze cap in log order (another instance
+   * took the last slot first), or its sequence taken by a concurrent writer. A freeze that lost such a race is
+   * issued again on top of what won, unless the scope already holds it.
+   */
+  private async onRejected(r: ControlRejection): Promise<void> {
+    const c = r.record?.freeze as FreezeCommand | undefined;
+    if (!c || r.record?.by !== AUDITWATCH_PRINCIPAL.id) return;
+    if (r.reason === 'cap') {
+      await this.audit.write([freezeAuditEntry('FreezeRefused', c, c.createdAt, AUDITWATCH_PRINCIPAL, `refused by every reader: ${r.detail}`)]);
+      this.log.error({ scope: c.scopeKey, alertId: c.alertId, offset: r.offset }, 'freeze refused in log order: the cap was taken by another instance first');
+    } else if (r.reason === 'sequence-conflict' && r.record.op === 'freeze' && this.publisher && c.expiresAt > this.now()) {
+      const live = this.gate.live(c.scopeKey);
+      if (live && live.alertId === c.alertId) return;
+      await this.publisher.publish([{ ...r.record, seq: this.gate.nextSeq(c.scopeKey) }].map(({ keyId: _k, sig: _s, v: _v, ...u }) => u));
+    }
+  }
+
+  /** TTL ran out: a signed expiry ends it everywhere; this executor reverts when the expiry comes back. */
   private async expire(c: FreezeCommand): Promise<void> {
-    await this.producer.send({ topic: this.controlTopic, acks: -1, messages: [{ key: c.scopeKey, value: null, headers: { 'auditwatch-reason': 'expired' } }] });
+    if (!this.publisher) {
+      this.log.error({ scope: c.scopeKey, alertId: c.alertId }, 'freeze expired but freeze.signing is not set: no expiry can be signed, actuators stay applied');
+      return;
+    }
+    await this.publisher.publish([{ op: 'expire', scopeKey: c.scopeKey, seq: this.gate.nextSeq(c.scopeKey), freeze: c, at: Math.max(this.now(), c.expiresAt), by: AUDITWATCH_PRINCIPAL.id }]);
     await this.audit.write([freezeAuditEntry('FreezeExpired', c, this.now(), AUDITWATCH_PRINCIPAL, `ttl ran out at ${new Date(c.expiresAt).toISOString()}`)]);
     this.log.warn({ scope: c.scopeKey, alertId: c.alertId }, 'freeze expired');
   }

@@ -1,5 +1,6 @@
 import type { ActuatorSpec, Config } from '../config/schema.js';
 import type { Actuator } from './actuator.js';
+import { AwsIamActuator } from './aws-iam.js';
 import { PostgresActuator } from './postgres.js';
 import { WebhookActuator } from './webhook.js';
 
@@ -11,6 +12,7 @@ type ActuatorFactory<S extends ActuatorSpec> = (spec: S, env: NodeJS.ProcessEnv)
  */
 const ACTUATORS: { [T in ActuatorSpec['type']]: ActuatorFactory<Extract<ActuatorSpec, { type: T }>> } = {
   postgres: (spec, env) => new PostgresActuator(spec, env),
+  'aws-iam': (spec, env) => new AwsIamActuator(spec, env),
   webhook: (spec, env) => new WebhookActuator(spec, env),
 };
 

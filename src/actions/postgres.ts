@@ -26,25 +26,68 @@ export const WRITE_GRANTS_SQL = `
   WHERE r.rolname = $1 AND a.privilege_type = ANY($2) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
   ORDER BY 1, 2, 3, 5`;
 
+/** A membership that lets the role write: it is revoked with the grants and restored exactly, grantor included. */
+export interface RoleMembership {
+  group: string;
+  admin: boolean;
+  grantor: string;
+}
+
+/**
+ * The role's direct memberships through which it can write: those leading (however deep) to a role that holds a
+ * write privilege on a table or owns one. Memberships that only lead to reads are left alone.
+ */
+export const WRITE_MEMBERSHIPS_SQL = `
+  WITH RECURSIVE writers AS (
+    SELECT a.grantee AS oid FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a
+    WHERE a.privilege_type = ANY($2) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+    UNION SELECT c.relowner FROM pg_class c WHERE c.relkind IN ('r', 'p', 'f')
+  ), reach AS (
+    SELECT m.roleid AS direct, m.roleid AS g FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = $1
+    UNION
+    SELECT reach.direct, m.roleid FROM reach JOIN pg_auth_members m ON m.member = reach.g
+  )
+  SELECT g.rolname AS "group", bool_or(m.admin_option) AS admin, min(gr.rolname) AS grantor
+  FROM pg_auth_members m
+  JOIN pg_roles r ON r.oid = m.member
+  JOIN pg_roles g ON g.oid = m.roleid
+  JOIN pg_roles gr ON gr.oid = m.grantor
+  WHERE r.rolname = $1 AND m.roleid IN (SELECT direct FROM reach WHERE g IN (SELECT oid FROM writers))
+  GROUP BY g.rolname
+  ORDER BY 1`;
+
+/** What a freeze took away, as recorded in auditwatch.frozen_roles.prior (a bare array: grants only, before memberships). */
+interface PriorState {
+  grants: TableGrant[];
+  memberships: RoleMembership[];
+}
+
+function priorOf(stored: unknown): PriorState {
+  if (Array.isArray(stored)) return { grants: stored as TableGrant[], memberships: [] };
+  const p = stored as Partial<PriorState>;
+  return { grants: p.grants ?? [], memberships: p.memberships ?? [] };
+}
+
 const STATE_DDL = `
   CREATE SCHEMA IF NOT EXISTS auditwatch;
   CREATE TABLE IF NOT EXISTS auditwatch.frozen_roles (
     role text PRIMARY KEY,
     holders text[] NOT NULL,           -- scope keys that hold the freeze; the role thaws when the last one lets go
     alert_id text NOT NULL,
-    prior jsonb NOT NULL,              -- the write grants as they were, restored exactly on revert
+    prior jsonb NOT NULL,              -- the write grants and memberships as they were, restored exactly on revert
     frozen_at timestamptz NOT NULL DEFAULT now(),
     expires_at timestamptz NOT NULL
   )`;
 
 /**
- * Freezes a database role's writes: revokes its INSERT/UPDATE/DELETE/TRUNCATE grants (recording them first, with
- * grantor and grant option) and ends its open sessions. Revert restores exactly those grants. The record lives in
- * the database itself (auditwatch.frozen_roles), so a restart, a second instance or a repeated command finds it:
+ * Freezes a database role's writes: revokes its INSERT/UPDATE/DELETE/TRUNCATE grants and its memberships of roles
+ * that can write (most applications write through a group role), recording both first with grantor and grant or
+ * admin option, and ends its open sessions. Revert restores exactly those grants and memberships. The record lives
+ * in the database itself (auditwatch.frozen_roles), so a restart, a second instance or a repeated command finds it:
  * a role is frozen once, and thawed only when the last scope holding it lets go.
  *
- * Not covered: privileges the role has through membership of other roles, and tables it owns (an owner can always
- * write). `check` refuses roles that own tables, so such a freeze is not silently ineffective.
+ * Not covered: tables it owns (an owner can always write; `check` refuses such roles, so the freeze is not silently
+ * ineffective), and privileges granted to PUBLIC. A membership revoked takes the group's reads with it until revert.
  */
 export class PostgresActuator implements Actuator {
   readonly name = 'postgres';
@@ -124,6 +167,15 @@ export class PostgresActuator implements Actuator {
     }
   }
 
+  private static membershipSql(client: pg.PoolClient, verb: 'GRANT' | 'REVOKE', m: RoleMembership, role: string): string[] {
+    const group = client.escapeIdentifier(m.group);
+    const stmt = verb === 'GRANT'
+      ? `GRANT ${group} TO ${client.escapeIdentifier(role)}${m.admin ? ' WITH ADMIN OPTION' : ''}`
+      : `REVOKE ${group} FROM ${client.escapeIdentifier(role)}`;
+    // As the original grantor, for the same reason as table privileges: the membership comes back as it was.
+    return [`SET LOCAL ROLE ${client.escapeIdentifier(m.grantor)}`, stmt, 'RESET ROLE'];
+  }
+
   private static privilegeSql(client: pg.PoolClient, verb: 'GRANT' | 'REVOKE', g: TableGrant, role: string): string[] {
     const target = `${client.escapeIdentifier(g.schema)}.${client.escapeIdentifier(g.table)}`;
     const stmt = verb === 'GRANT'
@@ -145,9 +197,12 @@ export class PostgresActuator implements Actuator {
         return 'already' as const;
       }
       const grants = (await client.query<TableGrant>(WRITE_GRANTS_SQL, [role, WRITE_PRIVILEGES])).rows;
+      const memberships = (await client.query<RoleMembership>(WRITE_MEMBERSHIPS_SQL, [role, WRITE_PRIVILEGES])).rows;
       for (const g of grants) for (const sql of PostgresActuator.privilegeSql(client, 'REVOKE', g, role)) await client.query(sql);
+      for (const m of memberships) for (const sql of PostgresActuator.membershipSql(client, 'REVOKE', m, role)) await client.query(sql);
+      const prior: PriorState = { grants, memberships };
       await client.query('INSERT INTO auditwatch.frozen_roles (role, holders, alert_id, prior, expires_at) VALUES ($1, $2, $3, $4, $5)',
-        [role, [c.scopeKey], c.alertId, JSON.stringify(grants), new Date(c.expiresAt)]);
+        [role, [c.scopeKey], c.alertId, JSON.stringify(prior), new Date(c.expiresAt)]);
       return 'applied' as const;
     });
     if (outcome === 'applied' && this.spec.terminateSessions) {
@@ -160,14 +215,16 @@ export class PostgresActuator implements Actuator {
     const role = this.roleFor(c);
     if (!role) return 'not-applicable';
     return this.inTransaction(role, async (client) => {
-      const row = await client.query<{ holders: string[]; prior: TableGrant[] }>('SELECT holders, prior FROM auditwatch.frozen_roles WHERE role = $1 FOR UPDATE', [role]);
+      const row = await client.query<{ holders: string[]; prior: unknown }>('SELECT holders, prior FROM auditwatch.frozen_roles WHERE role = $1 FOR UPDATE', [role]);
       if (!row.rowCount) return 'already';
       const holders = row.rows[0]!.holders.filter((h) => h !== c.scopeKey);
       if (holders.length > 0) {
         await client.query('UPDATE auditwatch.frozen_roles SET holders = $2 WHERE role = $1', [role, holders]);
         return 'still-held';
       }
-      for (const g of row.rows[0]!.prior) for (const sql of PostgresActuator.privilegeSql(client, 'GRANT', g, role)) await client.query(sql);
+      const prior = priorOf(row.rows[0]!.prior);
+      for (const g of prior.grants) for (const sql of PostgresActuator.privilegeSql(client, 'GRANT', g, role)) await client.query(sql);
+      for (const m of prior.memberships) for (const sql of PostgresActuator.membershipSql(client, 'GRANT', m, role)) await client.query(sql);
       await client.query('DELETE FROM auditwatch.frozen_roles WHERE role = $1', [role]);
       return 'reverted';
     });

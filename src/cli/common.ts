@@ -61,3 +61,11 @@ export function inputChoice(opts: { input?: string; topic?: string; from?: strin
   }
   throw new UsageError('one of --input FILE (or - for stdin) or --topic TOPIC is required');
 }
+
+/** Resolves on the first SIGTERM or SIGINT: the servers (`gate`, `admission`) run until then. */
+export function untilSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+}

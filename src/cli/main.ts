@@ -7,6 +7,8 @@ import { configCheckCommand } from './commands/config-check.js';
 import { demoCommand } from './commands/demo.js';
 import { evaluateCommand } from './commands/evaluate.js';
 import { freezeCommand, freezesCommand, unfreezeCommand } from './commands/freeze.js';
+import { gateCommand, keysGenerateCommand } from './commands/gate.js';
+import { admissionCommand } from './commands/admission.js';
 import { replayCommand } from './commands/replay.js';
 import { reportCommand } from './commands/report.js';
 import { runCommand } from './commands/run.js';
@@ -104,6 +106,27 @@ function program(setExit: (code: number) => void): Command {
     .option('--json', 'as JSON')
     .option('--config <file>', 'YAML config file')
     .action((o) => done(freezesCommand(o)));
+
+  root.command('gate')
+    .description('serve the write gate over HTTP (GET /v1/check?environment=&principal=&resourceType= answers 200 or 423) beside a service')
+    .option('--config <file>', 'YAML config file (kafka, freeze.controlTopic, freeze.trustedKeys)')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port to listen on (0: any free port)', '8423')
+    .action((o) => done(gateCommand(o)));
+
+  root.command('admission')
+    .description('serve the Kubernetes validating admission webhook (TLS) that refuses writes by frozen users and groups')
+    .option('--config <file>', 'YAML config file (admissionWebhook.certFile, admissionWebhook.keyFile, environments.kubernetesNamespaces, freeze.trustedKeys)')
+    .option('--port <port>', 'overrides admissionWebhook.port')
+    .action((o) => done(admissionCommand(o)));
+
+  root.command('keys')
+    .description('signing keys for the control topic')
+    .command('generate')
+    .description('write a new Ed25519 key pair (<key-id>.key, <key-id>.pub) and print the config that uses it')
+    .requiredOption('--key-id <id>', 'the key id records carry, e.g. auditwatch-2026-12')
+    .requiredOption('--dir <dir>', 'where to write the two files')
+    .action((o) => done(keysGenerateCommand(o)));
 
   root.command('broker')
     .description('run a local single-node Kafka (KRaft) in the foreground')

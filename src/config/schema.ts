@@ -153,7 +153,26 @@ const webhookActuatorSpec = z.strictObject({
   retries: z.number().int().min(0).max(10).default(3),
 });
 
-export const actuatorSpec = z.discriminatedUnion('type', [postgresActuatorSpec, webhookActuatorSpec]);
+const awsIamActuatorSpec = z.strictObject({
+  type: z.literal('aws-iam'),
+  /** Default: AWS_REGION, then AWS_DEFAULT_REGION, then us-east-1 (IAM is global). Credentials: the standard chain. */
+  region: z.string().min(1).optional(),
+  /** Another IAM API endpoint (e.g. a local one); default: AWS's. */
+  endpoint: z.url().optional(),
+  /** Environments whose freezes bind IAM principals. */
+  environments: z.array(z.string().min(1)).min(1).default(['production']),
+  /** Only principals of these accounts (the credentials' own); empty: any account the credentials reach. */
+  accounts: z.array(z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id')).default([]),
+  /** Principal ARN globs never frozen (break-glass roles); auditwatch's own principal is never frozen either. */
+  breakGlass: z.array(z.string().min(1)).default([]),
+  /** Also deny every action to sessions issued before the freeze (aws:TokenIssueTime), cutting off stolen sessions. */
+  denyOldSessions: z.boolean().default(true),
+  /** Prefix of the inline policy's name; the rest is a hash of the scope. */
+  policyPrefix: z.string().regex(/^[\w+=,.@-]{1,64}$/, 'expected 1 to 64 of letters, digits and +=,.@_-').default('auditwatch-freeze-'),
+  timeout: duration.default(5000),
+});
+
+export const actuatorSpec = z.discriminatedUnion('type', [postgresActuatorSpec, webhookActuatorSpec, awsIamActuatorSpec]);
 
 export const configSchema = z.strictObject({
   kafka: z
@@ -297,9 +316,42 @@ export const configSchema = z.strictObject({
       /** Circuit breaker: past this many freezes in the window (event time), only alert, and say so. */
       cap: z.strictObject({ maxFreezes: z.number().int().min(1).default(3), window: duration.default(3_600_000) }).prefault({}),
       controlTopic: z.string().min(1).default('auditwatch.control'),
+      /**
+       * The key this process signs control records with (freezes, expiries; an operator's lifts and approvals). The
+       * private key comes from a PEM file or an environment variable, never from this file. Required to enforce.
+       */
+      signing: z
+        .strictObject({
+          keyId: z.string().min(1),
+          privateKeyFile: z.string().min(1).optional(),
+          privateKeyEnv: z.string().min(1).optional(),
+        })
+        .refine((s) => (s.privateKeyFile === undefined) !== (s.privateKeyEnv === undefined), { message: 'give exactly one of privateKeyFile or privateKeyEnv' })
+        .optional(),
+      /** Ed25519 public keys (PEM, inline or in a file) whose control records are accepted, by key id. */
+      trustedKeys: z
+        .array(
+          z.strictObject({
+            keyId: z.string().min(1),
+            publicKey: z.string().min(1).optional(),
+            publicKeyFile: z.string().min(1).optional(),
+          }).refine((k) => (k.publicKey === undefined) !== (k.publicKeyFile === undefined), { message: 'give exactly one of publicKey or publicKeyFile' }),
+        )
+        .default([]),
       /** Every freeze, unfreeze, proposal, refusal and expiry, automatic or manual, as an audit event. */
       auditTopic: z.string().min(1).default('auditwatch.freeze-audit'),
       actuators: z.array(actuatorSpec).default([]),
+    })
+    .prefault({}),
+  /** `auditwatch admission`: the Kubernetes validating webhook that enforces freezes on the API server. */
+  admissionWebhook: z
+    .strictObject({
+      /** In a pod the API server reaches it on the pod address; TLS only. */
+      host: z.string().min(1).default('0.0.0.0'),
+      port: z.number().int().min(0).max(65535).default(8443),
+      /** PEM certificate (chain) and key the API server trusts (the caBundle of the ValidatingWebhookConfiguration). */
+      certFile: z.string().min(1).optional(),
+      keyFile: z.string().min(1).optional(),
     })
     .prefault({}),
   metrics: z
@@ -314,6 +366,16 @@ export const configSchema = z.strictObject({
   if ((c.workers === 'auto' || c.workers > 1) && !c.state.changelog) {
     ctx.addIssue({ code: 'custom', path: ['workers'], message: 'more than one worker splits the partitions between processes, which needs state.changelog: true' });
   }
+  const enforces = c.freeze.mode === 'enforce' || c.freeze.rules.some((r) => r.mode === 'enforce');
+  if (enforces && !c.freeze.signing) {
+    ctx.addIssue({ code: 'custom', path: ['freeze', 'signing'], message: 'a rule enforces freezes, which are signed: set keyId and privateKeyFile or privateKeyEnv' });
+  }
+  if (c.freeze.signing && !c.freeze.trustedKeys.some((k) => k.keyId === c.freeze.signing!.keyId)) {
+    ctx.addIssue({ code: 'custom', path: ['freeze', 'trustedKeys'], message: `must include the signing key ${c.freeze.signing.keyId}, or this instance refuses its own freezes` });
+  }
+  const ids = c.freeze.trustedKeys.map((k) => k.keyId);
+  const twice = ids.filter((id, i) => ids.indexOf(id) !== i);
+  if (twice.length) ctx.addIssue({ code: 'custom', path: ['freeze', 'trustedKeys'], message: `key id ${twice[0]} is listed twice` });
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -328,6 +390,7 @@ export type FreezeMode = z.infer<typeof freezeMode>;
 export type ActuatorSpec = z.infer<typeof actuatorSpec>;
 export type PostgresActuatorSpec = z.infer<typeof postgresActuatorSpec>;
 export type WebhookActuatorSpec = z.infer<typeof webhookActuatorSpec>;
+export type AwsIamActuatorSpec = z.infer<typeof awsIamActuatorSpec>;
 export type ThresholdOverride = z.infer<typeof thresholdOverride>;
 export type Suppression = z.infer<typeof suppression>;
 export type InputFormat = z.infer<typeof format>;

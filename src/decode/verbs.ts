@@ -17,6 +17,9 @@ const CLOUDTRAIL_PREFIXES: ReadonlyArray<readonly [string, Verb]> = [
   ['Suspend', 'update'], ['Leave', 'delete'],
 ];
 
+/** The action-name prefixes of every verb that changes state: what a deny policy for writes names (Delete*, Put*...). */
+export const CLOUDTRAIL_WRITE_PREFIXES: readonly string[] = CLOUDTRAIL_PREFIXES.filter(([, verb]) => verb !== 'read').map(([prefix]) => prefix);
+
 function splitEventName(eventName: string): { verb: Verb; noun: string } {
   for (const [prefix, verb] of CLOUDTRAIL_PREFIXES) {
     if (eventName.startsWith(prefix) && (eventName.length === prefix.length || /[A-Z]/.test(eventName[prefix.length]!))) {

@@ -19,6 +19,8 @@ export class Metrics {
   readonly freezeDecisions = new Counter({ name: 'auditwatch_freeze_decisions_total', help: 'Freeze decisions: freeze, dry-run, propose, refused-cap, already-frozen, not-allowed', labelNames: ['decision'], registers: [this.registry] });
   // Every worker process follows the same control topic: the freezes in force are one count, not one per worker.
   readonly freezesActive = new Gauge({ name: 'auditwatch_freezes_active', help: 'Freezes in force, as followed on the control topic', aggregator: 'max', registers: [this.registry] });
+  readonly controlRecordsRejected = new Counter({ name: 'auditwatch_control_records_rejected_total', help: 'Control-topic records refused by the reader (not-json, schema, unsigned, unknown-key, bad-signature, key-mismatch, stale-sequence, forged-tombstone, sequence-conflict, cap)', labelNames: ['reason'], registers: [this.registry] });
+  readonly admissionDecisions = new Counter({ name: 'auditwatch_admission_decisions_total', help: 'Admission requests answered by the Kubernetes webhook, by whether they were allowed', labelNames: ['allowed'], registers: [this.registry] });
   readonly actuatorOps = new Counter({ name: 'auditwatch_actuator_operations_total', help: 'Actuator applies and reverts by outcome', labelNames: ['actuator', 'op', 'outcome'], registers: [this.registry] });
   readonly alertsSuppressed = new Counter({ name: 'auditwatch_alerts_suppressed_total', help: 'Alert revisions a suppression swallowed', labelNames: ['owner'], registers: [this.registry] });
   readonly suppressionsExpired = new Counter({ name: 'auditwatch_suppressions_expired_total', help: 'Suppressions that reached their expiry and stopped suppressing', labelNames: ['owner'], registers: [this.registry] });

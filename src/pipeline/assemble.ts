@@ -1,5 +1,7 @@
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { ActionDispatcher } from '../actions/dispatcher.js';
+import { ControlPublisher } from '../actions/control-publisher.js';
+import type { Signer } from '../actions/signing.js';
 import { KafkaFreezeAuditLog, LogFreezeAuditLog } from '../actions/freeze-audit.js';
 import { AlertPolicy } from '../alerts/policy.js';
 import { BaselineLearner } from '../baseline/learner.js';
@@ -33,6 +35,8 @@ export interface DetectionOptions {
   log: Logger;
   /** With a producer: Kafka sinks, the Kafka dead-letter topic and the control-topic actuator are available. */
   producer?: Producer;
+  /** Signs the freezes this pipeline publishes (freeze.signing, loaded); without it, enforce cannot publish. */
+  signer?: Signer | undefined;
   /** Replaces the configured sinks (replay writes to the file it was given). */
   sinks?: AlertSink[];
   /** The learned model, when the model directory has one (see loadAutoencoder). */
@@ -54,7 +58,8 @@ interface BuiltTask extends DetectionTask {
 export function buildDetectionPipeline(opts: DetectionOptions) {
   const { config, model, metrics, log, producer } = opts;
   const audit = producer ? new KafkaFreezeAuditLog(producer, config.freeze.auditTopic) : new LogFreezeAuditLog(log);
-  const dispatcher = new ActionDispatcher(config.freeze, producer, audit, metrics, log.child({ component: 'actions' }));
+  const publisher = producer && opts.signer ? new ControlPublisher(producer, config.freeze.controlTopic, opts.signer) : undefined;
+  const dispatcher = new ActionDispatcher(config.freeze, publisher, audit, metrics, log.child({ component: 'actions' }));
   const suppressionObserver = {
     suppressed: (a: Alert, s: Suppression) => {
       metrics.alertsSuppressed.inc({ owner: s.owner });

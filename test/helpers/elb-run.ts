@@ -1,3 +1,4 @@
+import { ephemeralSigning } from '../../src/sim/config.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Producer } from 'kafkajs';
@@ -42,7 +43,7 @@ export function writeRunConfig(dir: string, names: RunNames, o: { brokers: strin
     sources: [{ type: 'kafka', topics: [names.input], format: 'cloudtrail' }],
     environments: { awsAccounts: { [SIM_ACCOUNTS.production]: 'production', [SIM_ACCOUNTS.staging]: 'staging' } },
     alerts: { sinks: [{ type: 'kafka', topic: names.alertsTopic }] },
-    freeze: { mode: 'enforce', controlTopic: names.controlTopic, auditTopic: `audit-log.${names.run}`, rules: [{ severities: ['critical'], environments: ['production'], scope: 'principal', ttl: '1h' }] },
+    freeze: { mode: 'enforce', ...ephemeralSigning(), controlTopic: names.controlTopic, auditTopic: `audit-log.${names.run}`, rules: [{ severities: ['critical'], environments: ['production'], scope: 'principal', ttl: '1h' }] },
     deadLetter: { topic: `dead.${names.run}` },
     metrics: { port: o.port },
     state: { dir: join(dir, 'state') },

@@ -36,3 +36,16 @@ export async function collect(kafka: Kafka, topic: string): Promise<{ messages: 
 }
 
 export { waitFor } from './wait.js';
+
+/** A fresh compacted topic of one partition, as auditwatch creates its control topic. */
+export async function createControlTopic(kafka: Kafka): Promise<string> {
+  const topic = fresh('control');
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+  return topic;
+}

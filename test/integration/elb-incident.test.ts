@@ -1,3 +1,5 @@
+import { controlKeys } from '../../src/actions/control-publisher.js';
+import type { ControlRecord } from '../../src/actions/control-record.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -82,7 +84,7 @@ describe('an ELB-style mass delete on a real broker', () => {
   }, 120_000);
 
   it('stays quiet through a normal day that includes the nightly cleanup of thousands of snapshots', async () => {
-    live = buildDetectionPipeline({ config, model, metrics: new Metrics(), log, producer });
+    live = buildDetectionPipeline({ config, model, metrics: new Metrics(), log, producer, signer: controlKeys(config).signer });
     source = new KafkaGroupSource(kafka, config.kafka.groupId, config.sources, config.kafka.consumer, new Metrics(), log);
     running = source.run(live.pipeline.handle);
     const todays = simulateNormalTraffic({ seed: 11, from: today, to: now - 5000 });
@@ -98,7 +100,7 @@ describe('an ELB-style mass delete on a real broker', () => {
   it('alerts critical and freezes within 5 seconds of the first production delete, and a write gate refuses', async () => {
     const alerts = await collect(kafka, alertsTopic);
     const control = await collect(kafka, config.freeze.controlTopic);
-    const gate = new WriteGate(kafka, config.freeze.controlTopic);
+    const gate = new WriteGate(kafka, config.freeze.controlTopic, { keys: controlKeys(config).keys });
     await gate.start();
     const principal = `arn:aws:iam::${SIM_ACCOUNTS.production}:role/${ELB_JANITOR}`;
     const incident = simulateElbIncident({ seed: 11, at: Date.now(), loadBalancers: 300, callsPerSecond: 20 });
@@ -115,7 +117,9 @@ describe('an ELB-style mass delete on a real broker', () => {
     }
     const critical = await waitFor('a critical alert', () => alerts.messages.map((m) => ({ m, a: decodeAlert(m.value!) })).find(({ a }) => a.severity === 'critical'));
     const freeze = await waitFor('a freeze command', () => control.messages.find((m) => m.value));
-    const command = JSON.parse(freeze.value!.toString()) as FreezeCommand;
+    const record = JSON.parse(freeze.value!.toString()) as ControlRecord;
+    const command: FreezeCommand = record.freeze;
+    expect(record).toMatchObject({ op: 'freeze', seq: 1, by: 'auditwatch', keyId: 'auditwatch-simulation' });
     const alertDelay = (critical.m.receivedAt - firstDeleteSentAt) / 1000;
     const freezeDelay = (freeze.receivedAt - firstDeleteSentAt) / 1000;
     console.log(`ELB incident: critical alert ${alertDelay.toFixed(2)} s and freeze ${freezeDelay.toFixed(2)} s after the first delete was produced; ${sent} calls sent before the gate closed`);

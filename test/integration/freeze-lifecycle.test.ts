@@ -15,7 +15,11 @@ import type { Alert } from '../../src/alerts/alert.js';
 import { emptyModel } from '../../src/baseline/model.js';
 import { validateConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
-import { startWriteGateService } from '../../src/examples/write-gate-service.js';
+import { ControlPublisher } from '../../src/actions/control-publisher.js';
+import type { ControlRecord } from '../../src/actions/control-record.js';
+import { startGateServer } from '../../src/actions/gate-server.js';
+import { generateKeyFiles, loadKeyRing, loadSigner } from '../../src/actions/signing.js';
+import { ephemeralSigning } from '../../src/sim/config.js';
 import { createKafka, ensureTopics, outputTopics } from '../../src/kafka/client.js';
 import { PROJECT_ROOT } from '../../src/kafka/local-broker.js';
 import { createLogger } from '../../src/log.js';
@@ -28,6 +32,9 @@ import { aclSnapshot, FIXTURE_SQL, JANITOR, postgresSpec } from '../helpers/pg-f
 import { startLocalPostgres, type LocalPostgres } from '../helpers/postgres.js';
 
 const log = createLogger('silent');
+/** An operator's own key, trusted beside auditwatch's: approvals and lifts are signed with it. */
+const operatorKey = { keyId: 'operator-jane', ...generateKeyFiles(mkdtempSync(join(tmpdir(), 'aw-operator-')), 'operator-jane') };
+const trustedKeys = () => [...ephemeralSigning().trustedKeys, { keyId: operatorKey.keyId, publicKeyFile: operatorKey.publicKeyFile }];
 
 function freezeConfig(freeze: Record<string, unknown>): Config {
   const run = fresh('fz').replace('.', '-');
@@ -35,7 +42,7 @@ function freezeConfig(freeze: Record<string, unknown>): Config {
     kafka: { brokers: brokers(), clientId: run },
     deadLetter: { topic: `dead.${run}` },
     alerts: { sinks: [] },
-    freeze: { controlTopic: `control.${run}`, auditTopic: `freeze-audit.${run}`, ...freeze },
+    freeze: { controlTopic: `control.${run}`, auditTopic: `freeze-audit.${run}`, signing: ephemeralSigning().signing, trustedKeys: trustedKeys(), ...freeze },
   }, {});
 }
 
@@ -52,7 +59,8 @@ async function detect(config: Config, producer: Producer, lines: string[]): Prom
   const sink = new NdjsonSink('/dev/null');
   sink.publish = async (a) => void alerts.push(...a);
   const metrics = new Metrics();
-  const { pipeline } = buildDetectionPipeline({ config, model: emptyModel([10_000, 60_000, 600_000, 3_600_000], 0.95), metrics, log, producer, sinks: [sink] });
+  const signer = loadSigner(config.freeze.signing!);
+  const { pipeline } = buildDetectionPipeline({ config, model: emptyModel([10_000, 60_000, 600_000, 3_600_000], 0.95), metrics, log, producer, signer, sinks: [sink] });
   await new MemorySource(lines, 'canonical-json', 5).run(pipeline.handle);
   return { alerts, metrics };
 }
@@ -102,8 +110,11 @@ describe('the freeze lifecycle on a real broker and a real PostgreSQL', () => {
     await waitFor(what, async () => (state === 'restored' ? same() : !(await same())), timeoutMs);
   }
 
+  const keys = () => loadKeyRing(trustedKeys());
+  const publisher = (config: Config) => new ControlPublisher(producer, config.freeze.controlTopic, loadSigner(config.freeze.signing!));
+
   function executor(config: Config, metrics = new Metrics()): FreezeExecutor {
-    return new FreezeExecutor(new WriteGate(kafka, config.freeze.controlTopic), producer, config.freeze.controlTopic,
+    return new FreezeExecutor(new WriteGate(kafka, config.freeze.controlTopic, { keys: keys() }), publisher(config),
       [new PostgresActuator(postgresSpec(), env())], new KafkaFreezeAuditLog(producer, config.freeze.auditTopic), metrics, log);
   }
 
@@ -111,7 +122,7 @@ describe('the freeze lifecycle on a real broker and a real PostgreSQL', () => {
     const scope = { environment: 'production', principal: JANITOR };
     const now = Date.now();
     const c: FreezeCommand = { scopeKey: scopeKey(scope), scope, alertId, reason: 'test', createdAt: now, expiresAt: now + ttlMs, issuedBy: 'test' };
-    await producer.send({ topic: config.freeze.controlTopic, messages: [{ key: c.scopeKey, value: JSON.stringify(c) }] });
+    await publisher(config).publish([{ op: 'freeze', scopeKey: c.scopeKey, seq: 1, freeze: c, at: now, by: 'test' }]);
     return c;
   }
 
@@ -139,8 +150,9 @@ describe('the freeze lifecycle on a real broker and a real PostgreSQL', () => {
 
     const audit = (await topicValues<FreezeAuditEntry>(kafka, config.freeze.auditTopic, 3)).filter((e) => e && e.freeze.alertId === 'alert-restart') as FreezeAuditEntry[];
     expect(audit.map((e) => e.action)).toEqual(['FreezeApplied', 'FreezeExpired', 'FreezeReverted']);
-    const control = await topicValues<FreezeCommand>(kafka, config.freeze.controlTopic, 2);
-    expect(control.at(-1)).toBeNull(); // the expiry is a tombstone, so every gate lifts it too
+    const control = await topicValues<ControlRecord>(kafka, config.freeze.controlTopic, 2);
+    // The expiry is a signed record above the freeze's sequence, so every gate lifts it too; no bare tombstone.
+    expect(control.map((r) => `${r?.op}:${r?.seq}:${r?.keyId}`)).toEqual(['freeze:1:auditwatch-simulation', 'expire:2:auditwatch-simulation']);
   }, 60_000);
 
   it('an expiry that passed while auditwatch was down is carried out when it comes back', async () => {
@@ -190,7 +202,10 @@ describe('the freeze lifecycle on a real broker and a real PostgreSQL', () => {
 
     const dir = mkdtempSync(join(tmpdir(), 'aw-approve-'));
     const file = join(dir, 'config.yaml');
-    writeFileSync(file, stringify({ kafka: { brokers: brokers() }, freeze: { controlTopic: config.freeze.controlTopic, auditTopic: config.freeze.auditTopic } }));
+    writeFileSync(file, stringify({ kafka: { brokers: brokers() }, freeze: {
+      controlTopic: config.freeze.controlTopic, auditTopic: config.freeze.auditTopic,
+      signing: { keyId: operatorKey.keyId, privateKeyFile: operatorKey.privateKeyFile }, trustedKeys: trustedKeys(),
+    } }));
     const cli = (args: string[]) => spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'auditwatch.js'), ...args, '--config', file], { encoding: 'utf8', env: { ...process.env, KAFKA_BROKERS: '' } });
     const listed = cli(['freezes']);
     expect(listed.stdout).toContain(`PROPOSED environment=production;principal=${JANITOR}`);
@@ -225,24 +240,32 @@ describe('the freeze lifecycle on a real broker and a real PostgreSQL', () => {
     expect(cap).toHaveLength(1);
     expect(cap[0]).toMatchObject({ severity: 'critical', principal: 'svc-two', action: 'freeze-refused' });
     expect(cap[0]!.reason).toMatch(/freeze cap reached: 1 freezes in the last 1h \(cap 1\); NOT freezing environment=production;principal=svc-two/);
-    const control = (await topicValues<FreezeCommand>(kafka, config.freeze.controlTopic, 1)) as FreezeCommand[];
-    expect(control.map((c) => c.scope.principal)).toEqual(['svc-one']);
+    const control = (await topicValues<ControlRecord>(kafka, config.freeze.controlTopic, 1)) as ControlRecord[];
+    expect(control.map((c) => c.freeze.scope.principal)).toEqual(['svc-one']);
     const audit = (await topicValues<FreezeAuditEntry>(kafka, config.freeze.auditTopic, 2)) as FreezeAuditEntry[];
     expect(audit.map((e) => e.action)).toEqual(['FreezeRequested', 'FreezeRefused']);
   }, 60_000);
 
-  it('the example service embedding the write gate refuses writes to a frozen scope only', async () => {
+  it('the HTTP write gate answers 423 for a frozen scope only, 400 for a check that names no scope', async () => {
     const config = freezeConfig({ mode: 'enforce' });
     await prepare(config);
-    const svc = await startWriteGateService(kafka, config.freeze.controlTopic);
-    const write = (principal: string) => fetch(`http://127.0.0.1:${svc.port}/write?environment=production&principal=${encodeURIComponent(principal)}&resourceType=db:table`, { method: 'POST' });
-    expect((await write(JANITOR)).status).toBe(200);
+    const gate = new WriteGate(kafka, config.freeze.controlTopic, { keys: keys() });
+    const svc = await startGateServer(gate, { host: '127.0.0.1', port: 0 });
+    const check = (principal: string) => fetch(`http://127.0.0.1:${svc.port}/v1/check?environment=production&principal=${encodeURIComponent(principal)}&resourceType=db:table`);
+    expect((await check(JANITOR)).status).toBe(503); // not ready: it has not read the control topic yet
+    await gate.start();
+    expect((await fetch(`http://127.0.0.1:${svc.port}/readyz`)).status).toBe(200);
+    expect((await check(JANITOR)).status).toBe(200);
     await publish(config, 60_000, 'alert-gate');
-    await waitFor('the gate to see the freeze', () => svc.gate.check('production', JANITOR, 'db:table'), 10_000);
-    const refused = await write(JANITOR);
+    await waitFor('the gate to see the freeze', () => gate.check('production', JANITOR, 'db:table'), 10_000);
+    const refused = await check(JANITOR);
     expect(refused.status).toBe(423);
-    expect(await refused.json()).toMatchObject({ error: 'frozen', alertId: 'alert-gate' });
-    expect((await write('someone-else')).status).toBe(200);
+    expect(await refused.json()).toMatchObject({ allowed: false, error: 'frozen', alertId: 'alert-gate' });
+    expect((await check('someone-else')).status).toBe(200);
+    const incomplete = await fetch(`http://127.0.0.1:${svc.port}/v1/check?environment=production`);
+    expect(incomplete.status).toBe(400);
+    expect(await incomplete.json()).toEqual({ error: 'missing query parameter(s): principal, resourceType' });
     await svc.stop();
+    await gate.stop();
   }, 60_000);
 });

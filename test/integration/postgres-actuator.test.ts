@@ -74,6 +74,50 @@ describe('the PostgreSQL freeze on a real server', () => {
     await after.end();
   });
 
+  it('stops writes made through group roles, however deep, keeps read-only groups, and restores memberships exactly', async () => {
+    await admin.query(`
+      CREATE ROLE app_writers NOLOGIN; CREATE ROLE nested_writers NOLOGIN; CREATE ROLE app_readers NOLOGIN; CREATE ROLE batch_app LOGIN;
+      GRANT USAGE ON SCHEMA app TO app_writers, app_readers;
+      SET ROLE owner_role; GRANT INSERT ON app.target_groups TO app_writers; GRANT SELECT ON app.load_balancers TO app_readers; RESET ROLE;
+      GRANT app_writers TO nested_writers;
+      GRANT nested_writers TO batch_app WITH ADMIN OPTION;
+      GRANT app_readers TO batch_app;
+      GRANT app_writers TO lead WITH ADMIN OPTION;
+      SET ROLE lead; GRANT app_writers TO batch_app; RESET ROLE;`);
+    const memberships = async () => (await admin.query(`
+      SELECT g.rolname || ' admin=' || m.admin_option || ' by ' || gr.rolname AS line FROM pg_auth_members m
+      JOIN pg_roles r ON r.oid = m.member JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles gr ON gr.oid = m.grantor
+      WHERE r.rolname = 'batch_app' ORDER BY 1`)).rows.map((r) => r.line as string);
+    const before = await memberships();
+    expect(before).toEqual(['app_readers admin=false by postgres', 'app_writers admin=false by lead', 'nested_writers admin=true by postgres']);
+    const batch = new PostgresActuator(postgresSpec({ roles: [{ environment: 'production', principal: 'role/batch$', role: 'batch_app' }] }), { TEST_PG_URL: server.url });
+    const write = async () => {
+      const client = as('batch_app');
+      await client.connect();
+      try {
+        await client.query('INSERT INTO app.target_groups VALUES (7)');
+        return 'written';
+      } catch (err) {
+        return (err as Error).message;
+      } finally {
+        await client.end();
+      }
+    };
+    expect(await write()).toBe('written');
+    const c = command({ environment: 'production', principal: 'arn:aws:iam::111111111111:role/batch' }, 'alert-groups');
+    expect(await batch.apply(c)).toBe('applied');
+    expect(await write()).toMatch(/permission denied for table target_groups/);
+    expect(await memberships()).toEqual(['app_readers admin=false by postgres']); // reads through groups go on
+    const reader = as('batch_app');
+    await reader.connect();
+    expect((await reader.query('SELECT count(*)::int AS n FROM app.load_balancers')).rows[0].n).toBeGreaterThanOrEqual(0);
+    await reader.end();
+    expect(await batch.revert(c)).toBe('reverted');
+    expect(await memberships()).toEqual(before);
+    expect(await write()).toBe('written');
+    await batch.close();
+  });
+
   it('a role held by two scopes thaws only when the last one lets go', async () => {
     const before = await aclSnapshot(admin);
     const byPrincipal = command({ environment: 'production', principal: JANITOR }, 'alert-a');

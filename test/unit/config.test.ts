@@ -39,8 +39,14 @@ describe('config validation', () => {
   });
 
   it('AUDITWATCH__ variables override any key, read as YAML values, and are validated like the file', () => {
-    const c = validateConfig({ freeze: { mode: 'dry-run' } }, { AUDITWATCH__FREEZE__MODE: 'enforce', AUDITWATCH__FREEZE__CAP__MAX_FREEZES: '5', AUDITWATCH__ENVIRONMENTS__CRITICAL: '[production, payments]' });
+    const c = validateConfig({ freeze: { mode: 'dry-run' } }, {
+      AUDITWATCH__FREEZE__MODE: 'enforce', AUDITWATCH__FREEZE__CAP__MAX_FREEZES: '5', AUDITWATCH__ENVIRONMENTS__CRITICAL: '[production, payments]',
+      // Enforcing needs a signing key that is trusted: flow mappings in the environment set them like the file would.
+      AUDITWATCH__FREEZE__SIGNING: '{keyId: k1, privateKeyEnv: AW_KEY}', AUDITWATCH__FREEZE__TRUSTED_KEYS: '[{keyId: k1, publicKeyFile: /etc/aw/k1.pub}]',
+    });
     expect(c.freeze.mode).toBe('enforce');
+    expect(c.freeze.signing).toEqual({ keyId: 'k1', privateKeyEnv: 'AW_KEY' });
+    expect(c.freeze.trustedKeys).toEqual([{ keyId: 'k1', publicKeyFile: '/etc/aw/k1.pub' }]);
     expect(c.freeze.cap.maxFreezes).toBe(5);
     expect(c.environments.critical).toEqual(['production', 'payments']);
     expect(problems({}, { AUDITWATCH__FREEZE__CAP__MAX_FREEZES: 'many' })).toEqual(['config: freeze.cap.maxFreezes: Invalid input: expected number, received string (got "many")']);

@@ -3,6 +3,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { WriteGate } from '../../actions/write-gate.js';
+import { ControlPublisher, controlKeys } from '../../actions/control-publisher.js';
+import { AwsIamActuator } from '../../actions/aws-iam.js';
+import { FreezeExecutor } from '../../actions/executor.js';
+import { KafkaFreezeAuditLog } from '../../actions/freeze-audit.js';
+import { LOCAL_AWS_ENV } from '../../sim/local-iam.js';
+import { startDemoIam, type DemoIam } from '../../sim/demo-iam.js';
 import type { Alert } from '../../alerts/alert.js';
 import { readModel, type BaselineModel } from '../../baseline/model.js';
 import { loadAutoencoder } from '../../model/autoencoder.js';
@@ -52,6 +58,9 @@ function watchAlerts(kafka: Kafka, topic: string, onAlert: (a: Alert) => void) {
  */
 export async function demoCommand(args: DemoArgs): Promise<number> {
   const say = (line: string) => process.stdout.write(`${line}\n`);
+  // The SDK's notice that its releases after January 2027 need Node 22 (the lock file pins this one) would break the
+  // demo's narration; \`run\` still shows it.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   let broker: LocalBroker | undefined;
   let brokers = process.env.KAFKA_BROKERS;
   if (!brokers) {
@@ -62,6 +71,17 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
   say(`Kafka at ${brokers}`);
   const run = `demo-${Date.now().toString(36)}`;
   const config = simulationConfig(brokers.split(','), run);
+  // A short TTL, so the demo also shows the freeze ending by itself and the IAM policy going with it.
+  config.freeze.rules = config.freeze.rules.map((r) => ({ ...r, ttl: DEMO_TTL_MS }));
+  let iam: DemoIam | undefined;
+  try {
+    say('starting a local IAM API (moto) with the janitor\'s role in the production account...');
+    iam = await startDemoIam(say);
+    config.freeze.actuators = [iam.spec];
+    say(`IAM API at ${iam.endpoint}`);
+  } catch (err) {
+    say(`no local IAM API (${(err as Error).message}): the freeze binds the write gate only`);
+  }
   const modelDir = args.modelDir ?? join(PROJECT_ROOT, 'models');
   const model = existsSync(join(modelDir, 'baselines.json')) ? readModel(modelDir) : await trainFromSimulator(config);
   say(`baselines: ${Object.keys(model.entities).length} entities learned from ${model.eventCount} events of simulated history`);
@@ -73,11 +93,15 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
 
   const producer = await connectProducer(kafka);
   const autoencoder = existsSync(join(modelDir, 'baselines.json')) ? await loadAutoencoder(modelDir) : null;
-  const { pipeline } = buildDetectionPipeline({ config, model, autoencoder, metrics: new Metrics(), log, producer });
+  const { signer, keys } = controlKeys(config);
+  const { pipeline } = buildDetectionPipeline({ config, model, autoencoder, metrics: new Metrics(), log, producer, signer });
   const source = liveSource(kafka, config, config.kafka.groupId, config.sources, new Metrics(), log);
   const running = source.run(pipeline.handle);
-  const gate = new WriteGate(kafka, config.freeze.controlTopic);
-  await gate.start();
+  const gate = new WriteGate(kafka, config.freeze.controlTopic, { keys });
+  // The FreezeExecutor drives the IAM actuator from the control topic, as in `auditwatch run`; it starts the gate.
+  const executor = new FreezeExecutor(gate, signer && new ControlPublisher(producer, config.freeze.controlTopic, signer),
+    iam ? [new AwsIamActuator(iam.spec, { ...process.env, ...LOCAL_AWS_ENV })] : [], new KafkaFreezeAuditLog(producer, config.freeze.auditTopic), new Metrics(), log);
+  await executor.start();
 
   let firstDeleteAt = 0;
   const since = () => ((Date.now() - firstDeleteAt) / 1000).toFixed(2);
@@ -89,7 +113,9 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
     if (a.severity === 'critical') resolveAlert();
   });
   await watcher.start();
-  gate.onChange((key, c) => c && say(`[+${since()}s] FREEZE ${key} until ${new Date(c.expiresAt).toISOString()} (alert ${c.alertId})`));
+  gate.onChange(({ scopeKey: key, freeze: c, record }) => c && say(`[+${since()}s] FREEZE ${key} until ${new Date(c.expiresAt).toISOString()} (alert ${c.alertId}, signed by ${record.keyId})`));
+
+  const iamWatch = iam ? watchIamFreeze(iam, say, since) : undefined;
 
   // Warm-up: the last hour of ordinary traffic, stamped as if just now.
   const now = Date.now();
@@ -123,12 +149,39 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
   say(refusedAt
     ? `the freeze stopped the janitor after ${made} of ${deletes.length} deletes, ${refusedAt}s after the first one (in 2012: 4.5 hours to notice).`
     : `the janitor finished all ${made} deletes without being stopped.`);
+  const iamShown = iamWatch ? await iamWatch : true;
 
   await watcher.stop();
-  await gate.stop();
+  await executor.stop();
+  await iam?.stop();
   await source.stop();
   await running;
   await producer.disconnect();
   await broker?.stop();
-  return refusedAt ? 0 : 1;
+  return refusedAt && iamShown ? 0 : 1;
+}
+
+const DEMO_TTL_MS = 15_000;
+
+/**
+ * Watches the janitor's role on the IAM API from before the incident: the deny policy attached by the freeze, then
+ * removed at its expiry. True once both were seen.
+ */
+async function watchIamFreeze(iam: DemoIam, say: (line: string) => void, since: () => string): Promise<boolean> {
+  const deadline = Date.now() + 60_000 + DEMO_TTL_MS;
+  let attached: string | undefined;
+  while (Date.now() < deadline) {
+    const policies = (await iam.janitorPolicies()).filter((p) => p.startsWith('auditwatch-freeze-'));
+    if (!attached && policies.length) {
+      attached = policies[0];
+      say(`[+${since()}s] IAM: deny policy ${attached} is on role ${ELB_JANITOR} (no write by it, nor any call by a session issued before the freeze)`);
+      say(`           waiting for the freeze to expire (TTL ${DEMO_TTL_MS / 1000}s)...`);
+    } else if (attached && !policies.includes(attached)) {
+      say(`[+${since()}s] freeze expired: ${attached} removed from role ${ELB_JANITOR}, which is as it was before`);
+      return true;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  say(attached ? `the IAM policy was still attached ${DEMO_TTL_MS / 1000 + 15}s after the freeze` : 'the IAM actuator attached no policy');
+  return false;
 }

@@ -4,6 +4,8 @@ import type { Kafka } from 'kafkajs';
 import { freezeAuditEntry, KafkaFreezeAuditLog, type FreezeAuditEntry } from '../../actions/freeze-audit.js';
 import { scopeKey, type FreezeCommand, type FreezeScope } from '../../actions/freeze-command.js';
 import { WriteGate } from '../../actions/write-gate.js';
+import { ControlPublisher, controlKeys } from '../../actions/control-publisher.js';
+import type { ControlOp } from '../../actions/control-record.js';
 import type { Config } from '../../config/schema.js';
 import { createKafka, ensureOutputTopics } from '../../kafka/client.js';
 import { createLogger } from '../../log.js';
@@ -61,14 +63,30 @@ async function readTopic(kafka: Kafka, topic: string): Promise<Array<{ key: stri
   return out;
 }
 
-async function publish(config: Config, command: FreezeCommand | { scopeKey: string; tombstone: true }, audit: FreezeAuditEntry): Promise<void> {
+/** The control topic as every gate sees it now (records verified with the config's trusted keys). */
+async function currentGate(config: Config, kafka: Kafka): Promise<WriteGate> {
+  const { keys } = controlKeys(config);
+  const gate = new WriteGate(kafka, config.freeze.controlTopic, { keys });
+  await gate.start();
+  return gate;
+}
+
+/**
+ * Signs the operator's record with the operator's key (freeze.signing in their config), above the scope's current
+ * sequence, and writes it with its audit entry.
+ */
+async function publish(config: Config, op: ControlOp, command: FreezeCommand, audit: FreezeAuditEntry): Promise<void> {
+  const { signer } = controlKeys(config);
+  if (!signer) throw new UsageError('freeze.signing is not set: a freeze or a lift is signed with the operator\'s key (set freeze.signing in the config)');
   const log = createLogger(config.log.level);
   const kafka = createKafka(config.kafka, log);
   await ensureOutputTopics(kafka, config);
+  const gate = await currentGate(config, kafka);
+  const seq = gate.nextSeq(command.scopeKey);
+  await gate.stop();
   const producer = await connectProducer(kafka);
   try {
-    const value = 'tombstone' in command ? null : JSON.stringify(command);
-    await producer.send({ topic: config.freeze.controlTopic, acks: -1, messages: [{ key: command.scopeKey, value, headers: { 'auditwatch-operator': audit.principal.id } }] });
+    await new ControlPublisher(producer, config.freeze.controlTopic, signer).publish([{ op, scopeKey: command.scopeKey, seq, freeze: command, at: audit.time, by: audit.principal.id }]);
     await new KafkaFreezeAuditLog(producer, config.freeze.auditTopic).write([audit]);
   } finally {
     await producer.disconnect();
@@ -103,22 +121,21 @@ export async function freezeCommand(args: FreezeArgs): Promise<number> {
     command = { scopeKey: scopeKey(scope), scope, alertId: `manual-${randomUUID()}`, reason: args.reason, createdAt: now, expiresAt: now + ttl, issuedBy: who.id };
     audit = freezeAuditEntry('FreezeManual', command, now, who, args.reason);
   }
-  await publish(config, command, audit);
+  await publish(config, 'freeze', command, audit);
   process.stdout.write(`frozen: ${command.scopeKey} until ${new Date(command.expiresAt).toISOString()} (alert ${command.alertId}, by ${who.id})\n`);
   return 0;
 }
 
-/** `auditwatch unfreeze`: lift a freeze now (a tombstone on the control topic), audited. */
+/** `auditwatch unfreeze`: lift a freeze now (a signed lift on the control topic), audited. */
 export async function unfreezeCommand(args: OperatorArgs): Promise<number> {
   const config = configFrom(args);
   const who = operator(args);
   const key = args.scope ?? scopeKey(scopeFrom(args));
-  const gate = new WriteGate(createKafka(config.kafka, createLogger(config.log.level)), config.freeze.controlTopic);
-  await gate.start();
+  const gate = await currentGate(config, createKafka(config.kafka, createLogger(config.log.level)));
   const current = gate.active().find((c) => c.scopeKey === key);
   await gate.stop();
   if (!current) throw new UsageError(`no freeze in force for ${key} (see auditwatch freezes)`);
-  await publish(config, { scopeKey: key, tombstone: true }, freezeAuditEntry('Unfreeze', current, Date.now(), who, args.reason ?? `lifted by ${who.id}`));
+  await publish(config, 'lift', current, freezeAuditEntry('Unfreeze', current, Date.now(), who, args.reason ?? `lifted by ${who.id}`));
   process.stdout.write(`unfrozen: ${key} (was alert ${current.alertId})\n`);
   return 0;
 }
@@ -127,17 +144,18 @@ export async function unfreezeCommand(args: OperatorArgs): Promise<number> {
 export async function freezesCommand(args: { config?: string; json?: boolean }): Promise<number> {
   const config = configFrom(args);
   const kafka = createKafka(config.kafka, createLogger(config.log.level));
-  const gate = new WriteGate(kafka, config.freeze.controlTopic);
-  await gate.start();
+  const gate = await currentGate(config, kafka);
   const active = gate.active();
+  const rejected = gate.rejected;
   await gate.stop();
   const audit = (await readTopic(kafka, config.freeze.auditTopic).catch(() => [])).map((e) => e.value as FreezeAuditEntry | null).filter((e): e is FreezeAuditEntry => !!e);
   const approved = new Set(audit.filter((e) => e.action === 'FreezeApproved').map((e) => e.freeze.alertId));
   const proposals = audit.filter((e) => e.action === 'FreezeProposed' && !approved.has(e.freeze.alertId));
   if (args.json) {
-    process.stdout.write(`${JSON.stringify({ active, proposals: proposals.map((p) => p.freeze) })}\n`);
+    process.stdout.write(`${JSON.stringify({ active, proposals: proposals.map((p) => p.freeze), rejectedRecords: rejected })}\n`);
     return 0;
   }
+  if (rejected) process.stdout.write(`WARNING: ${rejected} record(s) on ${config.freeze.controlTopic} refused (unsigned, bad signature, unknown key, replayed or not JSON); see auditwatch_control_records_rejected_total and the control-tamper alerts\n`);
   const now = Date.now();
   process.stdout.write(active.length ? '' : 'no freezes in force\n');
   for (const c of active) {

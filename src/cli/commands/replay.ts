@@ -1,3 +1,5 @@
+import { controlKeys } from '../../actions/control-publisher.js';
+import { WriteGate } from '../../actions/write-gate.js';
 import { readModel } from '../../baseline/model.js';
 import { loadAutoencoder } from '../../model/autoencoder.js';
 import { createKafka } from '../../kafka/client.js';
@@ -28,14 +30,20 @@ export async function replayCommand(args: ReplayArgs): Promise<number> {
   const needKafka = choice.kind === 'topic' || args.liveActions;
   const kafka = needKafka ? createKafka(config.kafka, log) : undefined;
   const producer = kafka && args.liveActions ? await connectProducer(kafka) : undefined;
+  const keys = args.liveActions ? controlKeys(config) : undefined;
   const sink = new NdjsonSink(args.alerts);
-  const { pipeline } = buildDetectionPipeline({ config, model, autoencoder: await loadAutoencoder(config.modelDir), metrics, log, producer, sinks: [sink] });
+  const { pipeline, dispatcher } = buildDetectionPipeline({ config, model, autoencoder: await loadAutoencoder(config.modelDir), metrics, log, producer, signer: keys?.signer, sinks: [sink] });
+  // Live actions: the freezes already on the control topic hold their scopes, and new ones go above their sequences.
+  const gate = kafka && keys ? new WriteGate(kafka, config.freeze.controlTopic, { keys: keys.keys }) : undefined;
+  gate?.onChange((c) => dispatcher.observeRecord(c.record));
+  await gate?.start();
   const source = windowSource(choice, args.format, kafka, config);
   const started = performance.now();
   try {
     await source.run(pipeline.handle);
   } finally {
     await sink.close();
+    await gate?.stop();
     await producer?.disconnect();
   }
   const seconds = (performance.now() - started) / 1000;

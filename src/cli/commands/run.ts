@@ -4,6 +4,8 @@ import { availableParallelism } from 'node:os';
 import { buildActuators } from '../../actions/index.js';
 import { FreezeExecutor } from '../../actions/executor.js';
 import { KafkaFreezeAuditLog } from '../../actions/freeze-audit.js';
+import { ControlPublisher, controlKeys } from '../../actions/control-publisher.js';
+import { reportRejections } from '../../actions/control-watch.js';
 import { WriteGate } from '../../actions/write-gate.js';
 import { readModel } from '../../baseline/model.js';
 import { loadAutoencoder } from '../../model/autoencoder.js';
@@ -95,6 +97,8 @@ async function inputTopicsExist(config: Config, log: Logger): Promise<boolean> {
 /** One member of the consumer group; `worker` is its index when a supervising process started it. */
 async function runInstance(config: Config, args: RunArgs, worker: number | undefined): Promise<number> {
   const log = worker === undefined ? createLogger(config.log.level) : createLogger(config.log.level).child({ worker, pid: process.pid });
+  // Keys first: a key that does not load is a bad config (exit 2), found before anything connects.
+  const { signer, keys } = controlKeys(config);
   const model = readModel(config.modelDir);
   const metrics = new Metrics({ defaultMetrics: true });
   // The supervisor serves /metrics: it asks every worker for its registry and adds them up.
@@ -103,18 +107,20 @@ async function runInstance(config: Config, args: RunArgs, worker: number | undef
   await ensureOutputTopics(kafka, config);
   const producer = await connectProducer(kafka);
   const actuators = buildActuators(config);
-  for (const a of actuators) await a.check();
+  for (const a of actuators) for (const warning of (await a.check()) ?? []) log.warn({ actuator: a.name }, warning);
   const autoencoder = await loadAutoencoder(config.modelDir);
   if (autoencoder) metrics.modelBackend.set({ backend: await useBestBackend() }, 1);
   log.info({ backend: autoencoder ? await useBestBackend() : 'none', samples: autoencoder?.manifest.samples }, autoencoder ? 'learned model loaded' : 'no learned model in the model directory: the model detector is off');
   const topology = planTopology(config);
   const { repartitionPartitions } = await ensureInternalTopics(kafka, config, topology);
-  const { pipeline, dispatcher, sinks, reconfigure, tasks, decodeContext } = buildDetectionPipeline({ config, model, autoencoder, metrics, log, producer, partitioned: config.state.changelog });
+  const { pipeline, dispatcher, sinks, reconfigure, tasks, decodeContext } = buildDetectionPipeline({ config, model, autoencoder, metrics, log, producer, signer, partitioned: config.state.changelog });
   // Freezes already in force are reconciled before the first event, and seed the dispatcher's scope and cap state.
-  const gate = new WriteGate(kafka, config.freeze.controlTopic);
+  // A record on the control topic that does not verify is skipped, counted and raised as a control-tamper alert.
+  const gate = new WriteGate(kafka, config.freeze.controlTopic, { keys, onReject: reportRejections(metrics, log.child({ component: 'control' }), sinks) });
   // Freezes by other instances in the group (or operators) hold their scopes here too.
-  gate.onChange((_key, command) => command && dispatcher.observe(command));
-  const executor = new FreezeExecutor(gate, producer, config.freeze.controlTopic, actuators,
+  gate.onChange((change) => dispatcher.observeRecord(change.record));
+  const publisher = signer ? new ControlPublisher(producer, config.freeze.controlTopic, signer) : undefined;
+  const executor = new FreezeExecutor(gate, publisher, actuators,
     new KafkaFreezeAuditLog(producer, config.freeze.auditTopic), metrics, log.child({ component: 'freeze-executor' }));
   dispatcher.restore(await executor.start());
   const state = tasks ? new PartitionState(kafka, producer, tasks, { topic: topology.changelogTopic, dir: config.state.dir }, metrics, log.child({ component: 'state' })) : undefined;

@@ -1,0 +1,35 @@
+import type { Alert } from '../alerts/alert.js';
+import { stableId } from '../util/hash.js';
+import type { ControlRejection } from './control-log.js';
+
+export const CONTROL_TAMPER_DETECTOR = 'control-tamper';
+
+/**
+ * The critical alert for a control record that only a writer without a trusted key, or a replay, produces. Its id
+ * and time come from the record's position and timestamp, so every reader, and every restart, names the same alert.
+ */
+export function controlTamperAlert(r: ControlRejection): Alert {
+  const environment = /(?:^|;)environment=([^;]+)/.exec(r.scopeKey ?? r.messageKey ?? '')?.[1] ?? 'unknown';
+  const where = `${r.topic}[${r.partition}]@${r.offset}`;
+  const who = [r.keyId ? `key id ${r.keyId}` : 'no key id', r.by ? `produced by ${r.by}` : 'producer not named'].join(', ');
+  return {
+    id: stableId('control-tamper', r.topic, r.partition, r.offset),
+    revision: 1,
+    principal: r.by ?? 'unknown',
+    principalKind: 'unknown',
+    environment,
+    resourceType: 'auditwatch:control',
+    severity: 'critical',
+    score: 1,
+    detector: CONTROL_TAMPER_DETECTOR,
+    reason: `control record refused (${r.reason}) at ${where}, message key ${r.messageKey ?? '(none)'}, ${who}: ${r.detail}`,
+    firstEventTime: r.timestamp,
+    detectedAt: r.timestamp,
+    triggerEventId: where,
+    eventCount: 1,
+    objectCount: 0,
+    action: 'none',
+    context: [],
+    contextScore: 1,
+  };
+}
