@@ -328,6 +328,11 @@ export const configSchema = z.strictObject({
         })
         .refine((s) => (s.privateKeyFile === undefined) !== (s.privateKeyEnv === undefined), { message: 'give exactly one of privateKeyFile or privateKeyEnv' })
         .optional(),
+      /**
+       * Kafka principals meant to write the control topic (e.g. User:auditwatch, User:oncall): at start, run warns
+       * naming any other principal the cluster's ACLs let write it.
+       */
+      controlWriters: z.array(z.string().regex(/^[A-Za-z]+:.+$/, 'expected a Kafka principal such as User:auditwatch')).default([]),
       /** Ed25519 public keys (PEM, inline or in a file) whose control records are accepted, by key id. */
       trustedKeys: z
         .array(

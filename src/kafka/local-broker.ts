@@ -48,8 +48,11 @@ log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
 log4j.logger.kafka.server.KafkaRaftServer=INFO
 `;
 
-async function waitReady(brokers: string, child: ChildProcess, logFile: string, timeoutMs: number): Promise<void> {
-  const kafka = new Kafka({ clientId: 'auditwatch-broker-probe', brokers: [brokers], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+async function waitReady(brokers: string, child: ChildProcess, logFile: string, timeoutMs: number, sasl?: SaslOptions): Promise<void> {
+  const kafka = new Kafka({
+    clientId: 'auditwatch-broker-probe', brokers: [brokers], logLevel: logLevel.NOTHING, retry: { retries: 0 },
+    ...(sasl ? { sasl: { mechanism: 'scram-sha-256' as const, username: 'admin', password: sasl.users.admin! } } : {}),
+  });
   const deadline = Date.now() + timeoutMs;
   let lastError = '';
   while (Date.now() < deadline) {
@@ -74,10 +77,32 @@ async function waitReady(brokers: string, child: ChildProcess, logFile: string, 
 }
 
 /**
+ * SASL/SCRAM-SHA-256 on the client listener with Kafka's StandardAuthorizer: `users` (name → password, `admin`
+ * among them, a super user) are created at format time; every other principal needs ACLs.
+ */
+export interface SaslOptions {
+  users: Record<string, string>;
+}
+
+function saslProperties(sasl: SaslOptions): string[] {
+  const admin = sasl.users.admin;
+  if (!admin) throw new Error('a SASL broker needs an "admin" user (the super user brokers authenticate as)');
+  return [
+    'sasl.enabled.mechanisms=SCRAM-SHA-256',
+    'sasl.mechanism.inter.broker.protocol=SCRAM-SHA-256',
+    `listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="${admin}";`,
+    'authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+    // The controller listener is plaintext on loopback: its connections are ANONYMOUS and must pass the authorizer.
+    'super.users=User:admin;User:ANONYMOUS',
+    'allow.everyone.if.no.acl.found=false',
+  ];
+}
+
+/**
  * Starts a single-node Apache Kafka in KRaft mode from the official jars on Java 17, on free loopback ports, and
  * waits until it answers requests. `stop()` shuts it down cleanly (SIGTERM, then SIGKILL after 20 s).
  */
-export async function startLocalBroker(opts: { log?: (line: string) => void; heap?: string; timeoutMs?: number } = {}): Promise<LocalBroker> {
+export async function startLocalBroker(opts: { log?: (line: string) => void; heap?: string; timeoutMs?: number; sasl?: SaslOptions } = {}): Promise<LocalBroker> {
   ensureKafkaJars(opts.log);
   const dir = mkdtempSync(join(tmpdir(), 'auditwatch-kafka-'));
   const [port, controllerPort] = [await freePort(), await freePort()];
@@ -86,15 +111,17 @@ export async function startLocalBroker(opts: { log?: (line: string) => void; hea
   const logFile = join(dir, 'broker.log');
   mkdirSync(join(dir, 'data'));
   writeFileSync(log4j, LOG4J);
+  const listener = opts.sasl ? 'SASL_PLAINTEXT' : 'PLAINTEXT';
   writeFileSync(props, [
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    `listeners=${listener}://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    `advertised.listeners=${listener}://127.0.0.1:${port}`,
     'controller.listener.names=CONTROLLER',
-    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-    'inter.broker.listener.name=PLAINTEXT',
+    `listener.security.protocol.map=${listener}:${listener},CONTROLLER:PLAINTEXT`,
+    `inter.broker.listener.name=${listener}`,
+    ...(opts.sasl ? saslProperties(opts.sasl) : []),
     `log.dirs=${join(dir, 'data')}`,
     'num.partitions=1',
     'offsets.topic.replication.factor=1',
@@ -111,7 +138,8 @@ export async function startLocalBroker(opts: { log?: (line: string) => void; hea
   ].join('\n'));
   const cp = join(KAFKA_LIBS, '*');
   const sysProps = [`-Dlog4j.configuration=file:${log4j}`, '-Djava.awt.headless=true'];
-  const format = spawnSync('java', ['-cp', cp, ...sysProps, 'kafka.tools.StorageTool', 'format', '-t', 'auditwatch-local-kraft-01', '-c', props], { encoding: 'utf8' });
+  const scram = Object.entries(opts.sasl?.users ?? {}).flatMap(([name, password]) => ['--add-scram', `SCRAM-SHA-256=[name=${name},password=${password}]`]);
+  const format = spawnSync('java', ['-cp', cp, ...sysProps, 'kafka.tools.StorageTool', 'format', '-t', 'auditwatch-local-kraft-01', '-c', props, ...scram], { encoding: 'utf8' });
   if (format.error) throw new Error(`cannot run java (${format.error.message}); install Java 17`);
   if (format.status !== 0) throw new Error(`kafka storage format failed: ${format.stderr || format.stdout}`);
   const launch = () => java([`-Xmx${opts.heap ?? '768m'}`, '-Xms256m', '-XX:+UseG1GC', '-cp', cp, ...sysProps, 'kafka.Kafka', props], { logFile });
@@ -131,7 +159,7 @@ export async function startLocalBroker(opts: { log?: (line: string) => void; hea
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitReady(brokers, child, logFile, opts.timeoutMs ?? 90_000);
+    await waitReady(brokers, child, logFile, opts.timeoutMs ?? 90_000, opts.sasl);
   } catch (err) {
     await stop().catch(() => {});
     throw err;
@@ -142,7 +170,7 @@ export async function startLocalBroker(opts: { log?: (line: string) => void; hea
       await halt();
       child = launch();
       broker.pid = child.pid!;
-      await waitReady(brokers, child, logFile, opts.timeoutMs ?? 90_000);
+      await waitReady(brokers, child, logFile, opts.timeoutMs ?? 90_000, opts.sasl);
     },
   };
   return broker;

@@ -12,6 +12,7 @@ import { loadAutoencoder } from '../../model/autoencoder.js';
 import { useBestBackend } from '../../model/backend.js';
 import { ConfigWatcher } from '../../config/watch.js';
 import { createKafka, ensureOutputTopics, missingInputTopics } from '../../kafka/client.js';
+import { checkControlTopic } from '../../kafka/control-acls.js';
 import { createLogger, type Logger } from '../../log.js';
 import { Metrics } from '../../metrics/metrics.js';
 import { startMetricsServer } from '../../metrics/server.js';
@@ -105,6 +106,8 @@ async function runInstance(config: Config, args: RunArgs, worker: number | undef
   if (worker !== undefined) answerMetricsRequests(metrics.registry);
   const kafka = createKafka(config.kafka, log);
   await ensureOutputTopics(kafka, config);
+  // Who may write the control topic, by the cluster's ACLs: one instance says it (worker 0 or a single process).
+  if (!worker) await checkControlTopic(kafka, config, log.child({ component: 'control' }));
   const producer = await connectProducer(kafka);
   const actuators = buildActuators(config);
   for (const a of actuators) for (const warning of (await a.check()) ?? []) log.warn({ actuator: a.name }, warning);
