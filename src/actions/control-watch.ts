@@ -1,3 +1,4 @@
+import type { Alert } from '../alerts/alert.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { AlertSink } from '../sinks/sink.js';
@@ -17,9 +18,15 @@ export function reportRejections(metrics: Metrics, log: Logger, sinks: readonly 
       return;
     }
     log.error(fields, 'control record refused: tampering suspected');
-    const alert = controlTamperAlert(r);
+    publishAlert(sinks, log)(controlTamperAlert(r));
+  };
+}
+
+/** Publishes an alert of auditwatch's own (control-tamper, freeze-failed) to every sink; a sink's failure is logged. */
+export function publishAlert(sinks: readonly AlertSink[], log: Logger): (alert: Alert) => void {
+  return (alert) => {
     for (const sink of sinks) {
-      sink.publish([alert]).catch((err: Error) => log.error({ sink: sink.name, alertId: alert.id, err: err.message }, 'control-tamper alert could not be published'));
+      sink.publish([alert]).catch((err: Error) => log.error({ sink: sink.name, alertId: alert.id, detector: alert.detector, err: err.message }, 'alert could not be published'));
     }
   };
 }

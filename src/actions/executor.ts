@@ -1,3 +1,4 @@
+import type { Alert } from '../alerts/alert.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Actuator } from './actuator.js';
@@ -5,6 +6,7 @@ import type { ControlChange, ControlRejection } from './control-log.js';
 import type { ControlPublisher } from './control-publisher.js';
 import { AUDITWATCH_PRINCIPAL, freezeAuditEntry, type FreezeAuditLog } from './freeze-audit.js';
 import type { FreezeCommand } from './freeze-command.js';
+import { freezeFailedAlert } from './tamper-alert.js';
 import type { WriteGate } from './write-gate.js';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -33,7 +35,14 @@ export class FreezeExecutor {
     private readonly metrics: Metrics,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
+    /** Where a failed apply or revert is raised as a critical alert (the alert sinks, in `run`). */
+    private readonly raise: (alert: Alert) => void = () => {},
   ) {}
+
+  private failed(op: 'apply' | 'revert', actuator: string, c: FreezeCommand, err: Error): Promise<void> {
+    this.raise(freezeFailedAlert(op, actuator, c, err.message, this.now()));
+    return this.audit.write([freezeAuditEntry('FreezeFailed', c, this.now(), AUDITWATCH_PRINCIPAL, `${actuator}: ${op} failed: ${err.message}`)]);
+  }
 
   /** Resolves once the control topic is read and every freeze found there is reconciled. */
   async start(): Promise<FreezeCommand[]> {
@@ -164,7 +173,7 @@ export class FreezeExecutor {
         }
       } catch (err) {
         this.metrics.actuatorOps.inc({ actuator: a.name, op: 'apply', outcome: 'failed' });
-        await this.audit.write([freezeAuditEntry('FreezeFailed', c, this.now(), AUDITWATCH_PRINCIPAL, `${a.name}: apply failed: ${(err as Error).message}`)]);
+        await this.failed('apply', a.name, c, err as Error);
         this.log.error({ scope: c.scopeKey, actuator: a.name, err: (err as Error).message }, 'freeze could not be applied');
       }
     }));
@@ -178,7 +187,7 @@ export class FreezeExecutor {
         if (outcome === 'reverted') await this.audit.write([freezeAuditEntry('FreezeReverted', c, this.now(), AUDITWATCH_PRINCIPAL, `${a.name}: reverted`)]);
       } catch (err) {
         this.metrics.actuatorOps.inc({ actuator: a.name, op: 'revert', outcome: 'failed' });
-        await this.audit.write([freezeAuditEntry('FreezeFailed', c, this.now(), AUDITWATCH_PRINCIPAL, `${a.name}: revert failed: ${(err as Error).message}`)]);
+        await this.failed('revert', a.name, c, err as Error);
         this.log.error({ scope: c.scopeKey, actuator: a.name, err: (err as Error).message }, 'freeze could not be reverted');
       }
     }));

@@ -1,6 +1,7 @@
 import type { Alert } from '../alerts/alert.js';
 import { stableId } from '../util/hash.js';
 import type { ControlRejection } from './control-log.js';
+import type { FreezeCommand } from './freeze-command.js';
 
 export const CONTROL_TAMPER_DETECTOR = 'control-tamper';
 
@@ -26,6 +27,36 @@ export function controlTamperAlert(r: ControlRejection): Alert {
     firstEventTime: r.timestamp,
     detectedAt: r.timestamp,
     triggerEventId: where,
+    eventCount: 1,
+    objectCount: 0,
+    action: 'none',
+    context: [],
+    contextScore: 1,
+  };
+}
+
+export const FREEZE_FAILED_DETECTOR = 'freeze-failed';
+
+/**
+ * The critical alert for an actuator that could not apply or revert a freeze after its retries: the freeze binds
+ * less than it says (or a revert left something frozen), and a person has to look. One id per freeze, actuator
+ * and operation.
+ */
+export function freezeFailedAlert(op: 'apply' | 'revert', actuator: string, c: FreezeCommand, message: string, at: number): Alert {
+  return {
+    id: stableId(FREEZE_FAILED_DETECTOR, op, actuator, c.scopeKey, c.alertId, c.createdAt),
+    revision: 1,
+    principal: c.scope.principal ?? 'unknown',
+    principalKind: 'unknown',
+    environment: c.scope.environment,
+    resourceType: c.scope.resourceType ?? 'auditwatch:freeze',
+    severity: 'critical',
+    score: 1,
+    detector: FREEZE_FAILED_DETECTOR,
+    reason: `${actuator} could not ${op} the freeze of ${c.scopeKey} (alert ${c.alertId}): ${message}`,
+    firstEventTime: at,
+    detectedAt: at,
+    triggerEventId: c.alertId,
     eventCount: 1,
     objectCount: 0,
     action: 'none',

@@ -1,10 +1,17 @@
 import { CreateRoleCommand, CreateUserCommand, GetRolePolicyCommand, IAMClient, ListRolePoliciesCommand, ListUserPoliciesCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import type { Producer } from 'kafkajs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { AwsIamActuator, iamDenyPolicy, iamPolicyName, iamTargetOf } from '../../src/actions/aws-iam.js';
 import { ControlPublisher } from '../../src/actions/control-publisher.js';
 import { FreezeExecutor } from '../../src/actions/executor.js';
-import { LogFreezeAuditLog } from '../../src/actions/freeze-audit.js';
+import { LogFreezeAuditLog, type FreezeAuditEntry } from '../../src/actions/freeze-audit.js';
+import type { Alert } from '../../src/alerts/alert.js';
+import { PROJECT_ROOT } from '../../src/kafka/local-broker.js';
 import { scopeKey, type FreezeCommand, type FreezeScope } from '../../src/actions/freeze-command.js';
 import { loadKeyRing, loadSigner } from '../../src/actions/signing.js';
 import { WriteGate } from '../../src/actions/write-gate.js';
@@ -14,7 +21,7 @@ import { createLogger } from '../../src/log.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import { ephemeralSigning } from '../../src/sim/config.js';
 import { LOCAL_AWS_ENV, startLocalIam, type LocalIam } from '../../src/sim/local-iam.js';
-import { createControlTopic, testKafka, waitFor } from '../helpers/kafka.js';
+import { brokers, createControlTopic, testKafka, waitFor } from '../helpers/kafka.js';
 
 const ACCOUNT = '123456789012'; // the local IAM API's account
 const roleArn = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`;
@@ -127,6 +134,40 @@ describe('the AWS IAM actuator against a real IAM API on loopback', () => {
       await producer.connect();
     });
     afterAll(() => producer?.disconnect());
+
+    it('a freeze the actuator cannot apply is a FreezeFailed audit entry and a critical freeze-failed alert', async () => {
+      const topic = await createControlTopic(kafka);
+      const keys = ephemeralSigning();
+      const publisher = new ControlPublisher(producer, topic, loadSigner(keys.signing));
+      const log = createLogger('silent');
+      const raised: Alert[] = [];
+      const audit: FreezeAuditEntry[] = [];
+      const executor = new FreezeExecutor(new WriteGate(kafka, topic, { keys: loadKeyRing(keys.trustedKeys) }), publisher, [actuator()],
+        { write: async (e) => void audit.push(...e) }, new Metrics(), log, Date.now, (a) => raised.push(a));
+      await executor.start();
+      const now = Date.now();
+      const c = command({ environment: 'production', principal: roleArn('deleted-meanwhile') }, 'alert-gone', now);
+      await publisher.publish([{ op: 'freeze', scopeKey: c.scopeKey, seq: 1, freeze: c, at: now, by: 'auditwatch' }]);
+      await waitFor('the failure raised', () => raised.length > 0, 15_000);
+      expect(raised[0]).toMatchObject({ detector: 'freeze-failed', severity: 'critical', environment: 'production', principal: roleArn('deleted-meanwhile') });
+      expect(raised[0]!.reason).toMatch(/aws-iam could not apply the freeze of .*deleted-meanwhile \(alert alert-gone\): .*does not exist/);
+      expect(audit.map((e) => e.action)).toEqual(['FreezeFailed']);
+      await executor.stop();
+    }, 60_000);
+
+    it('`auditwatch run` whose IAM endpoint refuses exits 2 at start with one line naming the actuator', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'aw-iam-run-'));
+      const file = join(dir, 'config.yaml');
+      writeFileSync(file, stringify({
+        kafka: { brokers: brokers() }, sources: [{ type: 'kafka', topics: [await createControlTopic(kafka)] }],
+        freeze: { actuators: [{ type: 'aws-iam', endpoint: 'http://127.0.0.1:9', timeout: '1s' }] }, metrics: { enabled: false },
+      }));
+      const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'auditwatch.js'), 'run', '--config', file, '--model-dir', join(PROJECT_ROOT, 'models')],
+        { encoding: 'utf8', env: { ...process.env, ...LOCAL_AWS_ENV, KAFKA_BROKERS: '' }, timeout: 60_000 });
+      expect(r.status).toBe(2);
+      const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('{')); // not the JSON log lines before it
+      expect(lines).toEqual([expect.stringMatching(/^config: freeze\.actuators\.0 \(aws-iam\): actuator aws-iam: cannot tell who auditwatch is \(sts:GetCallerIdentity\): ECONNREFUSED/)]);
+    }, 90_000);
 
     it('a signed freeze attaches the policy; its expiry removes it', async () => {
       const topic = await createControlTopic(kafka);

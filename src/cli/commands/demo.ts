@@ -58,9 +58,6 @@ function watchAlerts(kafka: Kafka, topic: string, onAlert: (a: Alert) => void) {
  */
 export async function demoCommand(args: DemoArgs): Promise<number> {
   const say = (line: string) => process.stdout.write(`${line}\n`);
-  // The SDK's notice that its releases after January 2027 need Node 22 (the lock file pins this one) would break the
-  // demo's narration; \`run\` still shows it.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   let broker: LocalBroker | undefined;
   let brokers = process.env.KAFKA_BROKERS;
   if (!brokers) {

@@ -1,11 +1,12 @@
 import cluster from 'node:cluster';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { availableParallelism } from 'node:os';
-import { buildActuators } from '../../actions/index.js';
+import { buildActuators, type Actuator } from '../../actions/index.js';
+import { ConfigError, errorMessage } from '../../errors.js';
 import { FreezeExecutor } from '../../actions/executor.js';
 import { KafkaFreezeAuditLog } from '../../actions/freeze-audit.js';
 import { ControlPublisher, controlKeys } from '../../actions/control-publisher.js';
-import { reportRejections } from '../../actions/control-watch.js';
+import { publishAlert, reportRejections } from '../../actions/control-watch.js';
 import { WriteGate } from '../../actions/write-gate.js';
 import { readModel } from '../../baseline/model.js';
 import { loadAutoencoder } from '../../model/autoencoder.js';
@@ -100,6 +101,9 @@ async function runInstance(config: Config, args: RunArgs, worker: number | undef
   const log = worker === undefined ? createLogger(config.log.level) : createLogger(config.log.level).child({ worker, pid: process.pid });
   // Keys first: a key that does not load is a bad config (exit 2), found before anything connects.
   const { signer, keys } = controlKeys(config);
+  // Then the actuators: one that cannot work is a bad config too, said before anything is connected.
+  const actuators = buildActuators(config);
+  await checkActuators(actuators, log);
   const model = readModel(config.modelDir);
   const metrics = new Metrics({ defaultMetrics: true });
   // The supervisor serves /metrics: it asks every worker for its registry and adds them up.
@@ -109,8 +113,6 @@ async function runInstance(config: Config, args: RunArgs, worker: number | undef
   // Who may write the control topic, by the cluster's ACLs: one instance says it (worker 0 or a single process).
   if (!worker) await checkControlTopic(kafka, config, log.child({ component: 'control' }));
   const producer = await connectProducer(kafka);
-  const actuators = buildActuators(config);
-  for (const a of actuators) for (const warning of (await a.check()) ?? []) log.warn({ actuator: a.name }, warning);
   const autoencoder = await loadAutoencoder(config.modelDir);
   if (autoencoder) metrics.modelBackend.set({ backend: await useBestBackend() }, 1);
   log.info({ backend: autoencoder ? await useBestBackend() : 'none', samples: autoencoder?.manifest.samples }, autoencoder ? 'learned model loaded' : 'no learned model in the model directory: the model detector is off');
@@ -124,7 +126,7 @@ async function runInstance(config: Config, args: RunArgs, worker: number | undef
   gate.onChange((change) => dispatcher.observeRecord(change.record));
   const publisher = signer ? new ControlPublisher(producer, config.freeze.controlTopic, signer) : undefined;
   const executor = new FreezeExecutor(gate, publisher, actuators,
-    new KafkaFreezeAuditLog(producer, config.freeze.auditTopic), metrics, log.child({ component: 'freeze-executor' }));
+    new KafkaFreezeAuditLog(producer, config.freeze.auditTopic), metrics, log.child({ component: 'freeze-executor' }), Date.now, publishAlert(sinks, log));
   dispatcher.restore(await executor.start());
   const state = tasks ? new PartitionState(kafka, producer, tasks, { topic: topology.changelogTopic, dir: config.state.dir }, metrics, log.child({ component: 'state' })) : undefined;
   const source = liveSource(kafka, config, config.kafka.groupId, topology.detection, metrics, log, { hooks: state });
@@ -197,6 +199,25 @@ async function runInstance(config: Config, args: RunArgs, worker: number | undef
   }, 5000).unref();
   if (failure !== undefined) throw failure;
   return 0;
+}
+
+/**
+ * Every actuator's preconditions, before anything is consumed. One that cannot work (an IAM endpoint that refuses,
+ * a role that does not exist) is a bad config: one line per actuator, naming its key, and exit 2.
+ */
+async function checkActuators(actuators: readonly Actuator[], log: Logger): Promise<void> {
+  const problems: string[] = [];
+  for (const [i, a] of actuators.entries()) {
+    try {
+      for (const warning of (await a.check()) ?? []) log.warn({ actuator: a.name }, warning);
+    } catch (err) {
+      problems.push(`config: freeze.actuators.${i} (${a.name}): ${errorMessage(err)}`);
+    }
+  }
+  if (problems.length) {
+    await Promise.all(actuators.map((a) => a.close().catch(() => {})));
+    throw new ConfigError(problems);
+  }
 }
 
 /** A worker tells its supervisor whether it is consuming, when that changes: the supervisor answers /readyz. */
