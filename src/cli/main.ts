@@ -15,7 +15,8 @@ import { runCommand } from './commands/run.js';
 import { simulateCommand } from './commands/simulate.js';
 import { trainCommand } from './commands/train.js';
 
-function program(setExit: (code: number) => void): Command {
+/** The command line: every command, its options and what it runs. Exported for the generated CLI reference. */
+export function program(setExit: (code: number) => void = () => {}): Command {
   const root = new Command('auditwatch')
     .description('Scores audit events from Kafka against learned baselines; alerts on unusual bulk deletes and can freeze writes.')
     .exitOverride()

@@ -26,9 +26,13 @@ const regex = z.string().refine(
 const format = z.enum(['auto', 'canonical-json', 'canonical-avro', 'canonical-avro-batch', 'cloudtrail', 'k8s', 'k8s-csv']);
 
 const kafkaSourceSpec = z.strictObject({
+  /** Consume Kafka topics as a consumer group (`run`) or a time range (`replay --topic`). */
   type: z.literal('kafka'),
+  /** The topics to read; `run` waits, with a warning naming this key, for one that does not exist yet. */
   topics: z.array(z.string().min(1)).min(1),
+  /** How records are decoded: auto, canonical-json, canonical-avro, canonical-avro-batch, cloudtrail, k8s or k8s-csv. */
   format: format.default('auto'),
+  /** Where a consumer group with no committed offsets starts. */
   fromBeginning: z.boolean().default(true),
   /**
    * The producers key these topics by principal (every event of a principal on one partition). Otherwise, with
@@ -38,34 +42,54 @@ const kafkaSourceSpec = z.strictObject({
 });
 export const sourceSpec = z.discriminatedUnion('type', [kafkaSourceSpec]);
 
-const kafkaSinkSpec = z.strictObject({ type: z.literal('kafka'), topic: z.string().min(1) });
-const ndjsonSinkSpec = z.strictObject({ type: z.literal('ndjson'), path: z.string().min(1).default('-') });
+const kafkaSinkSpec = z.strictObject({
+  /** Alerts as Avro (schemas/alert.avsc) on a Kafka topic, keyed by alert id. */
+  type: z.literal('kafka'),
+  /** The alerts topic. */
+  topic: z.string().min(1),
+});
+const ndjsonSinkSpec = z.strictObject({
+  /** Alerts as one JSON object per line. */
+  type: z.literal('ndjson'),
+  /** A file to append to, or - for stdout. */
+  path: z.string().min(1).default('-'),
+});
 export const sinkSpec = z.discriminatedUnion('type', [kafkaSinkSpec, ndjsonSinkSpec]);
 
 const thresholdOverride = z.strictObject({
+  /** Only in this environment (default: any). */
   environment: z.string().min(1).optional(),
   /** Glob, e.g. "rds:*". */
   resourceType: z.string().min(1).optional(),
   /** Regex on the principal id. */
   principal: regex.optional(),
+  /** Overrides the detector's `tolerance` where this entry matches. */
   tolerance: z.number().min(1).optional(),
+  /** Overrides the detector's `minObjects` where this entry matches. */
   minObjects: z.number().int().min(1).optional(),
+  /** Overrides the detector's `criticalScore` where this entry matches. */
   criticalScore: z.number().min(1).optional(),
 });
 
 const suppression = z.strictObject({
+  /** Only alerts of this detector (default: any). */
   detector: z.string().min(1).optional(),
+  /** Regex on the principal id (default: any). */
   principal: regex.optional(),
+  /** Only in this environment (default: any). */
   environment: z.string().min(1).optional(),
+  /** Only on this resource type (default: any). */
   resourceType: z.string().min(1).optional(),
   /** Who asked for it and why: both required, both logged with every alert it swallows. */
   owner: z.string().min(1),
+  /** Why; logged with every alert it swallows. */
   reason: z.string().min(1),
   /** ISO-8601; compared with event time, so a replay suppresses exactly what the live run did. */
   expires: z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
 });
 
 const bulkDeleteDetectorSpec = z.strictObject({
+  /** Unusual volumes of deleted objects per principal, environment and resource type, against learned peaks. */
   type: z.literal('bulk-delete'),
   /** Sliding windows checked on every event. */
   windows: z.array(duration).min(1).default([10_000, 60_000, 600_000, 3_600_000]),
@@ -91,6 +115,7 @@ const bulkDeleteDetectorSpec = z.strictObject({
   overrides: z.array(thresholdOverride).default([]),
 });
 const contextDetectorSpec = z.strictObject({
+  /** Protections being disabled, and a principal's first destructive action on a critical type or in a critical environment. */
   type: z.literal('context'),
   /** Flag calls that disable protections (logging, versioning, deletion protection, detectors, keys). */
   protections: z.boolean().default(true),
@@ -103,6 +128,7 @@ const contextDetectorSpec = z.strictObject({
 });
 
 const modelDetectorSpec = z.strictObject({
+  /** The learned TensorFlow.js autoencoder's reconstruction error on destructive events (a warning at most: it never freezes alone). */
   type: z.literal('model'),
   /** Reconstruction error ÷ the training p99.9 from which an event is a warning. */
   minScore: z.number().positive().default(3),
@@ -115,17 +141,22 @@ const freezeMode = z.enum(['off', 'dry-run', 'approval', 'enforce']);
 const freezeRule = z.strictObject({
   /** Detectors whose alerts this rule covers; empty means all. */
   detectors: z.array(z.string().min(1)).default([]),
+  /** Severities whose alerts this rule covers. */
   severities: z.array(z.enum(['info', 'warning', 'critical'])).min(1).default(['critical']),
+  /** Environments whose alerts this rule covers. */
   environments: z.array(z.string().min(1)).default(['production']),
   /** Resource-type globs, e.g. "rds:*". */
   resourceTypes: z.array(z.string().min(1)).default(['*']),
+  /** What the freeze covers within the environment: the alert's principal, its resource type, or both together. */
   scope: z.enum(['principal', 'resource-type', 'principal-and-resource-type']).default('principal'),
   /** Overrides freeze.mode for this rule (a shadow rule is mode: dry-run). */
   mode: freezeMode.optional(),
+  /** How long a freeze by this rule lasts before it lifts by itself. */
   ttl: duration.default(3_600_000),
 });
 
 const postgresActuatorSpec = z.strictObject({
+  /** Revokes a database role's write grants and write-capable memberships; restores them exactly. */
   type: z.literal('postgres'),
   /** Name of the environment variable that holds the connection string (never the secret itself). */
   connectionEnv: z.string().min(1).default('AUDITWATCH_PG_URL'),
@@ -133,9 +164,13 @@ const postgresActuatorSpec = z.strictObject({
   roles: z
     .array(
       z.strictObject({
+        /** The freeze's environment. */
         environment: z.string().min(1),
+        /** Regex on the freeze's principal (default: any). */
         principal: regex.optional(),
+        /** Regex on the freeze's resource type (default: any). */
         resourceType: regex.optional(),
+        /** The database role to freeze. */
         role: z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*$/, 'expected a PostgreSQL role name'),
       }),
     )
@@ -145,15 +180,20 @@ const postgresActuatorSpec = z.strictObject({
 });
 
 const webhookActuatorSpec = z.strictObject({
+  /** POSTs freeze and unfreeze to an HTTP endpoint, HMAC-signed, with an idempotency key. */
   type: z.literal('webhook'),
+  /** The endpoint. */
   url: z.url(),
   /** Name of the environment variable that holds the HMAC secret. */
   secretEnv: z.string().min(1).default('AUDITWATCH_WEBHOOK_SECRET'),
+  /** Per attempt. */
   timeout: duration.default(2000),
+  /** Attempts after the first, with exponential backoff, on network errors, 429 and 5xx. */
   retries: z.number().int().min(0).max(10).default(3),
 });
 
 const awsIamActuatorSpec = z.strictObject({
+  /** Attaches an inline deny policy to the IAM role or user a freeze names; reverts by deleting exactly that policy. */
   type: z.literal('aws-iam'),
   /** Default: AWS_REGION, then AWS_DEFAULT_REGION, then us-east-1 (IAM is global). Credentials: the standard chain. */
   region: z.string().min(1).optional(),
@@ -169,16 +209,21 @@ const awsIamActuatorSpec = z.strictObject({
   denyOldSessions: z.boolean().default(true),
   /** Prefix of the inline policy's name; the rest is a hash of the scope. */
   policyPrefix: z.string().regex(/^[\w+=,.@-]{1,64}$/, 'expected 1 to 64 of letters, digits and +=,.@_-').default('auditwatch-freeze-'),
+  /** Per IAM API call. */
   timeout: duration.default(5000),
 });
 
 export const actuatorSpec = z.discriminatedUnion('type', [postgresActuatorSpec, webhookActuatorSpec, awsIamActuatorSpec]);
 
 export const configSchema = z.strictObject({
+/** The Kafka cluster auditwatch reads from and writes to. */
   kafka: z
     .strictObject({
+      /** Bootstrap brokers; KAFKA_BROKERS=host:port,host:port overrides them. */
       brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).min(1).default(['127.0.0.1:9092']),
+      /** The client id the brokers see (quotas, logs). */
       clientId: z.string().min(1).default('auditwatch'),
+      /** The consumer group of `auditwatch run`; internal topics are named after it. */
       groupId: z.string().min(1).default('auditwatch'),
       /** TLS to the brokers: true for the system CAs, or files for a private CA and client certificates. */
       ssl: z
@@ -195,9 +240,13 @@ export const configSchema = z.strictObject({
       /** SASL. The password comes from an environment variable or a file, never from this file. */
       sasl: z
         .strictObject({
+          /** plain, scram-sha-256 or scram-sha-512. */
           mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+          /** The SASL user. */
           username: z.string().min(1),
+          /** The environment variable that holds the password. */
           passwordEnv: z.string().min(1).optional(),
+          /** Or the file that holds it. */
           passwordFile: z.string().min(1).optional(),
         })
         .refine((s) => (s.passwordEnv === undefined) !== (s.passwordFile === undefined), { message: 'give exactly one of passwordEnv or passwordFile' })
@@ -205,11 +254,15 @@ export const configSchema = z.strictObject({
       /** Fetch tuning for the live consumer: larger fetches amortise the per-request cost at high volume. */
       consumer: z
         .strictObject({
+          /** Fetch size per partition. */
           maxBytesPerPartition: z.number().int().positive().default(8 * 1024 * 1024),
+          /** Fetch size per request. */
           maxBytes: z.number().int().positive().default(32 * 1024 * 1024),
+          /** How long the broker may hold a fetch that has less than its minimum. */
           maxWaitTime: duration.default(100),
           /** A member silent this long is presumed dead and its partitions move (the broker bounds it: 6 s to 5 min by default). */
           sessionTimeout: duration.default(30_000),
+          /** How often a member tells the group it is alive; well under sessionTimeout. */
           heartbeatInterval: duration.default(3000),
           /** Partitions processed at once; per-entity state is shared, so keep an entity's events on one partition. */
           partitionsConsumedConcurrently: z.number().int().min(1).max(64).default(3),
@@ -221,6 +274,7 @@ export const configSchema = z.strictObject({
            * to 0.76).
            */
           thread: z.union([z.boolean(), z.literal('auto')], { error: 'expected true, false or "auto"' }).default('auto'),
+          /** With `thread`: the share of each batch decoded on the consumer thread. */
           decodeShare: z.number().min(0).max(1).default(0.5),
           /** With `thread`: batches handed to detection and not yet settled, at most (then the consumer waits). */
           maxBatchesInFlight: z.number().int().min(1).max(1000).default(12),
@@ -228,8 +282,16 @@ export const configSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  /** What to consume. */
   sources: z.array(sourceSpec).min(1).default([{ type: 'kafka', topics: ['audit.events'], format: 'auto', fromBeginning: true, keyedByPrincipal: false }]),
-  deadLetter: z.strictObject({ topic: z.string().min(1).default('auditwatch.dead-letter') }).prefault({}),
+/** Where undecodable records go. */
+  deadLetter: z
+    .strictObject({
+      /** Undecodable records go here, bytes unchanged, with the reason and their origin in headers. */
+      topic: z.string().min(1).default('auditwatch.dead-letter'),
+    })
+    .prefault({}),
+/** How events map to environments. */
   environments: z
     .strictObject({
       /** Environment of an event whose source says nothing that maps. */
@@ -238,19 +300,24 @@ export const configSchema = z.strictObject({
       awsAccounts: z.record(z.string().regex(/^\d{12}$/, 'expected a 12-digit AWS account id'), z.string().min(1)).default({}),
       /** Kubernetes: namespace glob → environment; first match wins, then `kubernetesDefault`. */
       kubernetesNamespaces: z.record(z.string(), z.string().min(1)).default({}),
+      /** Environment of Kubernetes events no namespace glob matched (default: `environments.default`). */
       kubernetesDefault: z.string().min(1).optional(),
       /** Environments whose state is production: only there can a finding be critical. */
       critical: z.array(z.string().min(1)).default(['production']),
     })
     .prefault({}),
+/** How CloudTrail role and user names are classified as people or services. */
   principals: z
     .strictObject({
       /** Role or user names matching one of these regexes are services; CloudTrail identity types decide otherwise. */
       servicePatterns: z.array(regex).default([]),
+      /** Role or user names matching one of these regexes are people. */
       humanPatterns: z.array(regex).default(['^AWSReservedSSO_', '[Aa]dmin', 'Developer']),
     })
     .prefault({}),
+  /** Where `train` writes and `run`, `replay` and `report` read the baselines and the learned model. */
   modelDir: z.string().min(1).default('models'),
+  /** The detectors, each with its own settings; all three by default. */
   detectors: z.array(detectorSpec).min(1).prefault([{ type: 'bulk-delete' }, { type: 'context' }, { type: 'model' }]),
   /** Per-partition detection state for running several instances in one consumer group (see README, Scale-out). */
   state: z
@@ -291,15 +358,18 @@ export const configSchema = z.strictObject({
     .prefault({}),
   /** Alerts matching one of these are not raised (and cannot freeze) until the suppression expires. */
   suppressions: z.array(suppression).default([]),
+/** Incidents and where their alerts go. */
   alerts: z
     .strictObject({
       /** An incident with no anomalous event for this long (event time) is over; the next one gets a new id. */
       incidentGap: duration.default(600_000),
       /** An ongoing incident re-publishes its alert at most this often (event time), or when severity rises. */
       updateEvery: duration.default(30_000),
+      /** Where alerts go; every revision of every incident goes to each. */
       sinks: z.array(sinkSpec).default([{ type: 'kafka', topic: 'auditwatch.alerts' }, { type: 'ndjson', path: '-' }]),
     })
     .prefault({}),
+/** Freeze policy, the control channel and its keys, and the actuators (docs/guides/freeze.md). */
   freeze: z
     .strictObject({
       /** Default mode for rules that do not set one. approval: a critical alert proposes, an operator confirms. */
@@ -309,12 +379,22 @@ export const configSchema = z.strictObject({
       /** The only environments and resource types (globs) any freeze may ever touch, whatever the rules say. */
       allow: z
         .strictObject({
+          /** Environments a freeze may touch. */
           environments: z.array(z.string().min(1)).default(['production']),
+          /** Resource-type globs a freeze may touch. */
           resourceTypes: z.array(z.string().min(1)).default(['*']),
         })
         .prefault({}),
       /** Circuit breaker: past this many freezes in the window (event time), only alert, and say so. */
-      cap: z.strictObject({ maxFreezes: z.number().int().min(1).default(3), window: duration.default(3_600_000) }).prefault({}),
+      cap: z
+        .strictObject({
+          /** Freezes allowed in the window; every reader enforces it in the control topic's order, across instances. */
+          maxFreezes: z.number().int().min(1).default(3),
+          /** The sliding window, in event time. */
+          window: duration.default(3_600_000),
+        })
+        .prefault({}),
+      /** The compacted, one-partition topic of signed freeze, lift and expiry records that every gate follows. */
       controlTopic: z.string().min(1).default('auditwatch.control'),
       /**
        * The key this process signs control records with (freezes, expiries; an operator's lifts and approvals). The
@@ -322,8 +402,11 @@ export const configSchema = z.strictObject({
        */
       signing: z
         .strictObject({
+          /** The key id written into each record; readers look the public key up by it. */
           keyId: z.string().min(1),
+          /** A PEM (PKCS#8) Ed25519 private key file (`auditwatch keys generate` writes one). */
           privateKeyFile: z.string().min(1).optional(),
+          /** Or the environment variable that holds the PEM. */
           privateKeyEnv: z.string().min(1).optional(),
         })
         .refine((s) => (s.privateKeyFile === undefined) !== (s.privateKeyEnv === undefined), { message: 'give exactly one of privateKeyFile or privateKeyEnv' })
@@ -337,14 +420,18 @@ export const configSchema = z.strictObject({
       trustedKeys: z
         .array(
           z.strictObject({
+            /** The key id records signed with this key carry. */
             keyId: z.string().min(1),
+            /** The PEM public key itself. */
             publicKey: z.string().min(1).optional(),
+            /** Or the file that holds it. */
             publicKeyFile: z.string().min(1).optional(),
           }).refine((k) => (k.publicKey === undefined) !== (k.publicKeyFile === undefined), { message: 'give exactly one of publicKey or publicKeyFile' }),
         )
         .default([]),
       /** Every freeze, unfreeze, proposal, refusal and expiry, automatic or manual, as an audit event. */
       auditTopic: z.string().min(1).default('auditwatch.freeze-audit'),
+      /** What makes a freeze bind beyond the write gates; driven from the control topic by `run`. */
       actuators: z.array(actuatorSpec).default([]),
     })
     .prefault({}),
@@ -353,20 +440,32 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** In a pod the API server reaches it on the pod address; TLS only. */
       host: z.string().min(1).default('0.0.0.0'),
+      /** The webhook's TLS port. */
       port: z.number().int().min(0).max(65535).default(8443),
       /** PEM certificate (chain) and key the API server trusts (the caBundle of the ValidatingWebhookConfiguration). */
       certFile: z.string().min(1).optional(),
+      /** Its private key (PEM). */
       keyFile: z.string().min(1).optional(),
     })
     .prefault({}),
+/** The Prometheus and health endpoints of `run`. */
   metrics: z
     .strictObject({
+      /** Serve /metrics, /healthz and /readyz. */
       enabled: z.boolean().default(true),
+      /** The address to serve them on; 0.0.0.0 to reach them from outside the host or container. */
       host: z.string().min(1).default('127.0.0.1'),
+      /** Their port. */
       port: z.number().int().min(0).max(65535).default(9464),
     })
     .prefault({}),
-  log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info') }).prefault({}),
+/** Logging. */
+  log: z
+    .strictObject({
+      /** Logs are JSON lines on stderr (stdout stays for NDJSON alerts). */
+      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'),
+    })
+    .prefault({}),
 }).superRefine((c, ctx) => {
   if ((c.workers === 'auto' || c.workers > 1) && !c.state.changelog) {
     ctx.addIssue({ code: 'custom', path: ['workers'], message: 'more than one worker splits the partitions between processes, which needs state.changelog: true' });

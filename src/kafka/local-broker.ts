@@ -9,17 +9,20 @@ import { freePort } from '../util/net.js';
 /** The package root, from src/kafka (tests) or dist/kafka (built). */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const POM = join(PROJECT_ROOT, 'scripts', 'kafka', 'pom.xml');
-export const KAFKA_LIBS = process.env.AUDITWATCH_KAFKA_LIBS ?? join(PROJECT_ROOT, '.kafka', 'libs');
+/** The Apache Kafka release the local broker runs: 4.1 by default; CI also runs the broker tests on 3.9. */
+export const KAFKA_VERSION = process.env.AUDITWATCH_KAFKA_VERSION ?? '4.1.1';
+const KAFKA_LINE = KAFKA_VERSION.split('.')[0]!;
+export const KAFKA_LIBS = process.env.AUDITWATCH_KAFKA_LIBS ?? join(PROJECT_ROOT, '.kafka', KAFKA_VERSION, 'libs');
 
 function haveJars(): boolean {
-  return existsSync(KAFKA_LIBS) && readdirSync(KAFKA_LIBS).some((f) => /^kafka_2\.13-.*\.jar$/.test(f));
+  return existsSync(KAFKA_LIBS) && readdirSync(KAFKA_LIBS).includes(`kafka_2.13-${KAFKA_VERSION}.jar`);
 }
 
-/** Resolves the official Apache Kafka jars from Maven Central into .kafka/libs, once; later runs reuse them. */
+/** Resolves the official Apache Kafka jars from Maven Central into .kafka/<version>/libs, once; later runs reuse them. */
 export function ensureKafkaJars(log: (line: string) => void = () => {}): void {
   if (haveJars()) return;
-  log(`resolving Apache Kafka jars with Maven into ${KAFKA_LIBS} (first run only)`);
-  const r = spawnSync('mvn', ['-q', '-B', '-f', POM, 'dependency:copy-dependencies', '-DincludeScope=runtime', `-DoutputDirectory=${KAFKA_LIBS}`], { stdio: ['ignore', 'inherit', 'inherit'] });
+  log(`resolving Apache Kafka ${KAFKA_VERSION} jars with Maven into ${KAFKA_LIBS} (first run only)`);
+  const r = spawnSync('mvn', ['-q', '-B', '-f', POM, 'dependency:copy-dependencies', '-DincludeScope=runtime', `-Dkafka.version=${KAFKA_VERSION}`, `-Dkafka.line=${KAFKA_LINE}`, `-DoutputDirectory=${KAFKA_LIBS}`], { stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.error) throw new Error(`cannot run mvn (${r.error.message}); install Maven and Java 17`);
   if (r.status !== 0 || !haveJars()) throw new Error(`mvn could not resolve the Kafka jars (exit ${r.status})`);
 }
@@ -41,6 +44,19 @@ export interface LocalBroker {
   restart(): Promise<void>;
 }
 
+/** Kafka 4 logs through log4j2. */
+const LOG4J2 = `status = warn
+appender.console.type = Console
+appender.console.name = STDOUT
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = warn
+rootLogger.appenderRef.stdout.ref = STDOUT
+logger.raft.name = kafka.server.KafkaRaftServer
+logger.raft.level = info
+`;
+
+/** Kafka 3 logs through log4j 1 (reload4j). */
 const LOG4J = `log4j.rootLogger=WARN, stdout
 log4j.appender.stdout=org.apache.log4j.ConsoleAppender
 log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
@@ -108,9 +124,11 @@ export async function startLocalBroker(opts: { log?: (line: string) => void; hea
   const [port, controllerPort] = [await freePort(), await freePort()];
   const props = join(dir, 'server.properties');
   const log4j = join(dir, 'log4j.properties');
+  const log4j2 = join(dir, 'log4j2.properties');
   const logFile = join(dir, 'broker.log');
   mkdirSync(join(dir, 'data'));
   writeFileSync(log4j, LOG4J);
+  writeFileSync(log4j2, LOG4J2);
   const listener = opts.sasl ? 'SASL_PLAINTEXT' : 'PLAINTEXT';
   writeFileSync(props, [
     'process.roles=broker,controller',
@@ -137,7 +155,8 @@ export async function startLocalBroker(opts: { log?: (line: string) => void; hea
     '',
   ].join('\n'));
   const cp = join(KAFKA_LIBS, '*');
-  const sysProps = [`-Dlog4j.configuration=file:${log4j}`, '-Djava.awt.headless=true'];
+  // Each line reads its own logging property and ignores the other's.
+  const sysProps = [`-Dlog4j.configuration=file:${log4j}`, `-Dlog4j2.configurationFile=${log4j2}`, '-Djava.awt.headless=true'];
   const scram = Object.entries(opts.sasl?.users ?? {}).flatMap(([name, password]) => ['--add-scram', `SCRAM-SHA-256=[name=${name},password=${password}]`]);
   const format = spawnSync('java', ['-cp', cp, ...sysProps, 'kafka.tools.StorageTool', 'format', '-t', 'auditwatch-local-kraft-01', '-c', props, ...scram], { encoding: 'utf8' });
   if (format.error) throw new Error(`cannot run java (${format.error.message}); install Java 17`);

@@ -9,7 +9,7 @@ describe('cause chains', () => {
     const down = Object.assign(new Error('connection refused'), { retriable: true });
     expect(isTransient(wrapped(wrapped(down)))).toBe(true);
     expect(isTransient(wrapped(wrapped(new Error('invalid session timeout'))))).toBe(false);
-    expect(isTransient(new AuditwatchError('SINK_FAILED', 'x', { retriable: true }))).toBe(true);
+    expect(isTransient(new AuditwatchError('ACTION_FAILED', 'x', { retriable: true }))).toBe(true);
   });
 
   it('the root cause is the innermost error', () => {

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/kafka/local-broker.js';
 
 const BIN = join(PROJECT_ROOT, 'bin', 'auditwatch.js');
@@ -15,16 +15,22 @@ function cli(args: string[], input?: string) {
 }
 
 describe('the auditwatch CLI on files (built dist/)', () => {
-  it('simulate → train → replay finds the ELB incident and writes alerts as NDJSON', () => {
-    const hist = join(dir, 'hist.ndjson');
-    const day = join(dir, 'day.ndjson');
-    const models = join(dir, 'models');
-    const alerts = join(dir, 'alerts.ndjson');
+  // The suite's fixture, made once before its tests: a week of history, the model trained on it, and an incident day.
+  // Each test reads it and writes only files of its own.
+  const hist = join(dir, 'hist.ndjson');
+  const day = join(dir, 'day.ndjson');
+  const models = join(dir, 'models');
+  let trained: ReturnType<typeof cli>;
+  beforeAll(() => {
     expect(cli(['simulate', '--days', '7', '--seed', '3', '--end', '2026-02-01T00:00:00Z', '--out', hist]).code).toBe(0);
     expect(cli(['simulate', '--days', '1', '--seed', '4', '--end', '2026-02-02T00:00:00Z', '--elb-incident-at', '2026-02-01T15:00:00Z', '--out', day]).code).toBe(0);
-    const train = cli(['train', '--input', hist, '--format', 'cloudtrail', '--model-dir', models, '--config', SIM_CONFIG]);
-    expect(train.code).toBe(0);
-    expect(train.err).toMatch(/trained on \d+ events/);
+    trained = cli(['train', '--input', hist, '--format', 'cloudtrail', '--model-dir', models, '--config', SIM_CONFIG]);
+  }, 120_000);
+
+  it('simulate → train → replay finds the ELB incident and writes alerts as NDJSON', () => {
+    const alerts = join(dir, 'alerts.ndjson');
+    expect(trained.code).toBe(0);
+    expect(trained.err).toMatch(/trained on \d+ events/);
     // stdin works as input too.
     const replay = cli(['replay', '--input', '-', '--format', 'cloudtrail', '--model-dir', models, '--alerts', alerts, '--config', SIM_CONFIG], readFileSync(day, 'utf8'));
     expect(replay.code).toBe(0);
@@ -35,12 +41,11 @@ describe('the auditwatch CLI on files (built dist/)', () => {
   });
 
   it('backtest shows the extra alerts a lowered threshold would have raised, and nothing lost', () => {
-    const day = join(dir, 'day.ndjson');
     const lowered = join(dir, 'lowered.yaml');
     // The candidate differs from the running config only in the volume thresholds (both keep the context detector).
     writeFileSync(lowered, `${readFileSync(SIM_CONFIG, 'utf8')}\ndetectors:\n  - type: bulk-delete\n    minObjects: 2\n    tolerance: 1.0\n  - type: context\n`);
     const out = join(dir, 'backtest.json');
-    const r = cli(['backtest', '--config', SIM_CONFIG, '--config', lowered, '--input', day, '--format', 'cloudtrail', '--model-dir', join(dir, 'models'), '--out', out]);
+    const r = cli(['backtest', '--config', SIM_CONFIG, '--config', lowered, '--input', day, '--format', 'cloudtrail', '--model-dir', models, '--out', out]);
     expect(r.code).toBe(0);
     const diff = JSON.parse(readFileSync(out, 'utf8'));
     expect(diff.added.length).toBeGreaterThan(0);
