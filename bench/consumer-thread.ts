@@ -4,7 +4,7 @@
  * Each prints events/s, its ratio to the baseline of the same repeat, and (in this process) the cores each busy
  * thread kept busy. BENCH_WORKERS=2 also runs `auditwatch run --workers 2` (the built CLI) with and without it.
  *
- *   npm run bench:thread
+ *   npm run bench thread
  * BENCH_EVENTS (1M), BENCH_REPEATS (3), BENCH_WORKERS (1), KAFKA_BROKERS (else a local broker is started);
  * BENCH_DECODE_SHARES=0.5,0.7 runs the consumer-thread phase once per `kafka.consumer.decodeShare` given.
  */

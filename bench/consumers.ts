@@ -1,5 +1,5 @@
 /**
- * What the benches run against the broker, shared by `npm run bench` (throughput.ts) and `npm run bench:cpu`
+ * What the benches run against the broker, shared by `npm run bench` (throughput.ts) and `npm run bench cpu`
  * (cpu-split.ts): the workload (CloudTrail-sized records keyed by principal), the bare-kafkajs baseline, and
  * auditwatch's live source and pipeline in this process, each timed as a Span.
  */
@@ -12,15 +12,12 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { readModel } from '../src/baseline/model.js';
 import { loadConfig } from '../src/config/load.js';
-import { ensureTopics } from '../src/kafka/client.js';
 import { PROJECT_ROOT, startLocalBroker, type LocalBroker } from '../src/kafka/local-broker.js';
 import { createLogger } from '../src/log.js';
 import { Metrics } from '../src/metrics/metrics.js';
 import { loadAutoencoder } from '../src/model/autoencoder.js';
-import { buildDetectionPipeline } from '../src/pipeline/assemble.js';
+import { buildRuntime } from '../src/runtime/runtime.js';
 import { simulateNormalTraffic } from '../src/sim/cloudtrail-sim.js';
-import { liveSource } from '../src/sources/live.js';
-import { PartitionState } from '../src/state/partition-state.js';
 import { freePort, startAuditwatch } from '../test/helpers/run-process.js';
 import { groupHasMembers } from '../test/helpers/offsets.js';
 import { runBareConsumer } from './bare-consumer.js';
@@ -171,21 +168,6 @@ export async function baseline(kafka: Kafka, topic: string, n: number): Promise<
   return span;
 }
 
-/**
- * The detection pipeline as `run` builds it from config/simulation.yaml: every detector including the learned model,
- * one detection task per partition, alerts to a Kafka topic, freezes dry-run.
- */
-export async function detectionPipeline(producer: Producer, alertsTopic: string) {
-  const config = loadConfig(join(PROJECT_ROOT, 'config', 'simulation.yaml'), {});
-  config.alerts.sinks = [{ type: 'kafka', topic: alertsTopic }];
-  const log = createLogger('error');
-  const metrics = new Metrics();
-  const autoencoder = await loadAutoencoder(join(PROJECT_ROOT, 'models'));
-  if (!autoencoder) throw new Error('models/ has no learned model: run npm run models');
-  const { pipeline, tasks } = buildDetectionPipeline({ config, model: readModel(join(PROJECT_ROOT, 'models')), autoencoder, metrics, log, producer, partitioned: true });
-  return { config, log, metrics, pipeline, tasks: tasks! };
-}
-
 /** How a bench phase varies auditwatchRun: partition state on unless false; the thread and share as configured unless given. */
 export interface AuditwatchRunOptions {
   partitionState?: boolean;
@@ -194,36 +176,38 @@ export interface AuditwatchRunOptions {
 }
 
 /**
- * auditwatch's live source and the detection pipeline as `run` has them: each task's state written to a changelog
- * topic after each batch (unless `partitionState` is false). The topic is keyed by principal, so no repartition hop.
+ * auditwatch as `run` builds it (buildRuntime), in this process: the live source, detection with each task's state
+ * written to its changelog after each batch (unless `partitionState` is false: one state, nothing written), the
+ * freeze stage, the executor and the Kafka alert sink. The topic is keyed by principal, so no repartition hop.
  */
-export async function auditwatchRun({ kafka, brokers }: Pick<BenchBroker, 'kafka' | 'brokers'>, producer: Producer, topic: string, format: 'cloudtrail' | 'canonical-avro', n: number, alertsTopic: string,
+export async function auditwatchRun({ brokers }: Pick<BenchBroker, 'kafka' | 'brokers'>, _producer: Producer, topic: string, format: 'cloudtrail' | 'canonical-avro', n: number, alertsTopic: string,
   { partitionState = true, consumerThread, decodeShare }: AuditwatchRunOptions = {}): Promise<Span> {
-  const { config, log, metrics, pipeline, tasks } = await detectionPipeline(producer, alertsTopic);
-  // The consumer thread connects on its own, with the config's connection settings.
+  const config = loadConfig(join(PROJECT_ROOT, 'config', 'simulation.yaml'), {});
+  config.alerts.sinks = [{ type: 'kafka', topic: alertsTopic }];
   config.kafka.brokers = brokers.split(',');
+  config.kafka.groupId = `aw-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  config.sources = [{ type: 'kafka', topics: [topic], format, fromBeginning: true, keyedByPrincipal: true }];
+  config.state.changelog = partitionState;
   if (consumerThread !== undefined) config.kafka.consumer.thread = consumerThread;
   if (decodeShare !== undefined) config.kafka.consumer.decodeShare = decodeShare;
-  const groupId = `aw-${Date.now()}-${Math.random()}`;
-  let state: PartitionState | undefined;
-  if (partitionState) {
-    const changelog = `${groupId}-state-changelog`;
-    const admin = kafka.admin();
-    await admin.connect();
-    await ensureTopics(admin, [{ topic: changelog, partitions: PARTITIONS, compacted: true }]);
-    await admin.disconnect();
-    state = new PartitionState(kafka, producer, tasks, { topic: changelog }, metrics, log);
-  }
-  const source = liveSource(kafka, config, groupId, [{ topics: [topic], format, fromBeginning: true }], metrics, log, { hooks: state });
+  const autoencoder = await loadAutoencoder(join(PROJECT_ROOT, 'models'));
+  if (!autoencoder) throw new Error('models/ has no learned model: run npm run models');
   const clock = new SpanClock(n);
-  const running = source.run(async (records) => {
-    clock.start();
-    await pipeline.handle(records);
-    if (pipeline.totals.records >= n) clock.stop();
+  let records = 0;
+  const runtime = await buildRuntime(config, {
+    log: createLogger('error'), metrics: new Metrics(), checkControlAcls: false, model: readModel(join(PROJECT_ROOT, 'models')), autoencoder,
+    wrapHandle: (handle) => async (batch) => {
+      clock.start();
+      await handle(batch);
+      records += batch.length;
+      if (records >= n) clock.stop();
+    },
   });
+  const running = runtime.run();
   const span = await clock.span;
-  await source.stop();
+  runtime.stop('measured');
   await running;
+  await runtime.close();
   return span;
 }
 

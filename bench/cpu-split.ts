@@ -1,5 +1,5 @@
 /**
- * npm run bench:cpu — where the CPU goes, one consumer at a time: the bare-kafkajs baseline and auditwatch's live
+ * npm run bench cpu — where the CPU goes, one consumer at a time: the bare-kafkajs baseline and auditwatch's live
  * pipeline in this process (as `npm run bench` runs them), alternately on one topic of BENCH_EVENTS (1,000,000)
  * CloudTrail-sized events, BENCH_REPEATS (3) times each. For each: events/s, the process's CPU per event (every
  * thread, the collector's included), the cores it kept busy, garbage-collection pauses, system time and minor page

@@ -1,5 +1,5 @@
 /**
- * npm run bench:freeze — latency from the first destructive event produced to
+ * npm run bench freeze — latency from the first destructive event produced to
  *   (a) the critical alert on the alerts topic,
  *   (b) the PostgreSQL role frozen (its INSERT privilege gone),
  *   (c) the write gate refusing a write,
@@ -20,7 +20,7 @@ import { LOCAL_AWS_ENV, startLocalIam } from '../src/sim/local-iam.js';
 import { ephemeralSigning } from '../src/sim/config.js';
 import { stopProcess, teardown } from './teardown.js';
 import { fork, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest, Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,11 +29,11 @@ import pg from 'pg';
 import { stringify } from 'yaml';
 import { WriteGate } from '../src/actions/write-gate.js';
 import { PROJECT_ROOT } from '../src/kafka/local-broker.js';
-import { internalTopicNames } from '../src/state/topology.js';
+import { internalTopicNames } from '../src/runtime/topology.js';
 import { decodeAlert } from '../src/sinks/kafka.js';
 import { startLocalPostgres } from '../test/helpers/postgres.js';
 import { benchBroker } from './consumers.js';
-import { machine, percentile } from './stats.js';
+import { machine, percentile, saveResults } from './stats.js';
 
 const INCIDENTS = Number(process.env.BENCH_INCIDENTS ?? 20);
 const LOAD_RATE = Number(process.env.BENCH_LOAD_RATE ?? 10_000);
@@ -248,10 +248,10 @@ async function main(): Promise<void> {
     const m = summary.ms[key]!;
     say(`| ${label} | ${m.p50} | ${m.p99} | ${key === 'baseline' ? '1.0x' : `${(m.p50 / b).toFixed(1)}x`} |`);
   }
-  mkdirSync(join(PROJECT_ROOT, 'bench'), { recursive: true });
   // Unkeyed input goes through the repartition stage (the default); BENCH_KEYED=1 declares it keyed by principal.
-  const resultsPath = join(PROJECT_ROOT, 'bench', `results-freeze${process.env.BENCH_KEYED === '1' ? '-keyed' : ''}${WORKERS > 1 ? `-${WORKERS}-workers` : ''}.json`);
-  writeFileSync(resultsPath, `${JSON.stringify(summary, null, 2)}\n`);
+  const resultsPath = saveResults('freeze', { keyed: process.env.BENCH_KEYED === '1', ...summary });
+  // The throughput suite runs this one and reads its figures back from where it says.
+  if (process.env.BENCH_RESULTS_FILE) writeFileSync(process.env.BENCH_RESULTS_FILE, `${JSON.stringify(summary, null, 2)}\n`);
   say(`written to ${resultsPath}`);
 }
 

@@ -1,5 +1,5 @@
 /**
- * npm run bench:gate — how long a protected service waits for the write gate's answer:
+ * npm run bench gate — how long a protected service waits for the write gate's answer:
  *   (a) in process: WriteGate.check, with BENCH_FREEZES freezes in force;
  *   (b) over HTTP on loopback: `auditwatch gate`'s GET /v1/check, keep-alive;
  *   (c) over HTTPS on loopback: the Kubernetes admission webhook's POST /validate with an AdmissionReview.
@@ -25,7 +25,7 @@ import { decodeContextFrom } from '../src/decode/context.js';
 import { ephemeralSigning, SIM_NAMESPACES } from '../src/sim/config.js';
 import { listening } from '../src/util/net.js';
 import { benchBroker } from './consumers.js';
-import { machine, percentile } from './stats.js';
+import { machine, percentile, saveResults } from './stats.js';
 
 const FREEZES = Number(process.env.BENCH_FREEZES ?? 1000);
 const CALLS = Number(process.env.BENCH_CALLS ?? 20_000);
@@ -112,8 +112,10 @@ async function main(): Promise<void> {
   const admission = await timed(CALLS, (i) => httpsPost(agent, webhook.port, ca, review(i)));
   agent.destroy();
 
+  const summary: Record<string, { p50: number; p99: number }> = {};
   const row = (label: string, v: number[], base?: number[]) => {
     const [p50, p99] = [percentile(v, 50), percentile(v, 99)];
+    summary[label] = { p50: +p50.toFixed(1), p99: +p99.toFixed(1) };
     const ratio = base ? `${(p50 / percentile(base, 50)).toFixed(2)}x / ${(p99 / percentile(base, 99)).toFixed(2)}x` : '';
     say(`| ${label} | ${p50.toFixed(1)} | ${p99.toFixed(1)} | ${ratio} |`);
   };
@@ -126,6 +128,7 @@ async function main(): Promise<void> {
   row('(b) auditwatch gate, GET /v1/check', http, httpBaseline);
   row('bare node:https server, same client (baseline for c)', httpsBaseline);
   row('(c) admission webhook, POST /validate', admission, httpsBaseline);
+  say(`written to ${saveResults('gate', { freezes: FREEZES, calls: CALLS, microseconds: summary })}`);
 }
 
 try {

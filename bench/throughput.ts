@@ -2,9 +2,9 @@
  * npm run bench — auditwatch against bare kafkajs on the same broker, topic and partitions.
  *   baseline: a kafkajs consumer that JSON.parses every value (the unavoidable work)
  *   auditwatch end to end (decode, windows, detectors, alert policy, sinks), on CloudTrail JSON and canonical Avro
- *   replay from a file; produce→alert latency under background load (bench:freeze at 20,000 events/s);
+ *   replay from a file; produce→alert latency under background load (the freeze suite at 20,000 events/s);
  *   memory per tracked entity and RSS at one million entities.
- * Medians over BENCH_REPEATS runs; ratios against the baseline of this run. Writes bench/results.json.
+ * Medians over BENCH_REPEATS runs; ratios against the baseline of this run. Writes bench/results/throughput/.
  */
 // First, so that its handler for an uncaught exception comes before any other module's.
 import { teardown } from './teardown.js';
@@ -22,7 +22,7 @@ import { PROJECT_ROOT } from '../src/kafka/local-broker.js';
 import { createLogger } from '../src/log.js';
 import { connectProducer } from '../src/pipeline/assemble.js';
 import { auditwatchProcess, auditwatchRun, baseline, benchBroker, cloudTrailValues, eventsPerSecond, keyedCloudTrailValues, PARTITIONS, produce } from './consumers.js';
-import { machine, median } from './stats.js';
+import { machine, median, saveResults } from './stats.js';
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2_000_000);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
@@ -134,18 +134,17 @@ async function main(): Promise<void> {
   // freeze benchmark's (a), 100 incidents, with `run` as one process and with WORKERS.
   type Latency = { backgroundEventsPerSecond: number; ms: Record<string, { p50: number; p99: number }> };
   const latencyWith = (workers: number): Latency => {
+    const file = join(mkdtempSync(join(tmpdir(), 'aw-latency-')), 'freeze.json');
     execFileSync(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'bench', 'freeze-latency.ts')], {
-      env: { ...process.env, KAFKA_BROKERS: brokers, BENCH_LOAD_RATE: '20000', BENCH_INCIDENTS: '100', BENCH_WORKERS: String(workers) }, stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, KAFKA_BROKERS: brokers, BENCH_LOAD_RATE: '20000', BENCH_INCIDENTS: '100', BENCH_WORKERS: String(workers), BENCH_RESULTS_FILE: file }, stdio: ['ignore', 'ignore', 'inherit'],
     });
-    return JSON.parse(readFileSync(join(PROJECT_ROOT, 'bench', `results-freeze${workers > 1 ? `-${workers}-workers` : ''}.json`), 'utf8')) as Latency;
+    return JSON.parse(readFileSync(file, 'utf8')) as Latency;
   };
   const latency = latencyWith(1);
   const latencyWorkers = latencyWith(WORKERS);
 
   const m = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, Math.round(median(v))])) as Record<string, number>;
   const results = {
-    when: new Date().toISOString(),
-    machine: machine(),
     events: EVENTS, repeats: REPEATS, partitions: PARTITIONS, avgEventBytes: avgBytes,
     eventsPerSecond: m,
     workers: WORKERS,
@@ -160,10 +159,11 @@ async function main(): Promise<void> {
     latencyUnderLoadWorkers: { workers: WORKERS, backgroundEventsPerSecond: latencyWorkers.backgroundEventsPerSecond, baselineMs: latencyWorkers.ms.baseline, alertMs: latencyWorkers.ms.alert },
     memory,
   };
-  writeFileSync(join(PROJECT_ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const saved = saveResults('throughput', results);
   rmSync(progressPath, { force: true });
   say('');
-  say(`auditwatch bench: ${EVENTS} events, medians of ${REPEATS} runs, ${results.machine.cores} cores (${results.machine.cpu}), Node ${results.machine.node}`);
+  const m0 = machine();
+  say(`auditwatch bench: ${EVENTS} events, medians of ${REPEATS} runs, ${m0.cores} cores (${m0.cpu}), Node ${m0.node}`);
   say('| measure | result | vs baseline | target |');
   say('|---|---|---|---|');
   say(`| bare kafkajs + JSON.parse (baseline) | ${m.baseline} events/s | 1.00 | |`);
@@ -177,6 +177,7 @@ async function main(): Promise<void> {
     say(`| produce → alert at ${l.backgroundEventsPerSecond}/s background, unkeyed, ${label} | p50 ${l.ms.alert!.p50} ms, p99 ${l.ms.alert!.p99} ms | (kafkajs p50 ${l.ms.baseline!.p50}, p99 ${l.ms.baseline!.p99} ms) | p99 < 250 ms |`);
   }
   say(`| memory per tracked entity | ${memory.bytesPerEntity} bytes (RSS ${memory.rssMiB} MiB at 1M entities) | | ≤ 1 KB |`);
+  say(`written to ${saved}`);
   await teardown.run();
 }
 

@@ -1,10 +1,8 @@
-import { alertActionOf, type FreezeDecision } from '../actions/dispatcher.js';
 import { splitEntityKey } from '../baseline/entity.js';
 import type { Config, Suppression } from '../config/schema.js';
 import { volumeSpec } from '../config/select.js';
 import { SEVERITY_RANK, type Finding, type Severity } from '../detectors/detector.js';
 import { stableId } from '../util/hash.js';
-import { formatDuration } from '../util/duration.js';
 import { globToRegExp } from '../util/glob.js';
 import type { Alert } from './alert.js';
 import { ChangeTracker, type Changelogged } from '../state/changelogged.js';
@@ -14,14 +12,6 @@ interface Incident {
   lastAnomalous: number;
   lastEmitted: number;
 }
-
-export interface PolicyOutput {
-  alerts: Alert[];
-  freezes: FreezeDecision[];
-}
-
-/** The dispatcher's decision for an alert: freeze, dry run, propose, refuse (cap) or nothing. */
-export type FreezeDecider = (alert: Alert) => FreezeDecision | null;
 
 /** Told when a suppression swallows an alert, and (once) when one expires. */
 export interface SuppressionObserver {
@@ -37,8 +27,9 @@ interface CompiledSuppression {
 }
 
 /**
- * Turns findings into incidents: one alert id per incident, updates instead of a new alert per event, and at most
- * one freeze per incident. Time here is event time only.
+ * Turns findings into incidents: one alert id per incident, updates instead of a new alert per event. What to do
+ * about an alert (freeze or not) is the next stage's (src/actions/freeze-stage.ts); the incident keeps its answer.
+ * Time here is event time only.
  */
 export class AlertPolicy implements Changelogged {
   /** Open incidents are changelogged: an instance that takes over a partition continues them, same id, no new freeze. */
@@ -49,7 +40,7 @@ export class AlertPolicy implements Changelogged {
   private newest = -Infinity;
   private sinceSweep = 0;
 
-  constructor(private config: Config, private readonly decideFreeze: FreezeDecider, private readonly observer?: SuppressionObserver) {
+  constructor(private config: Config, private readonly observer?: SuppressionObserver) {
     this.reconfigure(config);
   }
 
@@ -112,7 +103,11 @@ export class AlertPolicy implements Changelogged {
     return undefined;
   }
 
-  onFinding(f: Finding, out: PolicyOutput): void {
+  /**
+   * The incident's alert when this finding raises or updates it (the incident's own object: the freeze stage records
+   * its action there), or undefined when it changes nothing anyone should hear about, or is suppressed.
+   */
+  onFinding(f: Finding): Alert | undefined {
     const { incidentGap, updateEvery } = this.config.alerts;
     const key = `${f.detector}\u0002${f.entityKey}`;
     const t = f.event.time;
@@ -157,7 +152,7 @@ export class AlertPolicy implements Changelogged {
     }
     inc.lastAnomalous = Math.max(inc.lastAnomalous, t);
     if (!f.oneShot) this.changes.mark(key);
-    if (!emit) return;
+    if (!emit) return undefined;
 
     const a = inc.alert;
     const severity: Severity = SEVERITY_RANK[f.severity] > SEVERITY_RANK[a.severity] ? f.severity : a.severity;
@@ -177,28 +172,8 @@ export class AlertPolicy implements Changelogged {
     const suppressed = this.suppressionFor(a);
     if (suppressed) {
       this.observer?.suppressed(a, suppressed);
-      return;
+      return undefined;
     }
-    if (a.action === 'none') {
-      const decision = this.decideFreeze(a);
-      a.action = alertActionOf(decision);
-      if (decision) out.freezes.push(decision);
-      if (decision?.kind === 'refused-cap') out.alerts.push(this.capAlert(a, decision));
-    }
-    out.alerts.push({ ...a });
-  }
-
-  /** The cap stopped a freeze: say so in a critical alert of its own, so nobody assumes the scope is frozen. */
-  private capAlert(a: Alert, d: FreezeDecision): Alert {
-    const { maxFreezes, window } = this.config.freeze.cap;
-    return {
-      ...a,
-      id: stableId('alert', 'freeze-cap', a.id),
-      revision: 0,
-      severity: 'critical',
-      detector: 'freeze-cap',
-      reason: `freeze cap reached: ${d.inWindow} freezes in the last ${formatDuration(window)} (cap ${maxFreezes}); NOT freezing ${d.command.scopeKey} for alert ${a.id}, alerting only. ${a.reason}`,
-      action: 'freeze-refused',
-    };
+    return a;
   }
 }

@@ -319,7 +319,7 @@ export const configSchema = z.strictObject({
   modelDir: z.string().min(1).default('models'),
   /** The detectors, each with its own settings; all three by default. */
   detectors: z.array(detectorSpec).min(1).prefault([{ type: 'bulk-delete' }, { type: 'context' }, { type: 'model' }]),
-  /** Per-partition detection state for running several instances in one consumer group (see README, Scale-out). */
+  /** Per-partition detection state for running several instances in one consumer group (docs/design/delivery-and-state.md). */
   state: z
     .strictObject({
       /**

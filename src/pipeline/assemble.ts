@@ -1,6 +1,7 @@
 import { Partitioners, type Kafka, type Producer } from 'kafkajs';
 import { ActionDispatcher } from '../actions/dispatcher.js';
 import { ControlPublisher } from '../actions/control-publisher.js';
+import { FreezeStage } from '../actions/freeze-stage.js';
 import type { Signer } from '../actions/signing.js';
 import { KafkaFreezeAuditLog, LogFreezeAuditLog } from '../actions/freeze-audit.js';
 import { AlertPolicy } from '../alerts/policy.js';
@@ -12,7 +13,7 @@ import type { Detector, Reconfigurable } from '../detectors/detector.js';
 import type { Alert } from '../alerts/alert.js';
 import type { Suppression } from '../config/schema.js';
 import type { Changelogged } from '../state/changelogged.js';
-import { DetectionTasks, type DetectionTask } from '../state/tasks.js';
+import { DetectionTasks, type DetectionTask } from '../runtime/tasks.js';
 import type { Autoencoder } from '../model/autoencoder.js';
 import { FeatureExtractor } from '../model/features.js';
 import { Criticality } from '../baseline/criticality.js';
@@ -51,6 +52,7 @@ export interface DetectionOptions {
 interface BuiltTask extends DetectionTask {
   detectors: Detector[];
   policy: AlertPolicy;
+  freezes: FreezeStage;
   context: ContextSignals;
 }
 
@@ -73,12 +75,13 @@ export function buildDetectionPipeline(opts: DetectionOptions) {
   let running = config;
   /** Tasks are built from the running config, so one created after a reload has the reloaded thresholds. */
   const buildTask = (): BuiltTask => {
-    const policy = new AlertPolicy(running, (alert) => dispatcher.decide(alert), suppressionObserver);
+    const policy = new AlertPolicy(running, suppressionObserver);
+    const freezes = new FreezeStage(running, (alert) => dispatcher.decide(alert));
     const detectors = buildDetectors(running, model, opts.autoencoder ?? null);
     const state = [...detectors.filter(isChangelogged), policy];
     const context = new ContextSignals(model, running.environments.critical);
     return {
-      detectors, policy, state, context, processor: new DetectionProcessor(detectors, policy, { activity: new ActivityTracker(), context }),
+      detectors, policy, freezes, state, context, processor: new DetectionProcessor(detectors, policy, freezes, { activity: new ActivityTracker(), context }),
       stats: () => detectors.reduce((t, d) => {
         const s = d.stats?.() ?? { tracked: 0, evicted: 0 };
         return { tracked: t.tracked + s.tracked, evicted: t.evicted + s.evicted };
@@ -125,6 +128,7 @@ export function buildDetectionPipeline(opts: DetectionOptions) {
     for (const task of liveTasks()) {
       next.detectors.forEach((spec, i) => (task.detectors[i] as Partial<Reconfigurable<typeof spec>>).reconfigure?.(spec, next.environments.critical));
       task.policy.reconfigure(next);
+      task.freezes.reconfigure(next);
       task.context.reconfigure(next.environments.critical);
     }
     dispatcher.reconfigure(next.freeze);

@@ -1,5 +1,5 @@
 import type { ActionDispatcher } from '../actions/dispatcher.js';
-import type { PolicyOutput } from '../alerts/policy.js';
+import type { DetectionOutput } from '../actions/freeze-stage.js';
 import type { DecodeContext } from '../decode/index.js';
 import { retryWhileTransient } from '../util/retry.js';
 import { RunCounts } from '../util/run-counts.js';
@@ -14,9 +14,9 @@ import { ADMITTED, admitRecords, type Admitter } from './admission.js';
 /** What happens to each decoded event: detection (run, replay) or learning (train). */
 export interface EventProcessor {
   /** `record` is where the event came from (topic, partition, offset); reports use it to name restore points. */
-  process(event: AuditEvent, out: PolicyOutput, record: SourceRecord): void;
+  process(event: AuditEvent, out: DetectionOutput, record: SourceRecord): void;
   /** Called once at the end of each batch, before outputs are published (batched model scoring). */
-  flush?(out: PolicyOutput): void;
+  flush?(out: DetectionOutput): void;
 }
 
 export interface PipelineParts {
@@ -63,7 +63,7 @@ export class Pipeline {
 
   handle = async (records: SourceRecord[]): Promise<void> => {
     const { decode, processor, metrics } = this.parts;
-    const out: PolicyOutput = { alerts: [], freezes: [] };
+    const out: DetectionOutput = { alerts: [], freezes: [] };
     const perSource = new RunCounts();
     let newestEventTime = -Infinity;
     let oldestEventTime = Infinity;

@@ -1,4 +1,5 @@
-import type { AlertPolicy, PolicyOutput } from '../alerts/policy.js';
+import type { DetectionOutput, FreezeStage } from '../actions/freeze-stage.js';
+import type { AlertPolicy } from '../alerts/policy.js';
 import type { BaselineLearner } from '../baseline/learner.js';
 import type { Detector, Finding } from '../detectors/detector.js';
 import { destructiveObjects } from '../baseline/entity.js';
@@ -8,7 +9,10 @@ import type { AuditEvent } from '../events/audit-event.js';
 import type { FeatureExtractor } from '../model/features.js';
 import type { EventProcessor } from './pipeline.js';
 
-/** Live detection and replay: every detector sees every event; findings go through the alert policy. */
+/**
+ * Live detection and replay: every detector sees every event; findings go through the alert policy, and the alerts
+ * it emits through the freeze stage, in event order.
+ */
 export class DetectionProcessor implements EventProcessor {
   /** Sees every finding, alerting or not (reports chart the score over time). */
   onFinding: ((finding: Finding) => void) | undefined;
@@ -18,10 +22,11 @@ export class DetectionProcessor implements EventProcessor {
   constructor(
     private readonly detectors: readonly Detector[],
     private readonly policy: AlertPolicy,
+    private readonly freezes: FreezeStage,
     private readonly signals?: { activity: ActivityTracker; context: ContextSignals },
   ) {}
 
-  process(event: AuditEvent, out: PolicyOutput): void {
+  process(event: AuditEvent, out: DetectionOutput): void {
     const signals = this.signals;
     let recent: RecentActivity | undefined;
     if (signals) {
@@ -38,14 +43,15 @@ export class DetectionProcessor implements EventProcessor {
     }
   }
 
-  private found(finding: Finding, out: PolicyOutput, recent: RecentActivity | undefined): void {
+  private found(finding: Finding, out: DetectionOutput, recent: RecentActivity | undefined): void {
     if (this.signals) finding.context = this.signals.context.describe(finding, recent ?? this.pendingContext.get(finding.event.id) ?? { reads: 0, failures: 0 });
     this.onFinding?.(finding);
-    this.policy.onFinding(finding, out);
+    const alert = this.policy.onFinding(finding);
+    if (alert) this.freezes.onAlert(alert, out);
   }
 
   /** End of a pipeline batch: batch detectors score what they queued, in event order. */
-  flush(out: PolicyOutput): void {
+  flush(out: DetectionOutput): void {
     for (const d of this.detectors) {
       for (const finding of d.flush?.() ?? []) this.found(finding, out, undefined);
     }

@@ -1,4 +1,4 @@
-import type { PolicyOutput } from '../alerts/policy.js';
+import type { DetectionOutput } from '../actions/freeze-stage.js';
 import type { Finding } from '../detectors/detector.js';
 import { VERBS, type AuditEvent, type Verb } from '../events/audit-event.js';
 import type { EventProcessor } from '../pipeline/pipeline.js';
@@ -53,18 +53,18 @@ export class ReportRecorder implements EventProcessor {
     };
   }
 
-  flush(out: PolicyOutput): void {
+  flush(out: DetectionOutput): void {
     this.recordingFreezes(out, () => this.detection.flush(out));
   }
 
   /** Runs detection and keeps the freeze decisions it added to `out`. */
-  private recordingFreezes(out: PolicyOutput, detect: () => void): void {
+  private recordingFreezes(out: DetectionOutput, detect: () => void): void {
     const decided = out.freezes.length;
     detect();
     for (const d of out.freezes.slice(decided)) this.freezes.push({ alertId: d.command.alertId, scopeKey: d.command.scopeKey, decision: d.kind, at: d.command.createdAt });
   }
 
-  process(e: AuditEvent, out: PolicyOutput, record: SourceRecord): void {
+  process(e: AuditEvent, out: DetectionOutput, record: SourceRecord): void {
     this.recordingFreezes(out, () => this.detection.process(e, out));
     this.events++;
     if (e.time < this.from) this.from = e.time;

@@ -7,7 +7,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Source, SourceRecord } from './source.js';
 
-/** Per-partition state that follows the group's assignment (src/state/partition-state.ts implements it). */
+/** Per-partition state that follows the group's assignment (src/runtime/partition-state.ts implements it). */
 export interface PartitionHooks {
   /** The partitions this member holds after a rebalance. */
   rebalanced(held: Array<{ topic: string; partition: number }>): void;

@@ -1,6 +1,6 @@
 /**
  * Per-entity state that can be written to a changelog and read back: detectors and the alert policy implement it,
- * so that a partition's state survives the instance that held it (see src/state/partition-state.ts).
+ * so that a partition's state survives the instance that held it (see src/runtime/partition-state.ts).
  */
 export interface Changelogged {
   /** Names this component's entries in the changelog; stable across versions. */

@@ -10,7 +10,7 @@ import { createLogger } from '../../src/log.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import { buildDetectionPipeline, connectProducer } from '../../src/pipeline/assemble.js';
 import type { SourceRecord } from '../../src/sources/source.js';
-import { PartitionState } from '../../src/state/partition-state.js';
+import { PartitionState } from '../../src/runtime/partition-state.js';
 import { fresh, testKafka, waitFor } from '../helpers/kafka.js';
 
 const log = createLogger('silent');

@@ -44,3 +44,30 @@ describe('the reference is the code', () => {
     expect(read('docs', 'reference', 'cli.md'), STALE).toBe(cliReference());
   });
 });
+
+describe('the documentation', () => {
+  const markdown = (dir: string): string[] => readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? markdown(p) : p.endsWith('.md') ? [p] : [];
+  });
+  const pages = [join(PROJECT_ROOT, 'README.md'), ...markdown(join(PROJECT_ROOT, 'docs'))];
+
+  it('the README stays a page for users: at most 250 lines', () => {
+    expect(read('README.md').split('\n').length).toBeLessThanOrEqual(250);
+  });
+
+  it('every relative link in the README and docs/ names a file that exists', () => {
+    const broken: string[] = [];
+    for (const page of pages) {
+      for (const [, target] of readFileSync(page, 'utf8').matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
+        if (/^[a-z]+:/.test(target!)) continue;
+        try {
+          statSync(join(page, '..', target!));
+        } catch {
+          broken.push(`${page.slice(PROJECT_ROOT.length + 1)} -> ${target}`);
+        }
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+});

@@ -2,11 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
-import { WriteGate } from '../../actions/write-gate.js';
-import { ControlPublisher, controlKeys } from '../../actions/control-publisher.js';
-import { AwsIamActuator } from '../../actions/aws-iam.js';
-import { FreezeExecutor } from '../../actions/executor.js';
-import { KafkaFreezeAuditLog } from '../../actions/freeze-audit.js';
 import { LOCAL_AWS_ENV } from '../../sim/local-iam.js';
 import { startDemoIam, type DemoIam } from '../../sim/demo-iam.js';
 import type { Alert } from '../../alerts/alert.js';
@@ -17,12 +12,12 @@ import { createKafka, ensureOutputTopics } from '../../kafka/client.js';
 import { PROJECT_ROOT, startLocalBroker, type LocalBroker } from '../../kafka/local-broker.js';
 import { createLogger } from '../../log.js';
 import { Metrics } from '../../metrics/metrics.js';
-import { buildDetectionPipeline, buildTrainingPipeline, connectProducer } from '../../pipeline/assemble.js';
+import { buildTrainingPipeline } from '../../pipeline/assemble.js';
+import { buildRuntime } from '../../runtime/runtime.js';
 import { decodeAlert } from '../../sinks/kafka.js';
 import { simulationConfig } from '../../sim/config.js';
 import { ELB_JANITOR, SIM_ACCOUNTS, simulateElbIncident, simulateNormalTraffic } from '../../sim/cloudtrail-sim.js';
 import { history, SHIPPED_HISTORY } from '../../sim/scenario.js';
-import { liveSource } from '../../sources/live.js';
 import { MemorySource } from '../../sources/memory.js';
 
 export interface DemoArgs {
@@ -84,21 +79,15 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
   say(`baselines: ${Object.keys(model.entities).length} entities learned from ${model.eventCount} events of simulated history`);
 
   const log = createLogger('error'); // the demo narrates on stdout; the pipeline's own logs would repeat it
-  const kafka = createKafka(config.kafka, log);
   const inputTopic = config.sources[0]!.topics[0]!;
-  await ensureOutputTopics(kafka, config, [{ topic: inputTopic }]);
-
-  const producer = await connectProducer(kafka);
+  await ensureOutputTopics(createKafka(config.kafka, log), config, [{ topic: inputTopic }]);
   const autoencoder = existsSync(join(modelDir, 'baselines.json')) ? await loadAutoencoder(modelDir) : null;
-  const { signer, keys } = controlKeys(config);
-  const { pipeline } = buildDetectionPipeline({ config, model, autoencoder, metrics: new Metrics(), log, producer, signer });
-  const source = liveSource(kafka, config, config.kafka.groupId, config.sources, new Metrics(), log);
-  const running = source.run(pipeline.handle);
-  const gate = new WriteGate(kafka, config.freeze.controlTopic, { keys });
-  // The FreezeExecutor drives the IAM actuator from the control topic, as in `auditwatch run`; it starts the gate.
-  const executor = new FreezeExecutor(gate, signer && new ControlPublisher(producer, config.freeze.controlTopic, signer),
-    iam ? [new AwsIamActuator(iam.spec, { ...process.env, ...LOCAL_AWS_ENV })] : [], new KafkaFreezeAuditLog(producer, config.freeze.auditTopic), new Metrics(), log);
-  await executor.start();
+  // The same runtime as `auditwatch run`: the repartition stage, per-partition state, the freeze stage, the
+  // FreezeExecutor driving the IAM actuator from the control topic.
+  const runtime = await buildRuntime(config, { log, metrics: new Metrics(), model, autoencoder, env: { ...process.env, ...LOCAL_AWS_ENV } });
+  const running = runtime.run();
+  const { kafka, producer, gate } = runtime;
+  for (const deadline = Date.now() + 60_000; !runtime.isReady() && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 50));
 
   let firstDeleteAt = 0;
   const since = () => ((Date.now() - firstDeleteAt) / 1000).toFixed(2);
@@ -149,11 +138,10 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
   const iamShown = iamWatch ? await iamWatch : true;
 
   await watcher.stop();
-  await executor.stop();
-  await iam?.stop();
-  await source.stop();
+  runtime.stop('the demo is over');
   await running;
-  await producer.disconnect();
+  await runtime.close();
+  await iam?.stop();
   await broker?.stop();
   return refusedAt && iamShown ? 0 : 1;
 }

@@ -4,7 +4,7 @@ import type { Config } from '../../config/schema.js';
 import { createKafka, ensureOutputTopics } from '../../kafka/client.js';
 import type { Logger } from '../../log.js';
 import { startMetricsServer } from '../../metrics/server.js';
-import { ensureInternalTopics, planTopology } from '../../state/topology.js';
+import { ensureInternalTopics, planTopology } from '../../runtime/topology.js';
 
 /** What a worker sends its supervisor when it starts or stops consuming. */
 export const READY_MESSAGE = 'auditwatch:ready';

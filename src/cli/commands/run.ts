@@ -1,32 +1,13 @@
 import cluster from 'node:cluster';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { availableParallelism } from 'node:os';
-import { buildActuators, type Actuator } from '../../actions/index.js';
-import { ConfigError, errorMessage } from '../../errors.js';
-import { FreezeExecutor } from '../../actions/executor.js';
-import { KafkaFreezeAuditLog } from '../../actions/freeze-audit.js';
-import { ControlPublisher, controlKeys } from '../../actions/control-publisher.js';
-import { publishAlert, reportRejections } from '../../actions/control-watch.js';
-import { WriteGate } from '../../actions/write-gate.js';
-import { readModel } from '../../baseline/model.js';
-import { loadAutoencoder } from '../../model/autoencoder.js';
-import { useBestBackend } from '../../model/backend.js';
 import { ConfigWatcher } from '../../config/watch.js';
-import { createKafka, ensureOutputTopics, missingInputTopics } from '../../kafka/client.js';
-import { checkControlTopic } from '../../kafka/control-acls.js';
+import type { Config } from '../../config/schema.js';
+import { createKafka, missingInputTopics } from '../../kafka/client.js';
 import { createLogger, type Logger } from '../../log.js';
 import { Metrics } from '../../metrics/metrics.js';
 import { startMetricsServer } from '../../metrics/server.js';
-import { buildDetectionPipeline, connectProducer } from '../../pipeline/assemble.js';
-import { KafkaGroupSource } from '../../sources/kafka-group.js';
-import { liveSource } from '../../sources/live.js';
-import { decodeSettingsOf } from '../../decode/index.js';
-import { EventTimeBounds } from '../../pipeline/admission.js';
-import { Repartitioner } from '../../pipeline/repartition.js';
-import { KafkaDeadLetterSink } from '../../sinks/dead-letter.js';
-import { PartitionState } from '../../state/partition-state.js';
-import { ensureInternalTopics, planTopology } from '../../state/topology.js';
-import type { Config } from '../../config/schema.js';
+import { buildRuntime } from '../../runtime/runtime.js';
 import { configFrom } from '../common.js';
 import { answerMetricsRequests, awaitStart, READY_MESSAGE, superviseWorkers } from './run-workers.js';
 
@@ -99,98 +80,44 @@ async function inputTopicsExist(config: Config, log: Logger): Promise<boolean> {
 /** One member of the consumer group; `worker` is its index when a supervising process started it. */
 async function runInstance(config: Config, args: RunArgs, worker: number | undefined): Promise<number> {
   const log = worker === undefined ? createLogger(config.log.level) : createLogger(config.log.level).child({ worker, pid: process.pid });
-  // Keys first: a key that does not load is a bad config (exit 2), found before anything connects.
-  const { signer, keys } = controlKeys(config);
-  // Then the actuators: one that cannot work is a bad config too, said before anything is connected.
-  const actuators = buildActuators(config);
-  await checkActuators(actuators, log);
-  const model = readModel(config.modelDir);
   const metrics = new Metrics({ defaultMetrics: true });
   // The supervisor serves /metrics: it asks every worker for its registry and adds them up.
   if (worker !== undefined) answerMetricsRequests(metrics.registry);
-  const kafka = createKafka(config.kafka, log);
-  await ensureOutputTopics(kafka, config);
-  // Who may write the control topic, by the cluster's ACLs: one instance says it (worker 0 or a single process).
-  if (!worker) await checkControlTopic(kafka, config, log.child({ component: 'control' }));
-  const producer = await connectProducer(kafka);
-  const autoencoder = await loadAutoencoder(config.modelDir);
-  if (autoencoder) metrics.modelBackend.set({ backend: await useBestBackend() }, 1);
-  log.info({ backend: autoencoder ? await useBestBackend() : 'none', samples: autoencoder?.manifest.samples }, autoencoder ? 'learned model loaded' : 'no learned model in the model directory: the model detector is off');
-  const topology = planTopology(config);
-  const { repartitionPartitions } = await ensureInternalTopics(kafka, config, topology);
-  const { pipeline, dispatcher, sinks, reconfigure, tasks, decodeContext } = buildDetectionPipeline({ config, model, autoencoder, metrics, log, producer, signer, partitioned: config.state.changelog });
-  // Freezes already in force are reconciled before the first event, and seed the dispatcher's scope and cap state.
-  // A record on the control topic that does not verify is skipped, counted and raised as a control-tamper alert.
-  const gate = new WriteGate(kafka, config.freeze.controlTopic, { keys, onReject: reportRejections(metrics, log.child({ component: 'control' }), sinks) });
-  // Freezes by other instances in the group (or operators) hold their scopes here too.
-  gate.onChange((change) => dispatcher.observeRecord(change.record));
-  const publisher = signer ? new ControlPublisher(producer, config.freeze.controlTopic, signer) : undefined;
-  const executor = new FreezeExecutor(gate, publisher, actuators,
-    new KafkaFreezeAuditLog(producer, config.freeze.auditTopic), metrics, log.child({ component: 'freeze-executor' }), Date.now, publishAlert(sinks, log));
-  dispatcher.restore(await executor.start());
-  const state = tasks ? new PartitionState(kafka, producer, tasks, { topic: topology.changelogTopic, dir: config.state.dir }, metrics, log.child({ component: 'state' })) : undefined;
-  const source = liveSource(kafka, config, config.kafka.groupId, topology.detection, metrics, log, { hooks: state });
+  const runtime = await buildRuntime(config, { log, metrics, checkControlAcls: !worker });
   const watcher = args.config
     ? new ConfigWatcher(args.config, (next) => {
       if (args.modelDir) next.modelDir = args.modelDir;
-      const outcome = reconfigure(next);
-      if (!outcome.refused.length) source.decodeSettingsChanged?.(decodeSettingsOf(next));
-      return outcome;
+      return runtime.reconfigure(next);
     }, log.child({ component: 'config' }), (outcome) => metrics.configReloads.inc({ outcome }))
     : undefined;
   watcher?.start();
-  // Inputs not keyed by principal go through the repartition stage first: its own group, the same process.
-  const ingest = topology.repartition.length
-    ? {
-      source: new KafkaGroupSource(kafka, `${config.kafka.groupId}-repartition`, topology.repartition, config.kafka.consumer, metrics, log.child({ stage: 'repartition' })),
-      stage: new Repartitioner(producer, topology.repartitionTopic, repartitionPartitions, decodeContext, new EventTimeBounds(config.admission.maxFutureSkew),
-        new KafkaDeadLetterSink(producer, config.deadLetter.topic, log.child({ component: 'dead-letter' })), metrics),
-    }
-    : undefined;
-  const isReady = () => source.running && (ingest?.source.running ?? true);
   const server = config.metrics.enabled && worker === undefined
-    ? await startMetricsServer(() => metrics.registry.metrics(), config.metrics.host, config.metrics.port, isReady)
+    ? await startMetricsServer(() => metrics.registry.metrics(), config.metrics.host, config.metrics.port, runtime.isReady)
     : undefined;
   if (server) log.info({ port: server.port, host: config.metrics.host }, 'metrics and health endpoints up');
 
   let stopping = false;
   let releaseStart: (() => void) | undefined;
   const stop = (reason: string) => {
-    if (stopping) return;
     stopping = true;
     releaseStart?.();
-    log.info({ reason }, 'stopping: draining the current batch and committing');
-    pipeline.stop();
-    void ingest?.source.stop();
-    void source.stop();
+    runtime.stop(reason);
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
   metrics.ready.set(1);
-  const readiness = worker === undefined ? undefined : reportReadiness(isReady);
-  log.info({ entities: Object.keys(model.entities).length, freeze: config.freeze.mode, actuators: actuators.map((a) => a.name) }, 'auditwatch running');
+  const readiness = worker === undefined ? undefined : reportReadiness(runtime.isReady);
   // A worker told to stop while it was loading does not wait for a start that is not coming.
   if (worker !== undefined && !stopping) await new Promise<void>((resolve) => awaitStart((releaseStart = resolve)));
-  // A stage that fails (its consumer refused by the cluster, say) stops the other, which drains; then the run fails.
   let failure: unknown;
-  const failed = (err: unknown) => {
-    failure ??= err;
-    stop('a consumer failed');
-  };
-  const ingesting = stopping ? undefined : ingest?.source.run(ingest.stage.handle).catch(failed);
-  if (!stopping) await source.run(pipeline.handle).catch(failed);
-  await ingesting;
+  await runtime.run().catch((err: unknown) => (failure = err));
   metrics.ready.set(0);
   if (readiness) clearInterval(readiness);
   // A supervisor that is gone (killed) leaves a closed channel; the drain is done all the same.
   if (process.connected) process.send?.({ type: READY_MESSAGE, ready: false });
-  state?.close();
-  await Promise.all(sinks.map((s) => s.close()));
-  await executor.stop();
+  await runtime.close();
   watcher?.stop();
-  await producer.disconnect();
   server?.server.close();
-  log.info(pipeline.totals, 'stopped');
   // Everything is drained and committed. A kafkajs consumer that was restarting itself when it was disconnected
   // (after a broker outage) can keep a reconnect timer alive; it must not keep a drained process from exiting.
   setTimeout(() => {
@@ -199,25 +126,6 @@ async function runInstance(config: Config, args: RunArgs, worker: number | undef
   }, 5000).unref();
   if (failure !== undefined) throw failure;
   return 0;
-}
-
-/**
- * Every actuator's preconditions, before anything is consumed. One that cannot work (an IAM endpoint that refuses,
- * a role that does not exist) is a bad config: one line per actuator, naming its key, and exit 2.
- */
-async function checkActuators(actuators: readonly Actuator[], log: Logger): Promise<void> {
-  const problems: string[] = [];
-  for (const [i, a] of actuators.entries()) {
-    try {
-      for (const warning of (await a.check()) ?? []) log.warn({ actuator: a.name }, warning);
-    } catch (err) {
-      problems.push(`config: freeze.actuators.${i} (${a.name}): ${errorMessage(err)}`);
-    }
-  }
-  if (problems.length) {
-    await Promise.all(actuators.map((a) => a.close().catch(() => {})));
-    throw new ConfigError(problems);
-  }
 }
 
 /** A worker tells its supervisor whether it is consuming, when that changes: the supervisor answers /readyz. */

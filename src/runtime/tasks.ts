@@ -1,9 +1,9 @@
-import type { PolicyOutput } from '../alerts/policy.js';
+import type { DetectionOutput } from '../actions/freeze-stage.js';
 import type { AuditEvent } from '../events/audit-event.js';
 import type { DetectionProcessor } from '../pipeline/processors.js';
 import type { EventProcessor } from '../pipeline/pipeline.js';
 import type { SourceRecord } from '../sources/source.js';
-import type { Changelogged } from './changelogged.js';
+import type { Changelogged } from '../state/changelogged.js';
 
 /** Everything detection keeps for one input partition: its own detectors and alert policy. */
 export interface DetectionTask {
@@ -26,7 +26,7 @@ export function taskId(topic: string, partition: number): string {
 /**
  * Detection state split by input partition, as Kafka Streams splits it into tasks. An instance holds the tasks of
  * the partitions assigned to it; a rebalance drops the ones it gave up, and the ones it is given are restored from
- * the changelog (src/state/partition-state.ts). Since every event of a principal lands on one partition (the input
+ * the changelog (src/runtime/partition-state.ts). Since every event of a principal lands on one partition (the input
  * is keyed by principal, or re-keyed through the repartition topic), each entity's state is whole in one task.
  */
 export class DetectionTasks<T extends DetectionTask = DetectionTask> implements EventProcessor {
@@ -76,11 +76,11 @@ export class DetectionTasks<T extends DetectionTask = DetectionTask> implements 
     return [...this.tasks].flatMap(([topic, byPartition]) => [...byPartition.keys()].map((partition) => ({ topic, partition })));
   }
 
-  process(event: AuditEvent, out: PolicyOutput, record: SourceRecord): void {
+  process(event: AuditEvent, out: DetectionOutput, record: SourceRecord): void {
     this.get(record.topic, record.partition).processor.process(event, out);
   }
 
-  flush(out: PolicyOutput): void {
+  flush(out: DetectionOutput): void {
     for (const task of this.each()) task.processor.flush(out);
   }
 
