@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import type { Consumer, Kafka } from 'kafkajs';
-import { offsetLookup } from '../kafka/client.js';
+import type { Kafka } from 'kafkajs';
+import { KafkaFollower } from '../sources/kafka/follow.js';
 import { ControlLog, type ControlChange, type ControlRejection } from './control-log.js';
 import type { FreezeCommand } from './freeze-command.js';
 import type { KeyRing } from './signing.js';
@@ -15,21 +14,22 @@ export interface WriteGateOptions {
 
 /**
  * The client a protected service embeds to ask "may this principal write this resource type here?". It follows
- * the compacted control topic from the beginning and verifies every record (see ControlLog), so it knows every
- * freeze in force; expiry is checked at ask time. No record can stop it: one it refuses is reported and skipped.
+ * the compacted control topic from the beginning (follow mode, src/sources/kafka/follow.ts) and verifies every
+ * record (see ControlLog), so it knows every freeze in force; expiry is checked at ask time. No record can stop it:
+ * one it refuses is reported and skipped.
  *
  *   import { WriteGate } from 'auditwatch/write-gate';
  */
 export class WriteGate {
   private readonly log: ControlLog;
-  private consumer: Consumer | undefined;
+  private readonly follower: KafkaFollower;
   private readonly listeners = new Set<(change: ControlChange) => void>();
   private readonly rejectListeners = new Set<(rejection: ControlRejection) => void>();
   private readonly now: () => number;
-  private caughtUp = false;
   rejected = 0;
 
-  constructor(private readonly kafka: Kafka, private readonly topic: string, opts: WriteGateOptions) {
+  constructor(kafka: Kafka, topic: string, opts: WriteGateOptions) {
+    this.follower = new KafkaFollower(kafka, topic, 'auditwatch-gate');
     this.log = new ControlLog(opts.keys);
     this.now = opts.now ?? Date.now;
     if (opts.onReject) this.rejectListeners.add(opts.onReject);
@@ -37,38 +37,7 @@ export class WriteGate {
 
   /** Resolves once the gate has read the control topic up to where it stood at start, whatever it found there. */
   async start(): Promise<void> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    const high = await offsetLookup(admin, this.topic, () => admin.fetchTopicOffsets(this.topic)).finally(() => admin.disconnect());
-    const behind = new Map(high.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high)]));
-    let caughtUp!: () => void;
-    const ready = new Promise<void>((r) => (caughtUp = r));
-    const markCaughtUp = () => {
-      this.caughtUp = true;
-      caughtUp();
-    };
-    if (behind.size === 0) markCaughtUp();
-    const consumer = this.kafka.consumer({ groupId: `auditwatch-gate-${randomUUID()}`, maxWaitTimeInMs: 50 });
-    this.consumer = consumer;
-    await consumer.connect();
-    await consumer.subscribe({ topics: [this.topic], fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachMessage: async ({ topic, partition, message }) => {
-        // Nothing in here may throw: kafkajs would redeliver the same record for ever and the gate would follow
-        // nothing after it. A listener's failure is its own.
-        try {
-          this.handle(message.key?.toString('utf8'), message.value, { topic, partition, offset: message.offset, timestamp: Number(message.timestamp) }, headersOf(message.headers));
-        } finally {
-          const target = behind.get(partition);
-          if (target !== undefined && BigInt(message.offset) + 1n >= target) {
-            behind.delete(partition);
-            if (behind.size === 0) markCaughtUp();
-          }
-        }
-      },
-    });
-    await ready;
+    await this.follower.start((r) => this.handle(r.key?.toString('utf8'), r.value, { topic: r.topic, partition: r.partition, offset: r.offset, timestamp: r.timestamp }, r.headers));
   }
 
   private handle(key: string | undefined, value: Buffer | null, at: { topic: string; partition: number; offset: string; timestamp: number }, headers: Record<string, string>): void {
@@ -83,7 +52,7 @@ export class WriteGate {
 
   /** True once the records that were on the topic at start have been read. */
   get ready(): boolean {
-    return this.caughtUp;
+    return this.follower.caughtUp;
   }
 
   /** The freeze that blocks this write, or null when the write may go ahead. */
@@ -116,14 +85,8 @@ export class WriteGate {
     return () => this.rejectListeners.delete(listener);
   }
 
-  /**
-   * Bounded: the gate commits nothing (its group is throwaway), so a disconnect that hangs (a consumer still
-   * rejoining after a broker outage) is not worth waiting for.
-   */
   async stop(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.consumer?.disconnect(), new Promise<void>((r) => (timer = setTimeout(r, 3000)))]);
-    clearTimeout(timer);
+    await this.follower.stop();
   }
 }
 
@@ -135,13 +98,6 @@ function guarded(fn: () => void): void {
   }
 }
 
-function headersOf(headers: Record<string, unknown> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(headers ?? {})) {
-    if (Buffer.isBuffer(v) || typeof v === 'string') out[k] = v.toString();
-  }
-  return out;
-}
 
 export type { FreezeCommand } from './freeze-command.js';
 export type { ControlChange, ControlRejection } from './control-log.js';

@@ -9,7 +9,7 @@ import type { Autoencoder } from '../model/autoencoder.js';
 import { Metrics } from '../metrics/metrics.js';
 import type { AlertSink } from '../sinks/sink.js';
 import { FileSource } from '../sources/file.js';
-import { KafkaRangeSource } from '../sources/kafka-range.js';
+import { KafkaRangeSource } from '../sources/kafka/range.js';
 import type { Source } from '../sources/source.js';
 import { buildDetectionPipeline } from './assemble.js';
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Kafka, Message, Producer } from 'kafkajs';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { KafkaRangeSource } from '../sources/kafka-range.js';
+import { KafkaRangeSource } from '../sources/kafka/range.js';
 import { taskId, type DetectionTasks, type TaskRef } from './tasks.js';
 
 /** Key separator in the changelog: `topic \0 partition \0 component \0 entity`. */

@@ -20,8 +20,8 @@ import { ELB_JANITOR, SIM_ACCOUNTS, SNAPSHOT_CLEANUP, simulateElbIncident, simul
 import { simulationConfig } from '../../src/sim/config.js';
 import { NdjsonSink } from '../../src/sinks/ndjson.js';
 import { decodeAlert } from '../../src/sinks/kafka.js';
-import { KafkaGroupSource } from '../../src/sources/kafka-group.js';
-import { KafkaRangeSource } from '../../src/sources/kafka-range.js';
+import { KafkaGroupSource } from '../../src/sources/kafka/group.js';
+import { KafkaRangeSource } from '../../src/sources/kafka/range.js';
 import { brokers, collect, fresh, inputProducer, waitFor } from '../helpers/kafka.js';
 
 const DAY = 86_400_000;

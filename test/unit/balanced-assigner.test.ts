@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { balance, type WeightedPartition } from '../../src/sources/balanced-assigner.js';
+import { balance, type WeightedPartition } from '../../src/sources/kafka/balanced-assigner.js';
 
 const parts = (topic: string, weights: number[]): WeightedPartition[] => weights.map((weight, partition) => ({ topic, partition, weight }));
 const loadOf = (assignment: Record<string, number[]>, all: WeightedPartition[]) =>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchOffsets, offsetAfter, offsetAt } from '../../src/sources/batch-offsets.js';
+import { batchOffsets, offsetAfter, offsetAt } from '../../src/sources/kafka/batch-offsets.js';
 
 describe('a batch\'s offsets across the consumer thread', () => {
   it('small offsets go as doubles and come back as the same strings, gaps kept', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
-import { consumerThread } from '../../src/sources/live.js';
+import { consumerThread } from '../../src/sources/kafka/live.js';
 
 function problems(raw: unknown, env: NodeJS.ProcessEnv = {}): string[] {
   try {

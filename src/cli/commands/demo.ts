@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
@@ -18,6 +17,7 @@ import { decodeAlert } from '../../sinks/kafka.js';
 import { simulationConfig } from '../../sim/config.js';
 import { ELB_JANITOR, SIM_ACCOUNTS, simulateElbIncident, simulateNormalTraffic } from '../../sim/cloudtrail-sim.js';
 import { history, SHIPPED_HISTORY } from '../../sim/scenario.js';
+import { KafkaFollower } from '../../sources/kafka/follow.js';
 import { MemorySource } from '../../sources/memory.js';
 
 export interface DemoArgs {
@@ -31,20 +31,10 @@ async function trainFromSimulator(config: Config): Promise<BaselineModel> {
   return learner.model();
 }
 
-function watchAlerts(kafka: Kafka, topic: string, onAlert: (a: Alert) => void) {
-  const consumer = kafka.consumer({ groupId: `demo-watch-${randomBytes(4).toString('hex')}`, maxWaitTimeInMs: 50 });
-  return {
-    start: async () => {
-      await consumer.connect();
-      await consumer.subscribe({ topics: [topic], fromBeginning: true });
-      await consumer.run({
-        eachMessage: async ({ message }) => {
-          if (message.value) onAlert(decodeAlert(message.value));
-        },
-      });
-    },
-    stop: () => consumer.disconnect(),
-  };
+/** The alerts topic, followed from its start, each alert decoded (what a subscriber of the topic sees). */
+function watchAlerts(kafka: Kafka, topic: string, onAlert: (a: Alert) => void): { start: () => Promise<void>; stop: () => Promise<void> } {
+  const follower = new KafkaFollower(kafka, topic, 'demo-watch');
+  return { start: () => follower.start((r) => r.value && onAlert(decodeAlert(r.value))), stop: () => follower.stop() };
 }
 
 /**

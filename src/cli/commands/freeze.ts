@@ -10,7 +10,7 @@ import type { Config } from '../../config/schema.js';
 import { createKafka, ensureOutputTopics } from '../../kafka/client.js';
 import { createLogger } from '../../log.js';
 import { connectProducer } from '../../pipeline/assemble.js';
-import { KafkaRangeSource } from '../../sources/kafka-range.js';
+import { KafkaRangeSource } from '../../sources/kafka/range.js';
 import { globToRegExp } from '../../util/glob.js';
 import { formatDuration, parseDuration } from '../../util/duration.js';
 import { configFrom, UsageError } from '../common.js';

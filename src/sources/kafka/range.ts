@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
-import type { InputFormat } from '../config/schema.js';
-import { offsetLookup } from '../kafka/client.js';
-import { GiveUpWatch } from './kafka-group.js';
-import type { Source, SourceRecord } from './source.js';
+import type { InputFormat } from '../../config/schema.js';
+import { offsetLookup } from '../../kafka/client.js';
+import { GiveUpWatch } from './member.js';
+import type { Source, SourceRecord } from '../source.js';
 
 export interface TopicRange {
   topic: string;

@@ -1,16 +1,16 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Worker } from 'node:worker_threads';
-import type { Config, SourceSpec } from '../config/schema.js';
-import { decodeContextFrom, decodeValue, type DecodeContext, type DecodeSettings } from '../decode/index.js';
-import { DecodedReader } from '../decode/transfer.js';
-import { AuditwatchError } from '../errors.js';
-import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics/metrics.js';
-import { startThread } from '../util/threads.js';
-import type { BatchMessage, ConsumerThreadOptions, ControlMessage, ThreadMessage } from './consumer-thread.js';
-import { fromPosition, settlePartition, type PartitionHooks } from './kafka-group.js';
+import type { Config, SourceSpec } from '../../config/schema.js';
+import { decodeContextFrom, decodeValue, type DecodeContext, type DecodeSettings } from '../../decode/index.js';
+import { DecodedReader } from '../../decode/transfer.js';
+import { AuditwatchError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { Metrics } from '../../metrics/metrics.js';
+import { startThread } from '../../util/threads.js';
+import type { BatchMessage, ConsumerThreadOptions, ControlMessage, ThreadMessage } from './thread-worker.js';
+import { fromPosition, settlePartition, type PartitionHooks } from './member.js';
 import { offsetAfter, offsetAt } from './batch-offsets.js';
-import type { Source, SourceRecord } from './source.js';
+import type { Source, SourceRecord } from '../source.js';
 
 /** Decode settings as sent to the consumer thread, with the context built from them once a stale batch needs it. */
 interface SentSettings {
@@ -19,7 +19,7 @@ interface SentSettings {
 }
 
 /**
- * The live source with kafkajs on a thread of its own (consumer-thread.ts): that thread fetches and decodes a share
+ * The live source with kafkajs on a thread of its own (thread-worker.ts): that thread fetches and decodes a share
  * of each batch while this one decodes the rest and runs detection, so fetching, decoding and detecting overlap.
  * The guarantees are KafkaGroupSource's:
  * - a batch's offset is committed only after the pipeline settled every output of it, and its partition state
@@ -76,7 +76,7 @@ export class KafkaThreadSource implements Source {
       // Half the redelivery check's window: what a rebalance leaves uncommitted is dropped when read again.
       maxRecordsInFlight: Math.max(1, Math.floor(this.dedupeWindow / 2)),
     };
-    const thread = startThread(new URL(import.meta.url.endsWith('.ts') ? './consumer-thread.ts' : './consumer-thread.js', import.meta.url), options);
+    const thread = startThread(new URL(import.meta.url.endsWith('.ts') ? './thread-worker.ts' : './thread-worker.js', import.meta.url), options);
     this.thread = thread;
     const reader = new DecodedReader();
     let gaveUp!: (err: AuditwatchError) => void;

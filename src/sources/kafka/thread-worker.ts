@@ -1,5 +1,5 @@
 /**
- * The consumer thread of KafkaThreadSource (kafka-thread.ts): kafkajs, and a share of the decoding, off the thread
+ * The consumer thread of KafkaThreadSource (thread.ts): kafkajs, and a share of the decoding, off the thread
  * that runs detection. Each batch leaves as its first `decodeShare` of records decoded (DecodedWriter bytes) and
  * the rest as raw keys and values, for the detection thread to decode; a record that fails to decode here goes raw
  * too, so that its dead letter carries its bytes.
@@ -11,14 +11,14 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Batch } from 'kafkajs';
-import type { Config } from '../config/schema.js';
-import { decodeContextFrom, decodeValue, type DecodeSettings } from '../decode/index.js';
-import { DecodedWriter } from '../decode/transfer.js';
-import { createKafka } from '../kafka/client.js';
-import { createLogger } from '../log.js';
-import { GiveUpWatch, groupConsumer } from './kafka-group.js';
+import type { Config } from '../../config/schema.js';
+import { decodeContextFrom, decodeValue, type DecodeSettings } from '../../decode/index.js';
+import { DecodedWriter } from '../../decode/transfer.js';
+import { createKafka } from '../../kafka/client.js';
+import { createLogger } from '../../log.js';
+import { GiveUpWatch, groupConsumer } from './member.js';
 import { batchOffsets, offsetAfter, type BatchOffsets } from './batch-offsets.js';
-import type { SourceRecord } from './source.js';
+import type { SourceRecord } from '../source.js';
 
 export interface ConsumerThreadOptions {
   kafka: Pick<Config['kafka'], 'brokers' | 'clientId' | 'ssl' | 'sasl'>;

@@ -1,12 +1,13 @@
 import { availableParallelism } from 'node:os';
 import type { Kafka } from 'kafkajs';
-import type { Config, SourceSpec } from '../config/schema.js';
-import { decodeSettingsOf, type DecodeSettings } from '../decode/index.js';
-import type { Logger } from '../log.js';
-import type { Metrics } from '../metrics/metrics.js';
-import { KafkaGroupSource, type PartitionHooks } from './kafka-group.js';
-import { KafkaThreadSource } from './kafka-thread.js';
-import type { Source } from './source.js';
+import type { Config, SourceSpec } from '../../config/schema.js';
+import { decodeSettingsOf, type DecodeSettings } from '../../decode/index.js';
+import type { Logger } from '../../log.js';
+import type { Metrics } from '../../metrics/metrics.js';
+import { KafkaGroupSource } from './group.js';
+import type { PartitionHooks } from './member.js';
+import { KafkaThreadSource } from './thread.js';
+import type { Source } from '../source.js';
 
 export type LiveSource = Source & {
   readonly running: boolean;
