@@ -26,7 +26,9 @@ export class WriteGate {
   private readonly listeners = new Set<(change: ControlChange) => void>();
   private readonly rejectListeners = new Set<(rejection: ControlRejection) => void>();
   private readonly now: () => number;
+  /** Records refused so far, and how many of them only tampering (or a replay) produces. */
   rejected = 0;
+  tampered = 0;
 
   constructor(kafka: Kafka, topic: string, opts: WriteGateOptions) {
     this.follower = new KafkaFollower(kafka, topic, 'auditwatch-gate');
@@ -46,6 +48,7 @@ export class WriteGate {
       for (const l of this.listeners) guarded(() => l(outcome.change));
     } else if (outcome.kind === 'rejected') {
       this.rejected++;
+      if (outcome.rejection.tamper) this.tampered++;
       for (const l of this.rejectListeners) guarded(() => l(outcome.rejection));
     }
   }

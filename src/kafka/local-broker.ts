@@ -22,9 +22,10 @@ function haveJars(): boolean {
 export function ensureKafkaJars(log: (line: string) => void = () => {}): void {
   if (haveJars()) return;
   log(`resolving Apache Kafka ${KAFKA_VERSION} jars with Maven into ${KAFKA_LIBS} (first run only)`);
-  const r = spawnSync('mvn', ['-q', '-B', '-f', POM, 'dependency:copy-dependencies', '-DincludeScope=runtime', `-Dkafka.version=${KAFKA_VERSION}`, `-Dkafka.line=${KAFKA_LINE}`, `-DoutputDirectory=${KAFKA_LIBS}`], { stdio: ['ignore', 'inherit', 'inherit'] });
+  // Maven's output (colour codes even with -q) is shown only if it fails.
+  const r = spawnSync('mvn', ['-q', '-B', '-f', POM, 'dependency:copy-dependencies', '-DincludeScope=runtime', `-Dkafka.version=${KAFKA_VERSION}`, `-Dkafka.line=${KAFKA_LINE}`, `-DoutputDirectory=${KAFKA_LIBS}`], { encoding: 'utf8' });
   if (r.error) throw new Error(`cannot run mvn (${r.error.message}); install Maven and Java 17`);
-  if (r.status !== 0 || !haveJars()) throw new Error(`mvn could not resolve the Kafka jars (exit ${r.status})`);
+  if (r.status !== 0 || !haveJars()) throw new Error(`mvn could not resolve the Kafka ${KAFKA_VERSION} jars (exit ${r.status}): ${`${r.stdout}${r.stderr}`.trim().split('\n').slice(-5).join(' | ')}`);
 }
 
 function java(args: string[], opts: { detached?: boolean; logFile?: string } = {}): ChildProcess {

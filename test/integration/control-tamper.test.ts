@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -112,11 +113,21 @@ describe('the control topic under attack, on a real broker', () => {
     const late = new WriteGate(kafka, topic, { keys: loadKeyRing(trusted) });
     await late.start();
     expect(late.rejected).toBe(6);
+    expect(late.tampered).toBe(6);
     expect(late.check('production', JANITOR, 'x')?.alertId).toBe('alert-current');
     expect(late.check('production', next.scope.principal!, 'x')?.alertId).toBe('alert-next');
     expect(late.check('production', victim.scope.principal!, 'x')).toBeNull();
     await late.stop();
     await gate.stop();
+
+    // An operator listing the freezes is told, and sees only the genuine ones.
+    const file = join(dir, 'operator.yaml');
+    writeFileSync(file, stringify({ kafka: { brokers: brokers() }, freeze: { controlTopic: topic, trustedKeys: trusted } }));
+    const listed = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'auditwatch.js'), 'freezes', '--config', file], { encoding: 'utf8', env: { ...process.env, KAFKA_BROKERS: '' } });
+    expect(listed.status).toBe(0);
+    expect(listed.stdout).toContain(`WARNING: 6 record(s) on ${topic} refused as tampering`);
+    expect(listed.stdout).toContain('alert alert-current');
+    expect(listed.stdout).not.toContain('forged-freeze');
   }, 60_000);
 
   it('`auditwatch run` over that control topic becomes ready and raises the tamper alerts on its alerts topic', async () => {

@@ -146,16 +146,16 @@ export async function freezesCommand(args: { config?: string; json?: boolean }):
   const kafka = createKafka(config.kafka, createLogger(config.log.level));
   const gate = await currentGate(config, kafka);
   const active = gate.active();
-  const rejected = gate.rejected;
+  const rejected = gate.tampered;
   await gate.stop();
   const audit = (await readTopic(kafka, config.freeze.auditTopic).catch(() => [])).map((e) => e.value as FreezeAuditEntry | null).filter((e): e is FreezeAuditEntry => !!e);
   const approved = new Set(audit.filter((e) => e.action === 'FreezeApproved').map((e) => e.freeze.alertId));
   const proposals = audit.filter((e) => e.action === 'FreezeProposed' && !approved.has(e.freeze.alertId));
   if (args.json) {
-    process.stdout.write(`${JSON.stringify({ active, proposals: proposals.map((p) => p.freeze), rejectedRecords: rejected })}\n`);
+    process.stdout.write(`${JSON.stringify({ active, proposals: proposals.map((p) => p.freeze), tamperedRecords: rejected })}\n`);
     return 0;
   }
-  if (rejected) process.stdout.write(`WARNING: ${rejected} record(s) on ${config.freeze.controlTopic} refused (unsigned, bad signature, unknown key, replayed or not JSON); see auditwatch_control_records_rejected_total and the control-tamper alerts\n`);
+  if (rejected) process.stdout.write(`WARNING: ${rejected} record(s) on ${config.freeze.controlTopic} refused as tampering (unsigned, bad signature, unknown key, replayed, forged tombstone or not JSON); see the control-tamper alerts\n`);
   const now = Date.now();
   process.stdout.write(active.length ? '' : 'no freezes in force\n');
   for (const c of active) {
