@@ -1,6 +1,6 @@
 import type { InputFormat } from '../config/schema.js';
 import { AuditwatchError, DecodeError } from '../errors.js';
-import type { SourceRecord } from '../sources/source.js';
+import type { SourceRecord } from './record.js';
 import { decodeCanonicalAvro, decodeCanonicalAvroBatch, decodeCanonicalJson } from './canonical.js';
 import { decodeCloudTrail, looksLikeCloudTrail } from './cloudtrail.js';
 import type { Decoder, DecodeContext, DecodeResult } from './context.js';

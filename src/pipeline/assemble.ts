@@ -13,7 +13,7 @@ import type { Detector, Reconfigurable } from '../detectors/detector.js';
 import type { Alert } from '../alerts/alert.js';
 import type { Suppression } from '../config/schema.js';
 import type { Changelogged } from '../state/changelogged.js';
-import { DetectionTasks, type DetectionTask } from '../runtime/tasks.js';
+import { DetectionTasks, type DetectionTask } from './tasks.js';
 import type { Autoencoder } from '../model/autoencoder.js';
 import { FeatureExtractor } from '../model/features.js';
 import { Criticality } from '../baseline/criticality.js';

@@ -4,7 +4,7 @@ import type { Kafka, Message, Producer } from 'kafkajs';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { KafkaRangeSource } from '../sources/kafka/range.js';
-import { taskId, type DetectionTasks, type TaskRef } from './tasks.js';
+import { taskId, type DetectionTasks, type TaskRef } from '../pipeline/tasks.js';
 
 /** Key separator in the changelog: `topic \0 partition \0 component \0 entity`. */
 const SEP = '\u0000';

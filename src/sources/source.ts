@@ -1,18 +1,6 @@
-import type { InputFormat } from '../config/schema.js';
-import type { Decoded } from '../decode/index.js';
+import type { SourceRecord } from '../decode/record.js';
 
-/** One record as any source hands it to the pipeline: bytes plus where they came from. */
-export interface SourceRecord {
-  topic: string;
-  partition: number;
-  /** Kafka offset, or the line number in a file. */
-  offset: string;
-  key: Buffer | null;
-  value: Buffer | null;
-  format: InputFormat;
-  /** Set when the source decoded the record ahead, on another thread; the pipeline then does not decode it again. */
-  decoded?: Decoded;
-}
+export type { SourceRecord } from '../decode/record.js';
 
 /** A source pushes batches into `handle`; it commits a batch's position only after `handle` resolves. */
 export interface Source {

@@ -1,7 +1,7 @@
 import type { DetectionOutput } from '../actions/freeze-stage.js';
 import type { AuditEvent } from '../events/audit-event.js';
-import type { DetectionProcessor } from '../pipeline/processors.js';
-import type { EventProcessor } from '../pipeline/pipeline.js';
+import type { DetectionProcessor } from './processors.js';
+import type { EventProcessor } from './pipeline.js';
 import type { SourceRecord } from '../sources/source.js';
 import type { Changelogged } from '../state/changelogged.js';
 
