@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   ACTION_FAILED: 'an actuator could not check, apply or revert a freeze (audited as FreezeFailed and alerted at run time)',
   THREAD_FAILED: 'a consumer or decode thread died; the run stops rather than leave records undetected',
   CONSUMER_GAVE_UP: 'the cluster refused a consumer for good (kafkajs will not restart it); the line names the key to change',
+  INPUT_EMPTY: 'a replay, train, report or backtest read no event at all: the line says how many files and records it read, and why none decoded',
   USAGE: 'a bad command-line argument: one line, exit 2',
 } as const;
 

@@ -1,3 +1,4 @@
+import { cloudTrailRecords, isCloudWatchLogsPayload, isEventBridgeEnvelope, unwrapCompressed } from './envelopes.js';
 import { DecodeError } from '../errors.js';
 import type { AuditEvent, PrincipalKind } from '../events/audit-event.js';
 import type { DecodeContext, DecodeResult } from './context.js';
@@ -166,24 +167,30 @@ export function cloudTrailRecordToEvent(record: unknown, ctx: DecodeContext): Au
   };
 }
 
-/** One record, a log file {"Records":[...]}, a JSON array of records, or one record per line. */
+/**
+ * CloudTrail as it is delivered: one record, a log file {"Records":[...]}, a JSON array, one record per line,
+ * EventBridge events (the record under `detail`, one or an array) and CloudWatch Logs subscription payloads (each
+ * `logEvents[].message` one record), gzip'd or base64 of gzip'd as Firehose and Kinesis hand them on.
+ */
 export function decodeCloudTrail(value: Buffer, ctx: DecodeContext): DecodeResult {
+  const bytes = unwrapCompressed(value);
   let doc: unknown;
   try {
-    doc = parseJson(value);
+    doc = parseJson(bytes);
   } catch (err) {
-    const text = value.toString('utf8');
+    const text = bytes.toString('utf8');
     if (!text.includes('\n')) throw err;
-    const lines = text.split('\n').filter((l) => l.trim().length > 0);
-    return { events: lines.map((line) => cloudTrailRecordToEvent(parseJson(Buffer.from(line)), ctx)), ignored: 0 };
+    doc = text.split('\n').filter((l) => l.trim().length > 0).map((line) => parseJson(Buffer.from(line)));
   }
-  const records = Array.isArray(doc) ? doc : isObject(doc) && Array.isArray(doc.Records) ? doc.Records : undefined;
   // One record per message, the usual case, without an array to wrap it in and map over.
-  if (!records) return { events: [cloudTrailRecordToEvent(doc, ctx)], ignored: 0 };
-  return { events: records.map((r) => cloudTrailRecordToEvent(r, ctx)), ignored: 0 };
+  if (isObject(doc) && typeof doc.eventName === 'string') return { events: [cloudTrailRecordToEvent(doc, ctx)], ignored: 0 };
+  const { records, ignored } = cloudTrailRecords(doc);
+  return { events: records.map((r) => cloudTrailRecordToEvent(r, ctx)), ignored };
 }
 
 export function looksLikeCloudTrail(doc: unknown): boolean {
   if (Array.isArray(doc)) return doc.length > 0 && looksLikeCloudTrail(doc[0]);
+  if (isCloudWatchLogsPayload(doc)) return true;
+  if (isEventBridgeEnvelope(doc)) return /via CloudTrail$/.test(String(doc['detail-type']));
   return isObject(doc) && (Array.isArray(doc.Records) || (typeof doc.eventName === 'string' && typeof doc.eventSource === 'string'));
 }

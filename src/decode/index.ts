@@ -4,12 +4,15 @@ import type { SourceRecord } from './record.js';
 import { decodeCanonicalAvro, decodeCanonicalAvroBatch, decodeCanonicalJson } from './canonical.js';
 import { decodeCloudTrail, looksLikeCloudTrail } from './cloudtrail.js';
 import type { Decoder, DecodeContext, DecodeResult } from './context.js';
+import { unwrapCompressed } from './envelopes.js';
 import { parseJson } from './json.js';
 import { decodeKubernetes, decodeKubernetesCsv, looksLikeKubernetes } from './kubernetes.js';
 
 /** Recognises the format from the bytes: Confluent Avro by its magic byte, JSON by its shape. */
-function decodeAuto(value: Buffer, ctx: DecodeContext): DecodeResult {
-  if (value.length === 0) throw new DecodeError('DECODE_EMPTY', 'empty record');
+function decodeAuto(raw: Buffer, ctx: DecodeContext): DecodeResult {
+  if (raw.length === 0) throw new DecodeError('DECODE_EMPTY', 'empty record');
+  // gzip'd (or base64 of gzip'd) records, as Firehose and Kinesis deliver CloudWatch Logs, are read inside.
+  const value = unwrapCompressed(raw);
   if (value[0] === 0) return decodeCanonicalAvro(value, ctx);
   let doc: unknown;
   try {

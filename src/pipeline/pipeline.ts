@@ -51,6 +51,8 @@ export interface BatchSummary {
  */
 export class Pipeline {
   readonly totals: BatchSummary = { records: 0, events: 0, alerts: 0, freezes: 0, deadLettered: 0 };
+  /** Why records were dead-lettered: per error code, how many and the first reason (for an input that yields nothing). */
+  readonly rejections = new Map<string, { count: number; first: string }>();
   private evictedSeen = 0;
   private stopping = false;
 
@@ -103,6 +105,11 @@ export class Pipeline {
       const now = Date.now();
       metrics.endToEndLag.observe(Math.max(0, (now - newestEventTime) / 1000));
       if (oldestEventTime !== newestEventTime) metrics.endToEndLag.observe(Math.max(0, (now - oldestEventTime) / 1000));
+    }
+    for (const d of dead) {
+      const seen = this.rejections.get(d.error.code);
+      if (seen) seen.count++;
+      else this.rejections.set(d.error.code, { count: 1, first: d.error.message });
     }
     const t = this.totals;
     t.records += records.length;

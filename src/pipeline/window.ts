@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import type { Autoencoder } from '../model/autoencoder.js';
 import { Metrics } from '../metrics/metrics.js';
 import type { AlertSink } from '../sinks/sink.js';
+import { AuditwatchError } from '../errors.js';
 import { FileSource } from '../sources/file.js';
 import { KafkaRangeSource } from '../sources/kafka/range.js';
 import type { Source } from '../sources/source.js';
@@ -29,6 +30,21 @@ export function windowSource(input: WindowInput, format: InputFormat, kafka: Kaf
 }
 
 /**
+ * Never silent about input: a window that yielded no event at all is a failure (exit 1) with one line saying what
+ * was read and why none of it decoded, rather than "0 events" and exit 0.
+ */
+export function requireEvents(input: WindowInput, format: InputFormat, source: Source, pipeline: { totals: { events: number; records: number }; rejections: ReadonlyMap<string, { count: number; first: string }> }): void {
+  if (pipeline.totals.events > 0) return;
+  const where = input.kind === 'file' ? input.path : `topic ${input.topic}`;
+  const read = source instanceof FileSource
+    ? `${source.stats.files.toLocaleString('en')} file(s)${source.stats.gzipFiles ? ` (${source.stats.gzipFiles.toLocaleString('en')} gzip'd)` : ''}, ${source.stats.records.toLocaleString('en')} record(s)`
+    : `${pipeline.totals.records.toLocaleString('en')} record(s)`;
+  const why = [...pipeline.rejections.entries()].sort((a, b) => b[1].count - a[1].count).map(([code, r]) => `${r.count.toLocaleString('en')} ${code} (${r.first})`).join('; ');
+  const verdict = pipeline.totals.records === 0 ? 'nothing to decode' : why ? `none recognised as ${format}: ${why}` : 'none became an event';
+  throw new AuditwatchError('INPUT_EMPTY', `read 0 events from ${where}: ${read}, ${verdict}`);
+}
+
+/**
  * Makes every freeze rule a shadow (dry run): a replay or backtest of last week must not freeze production today.
  * Returns a copy; the config it was given is unchanged.
  */
@@ -38,10 +54,13 @@ export function shadowFreezes(config: Config): Config {
 }
 
 /** Runs detection over a window with the live code and freezes shadowed, and returns every alert revision. */
-export async function detectOverWindow(config: Config, model: BaselineModel, source: Source, log: Logger, autoencoder: Autoencoder | null = null): Promise<{ alerts: Alert[]; events: number; rejected: number }> {
+export async function detectOverWindow(config: Config, model: BaselineModel, source: Source, log: Logger, autoencoder: Autoencoder | null = null,
+  window?: { input: WindowInput; format: InputFormat }): Promise<{ alerts: Alert[]; events: number; rejected: number }> {
   const alerts: Alert[] = [];
   const collector: AlertSink = { name: 'collect', publish: async (a) => void alerts.push(...a), close: async () => {} };
   const { pipeline } = buildDetectionPipeline({ config: shadowFreezes(config), model, autoencoder, metrics: new Metrics(), log, sinks: [collector] });
   await source.run(pipeline.handle);
+  // A user's window must yield something; the evaluation's own simulated windows always do.
+  if (window) requireEvents(window.input, window.format, source, pipeline);
   return { alerts, events: pipeline.totals.events, rejected: pipeline.totals.deadLettered };
 }

@@ -1,5 +1,6 @@
-import { createReadStream, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, createReadStream, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { createGunzip } from 'node:zlib';
 import type { InputFormat } from '../config/schema.js';
 import type { DecodeSettings } from '../decode/index.js';
 import { AheadLines, DecodeAhead, PIECE_BYTES } from './decode-ahead.js';
@@ -60,9 +61,46 @@ export interface FileSourceOptions {
   decodeAhead?: { threads: number; settings: DecodeSettings };
 }
 
-/** A file, a directory of files (sorted by name), or stdin ("-"). Ends when all is read. */
+/** What a file source read: how much, and what its files were. */
+export interface FileStats {
+  files: number;
+  gzipFiles: number;
+  bytes: number;
+  records: number;
+}
+
+/** Every file under `dir`, however deep, in a stable order (by path), as an S3 export lays CloudTrail out. */
+function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const full = join(d, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.isFile()) out.push(full);
+    }
+  };
+  walk(dir);
+  return out.sort((a, b) => (relative(dir, a) < relative(dir, b) ? -1 : 1));
+}
+
+/** Whether a file starts with gzip's magic bytes (its name is not trusted: `.json.gz` and gzip'd NDJSON alike). */
+function gzipped(file: string): boolean {
+  const fd = openSync(file, 'r');
+  try {
+    const magic = Buffer.alloc(2);
+    return readSync(fd, magic, 0, 2, 0) === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * A file, a directory tree of files (read recursively, sorted by path), or stdin ("-"); gzip'd files are
+ * decompressed as they stream. Ends when all is read.
+ */
 export class FileSource implements Source {
   private stopped = false;
+  readonly stats: FileStats = { files: 0, gzipFiles: 0, bytes: 0, records: 0 };
   private readonly chunkBytes: number;
   private ahead: DecodeAhead | undefined;
 
@@ -73,14 +111,20 @@ export class FileSource implements Source {
   async run(handle: (records: SourceRecord[]) => Promise<void>): Promise<void> {
     const inputs: Array<{ name: string; bytes: number; chunks: (chunkBytes: number) => AsyncIterable<Buffer> }> = [];
     const fromFile = (file: string) => (chunkBytes: number) => createReadStream(file, { highWaterMark: chunkBytes }) as AsyncIterable<Buffer>;
+    const fromGzip = (file: string) => (chunkBytes: number) => createReadStream(file, { highWaterMark: chunkBytes }).pipe(createGunzip({ chunkSize: Math.min(chunkBytes, 1024 * 1024) })) as AsyncIterable<Buffer>;
+    const addFile = (file: string) => {
+      const size = statSync(file).size;
+      this.stats.files++;
+      this.stats.bytes += size;
+      // A gzip'd file's size once decompressed is not known: it streams, like stdin.
+      if (size >= 2 && gzipped(file)) {
+        this.stats.gzipFiles++;
+        inputs.push({ name: file, bytes: Infinity, chunks: fromGzip(file) });
+      } else inputs.push({ name: file, bytes: size, chunks: fromFile(file) });
+    };
     if (this.path === '-') inputs.push({ name: 'stdin', bytes: Infinity, chunks: () => process.stdin as AsyncIterable<Buffer> });
-    else if (statSync(this.path).isDirectory()) {
-      for (const f of readdirSync(this.path).sort()) {
-        const full = join(this.path, f);
-        const stat = statSync(full);
-        if (stat.isFile()) inputs.push({ name: full, bytes: stat.size, chunks: fromFile(full) });
-      }
-    } else inputs.push({ name: this.path, bytes: statSync(this.path).size, chunks: fromFile(this.path) });
+    else if (statSync(this.path).isDirectory()) for (const f of filesUnder(this.path)) addFile(f);
+    else addFile(this.path);
 
     const threads = this.opts.decodeAhead?.threads ?? 0;
     // Decoding ahead reads a piece at a time: what is read but not yet detected stays small.
@@ -115,6 +159,7 @@ export class FileSource implements Source {
     const flush = async (all: boolean) => {
       while (pending.length >= BATCH || (all && pending.length > 0)) {
         if (this.stopped) return;
+        this.stats.records += Math.min(BATCH, pending.length);
         await handle(pending.slice(0, BATCH));
         pending = pending.slice(BATCH);
       }

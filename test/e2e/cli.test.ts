@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -54,6 +55,19 @@ describe('the auditwatch CLI on files (built dist/)', () => {
     expect(diff.added.every((i: { severity: string }) => i.severity === 'warning' || i.severity === 'critical')).toBe(true);
     expect(r.out).toMatch(new RegExp(`${diff.added.length} new in B, 0 gone in B`));
     expect(cli(['backtest', '--config', SIM_CONFIG, '--input', day]).code).toBe(2);
+  });
+
+  it('an input that yields no event is a failure with one line saying what was read and why, not "0 events" and exit 0', () => {
+    const empty = join(dir, 'not-cloudtrail');
+    mkdirSync(join(empty, 'AWSLogs', '111111111111', 'CloudTrail-Digest'), { recursive: true });
+    writeFileSync(join(empty, 'AWSLogs', '111111111111', 'CloudTrail-Digest', 'digest.json.gz'), gzipSync('{"awsAccountId":"111111111111","digestStartTime":"2026-02-01T00:00:00Z"}'));
+    writeFileSync(join(empty, 'notes.txt'), 'hello\n');
+    for (const command of [['replay', '--alerts', join(dir, 'none.ndjson')], ['train', '--model-dir', join(dir, 'models-none')]]) {
+      const r = cli([...command, '--input', empty, '--format', 'cloudtrail', ...(command[0] === 'replay' ? ['--model-dir', models] : [])]);
+      expect(r.code, command[0]).toBe(1);
+      const lines = r.err.trim().split('\n').filter((l) => !l.startsWith('{'));
+      expect(lines, command[0]).toEqual([expect.stringMatching(new RegExp(`^auditwatch: INPUT_EMPTY: read 0 events from ${empty}: 2 file\\(s\\) \\(1 gzip'd\\), 2 record\\(s\\), none recognised as cloudtrail: 1 DECODE_MISSING_FIELD .*; 1 DECODE_NOT_JSON`))]);
+    }
   });
 
   it('a bad argument prints one line and exits 2', () => {

@@ -64,8 +64,8 @@ export async function backtestCommand(args: BacktestArgs): Promise<number> {
   // Both runs read exactly the same events: an open-ended topic range is pinned to now.
   const window = choice.kind === 'topic' ? { ...choice, to: choice.to ?? Date.now() } : choice;
   const autoencoder = await loadAutoencoder(configA.modelDir);
-  const a = await detectOverWindow(configA, model, windowSource(window, args.format, kafka, configA), log, autoencoder);
-  const b = await detectOverWindow(configB, model, windowSource(window, args.format, kafka, configB), log, autoencoder);
+  const a = await detectOverWindow(configA, model, windowSource(window, args.format, kafka, configA), log, autoencoder, { input: window, format: args.format });
+  const b = await detectOverWindow(configB, model, windowSource(window, args.format, kafka, configB), log, autoencoder, { input: window, format: args.format });
   const diff = diffIncidents(a.alerts, b.alerts);
   const line = (tag: string, i: IncidentView, extra = '') => `${tag} ${i.severity.padEnd(8)} ${i.detector} ${i.principal} ${i.environment} ${i.resourceType} at ${new Date(i.firstAlertAt).toISOString()}${extra}\n`;
   process.stdout.write(`backtest over ${a.events} events: A (${args.config[0]}) ${diff.incidentsA} incidents, B (${args.config[1]}) ${diff.incidentsB} incidents\n`);

@@ -6,7 +6,7 @@ import { createKafka } from '../../kafka/client.js';
 import { createLogger } from '../../log.js';
 import { Metrics } from '../../metrics/metrics.js';
 import { buildDetectionPipeline } from '../../pipeline/assemble.js';
-import { shadowFreezes, windowSource } from '../../pipeline/window.js';
+import { requireEvents, shadowFreezes, windowSource } from '../../pipeline/window.js';
 import { renderReportHtml } from '../../report/html.js';
 import { ReportRecorder } from '../../report/recorder.js';
 import { buildReport } from '../../report/report.js';
@@ -38,7 +38,9 @@ export async function reportCommand(args: ReportArgs): Promise<number> {
     wrap: (detection) => (recorder = new ReportRecorder(detection)),
   });
   const kafka = choice.kind === 'topic' ? createKafka(config.kafka, log) : undefined;
-  await windowSource(choice, args.format, kafka, config).run(pipeline.handle);
+  const source = windowSource(choice, args.format, kafka, config);
+  await source.run(pipeline.handle);
+  requireEvents(choice, args.format, source, pipeline);
   const where = choice.kind === 'file' ? choice.path : `topic ${choice.topic}`;
   let report;
   try {

@@ -4,7 +4,7 @@ import { createKafka } from '../../kafka/client.js';
 import { createLogger } from '../../log.js';
 import { Metrics } from '../../metrics/metrics.js';
 import { buildTrainingPipeline } from '../../pipeline/assemble.js';
-import { windowSource } from '../../pipeline/window.js';
+import { requireEvents, windowSource } from '../../pipeline/window.js';
 import { configFrom, inputChoice, type WindowArgs } from '../common.js';
 
 export interface TrainArgs extends WindowArgs {
@@ -18,7 +18,9 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
   const metrics = new Metrics();
   const { pipeline, learner, learning } = buildTrainingPipeline(config, metrics, log);
   const kafka = choice.kind === 'topic' ? createKafka(config.kafka, log) : undefined;
-  await windowSource(choice, args.format, kafka, config).run(pipeline.handle);
+  const source = windowSource(choice, args.format, kafka, config);
+  await source.run(pipeline.handle);
+  requireEvents(choice, args.format, source, pipeline);
   const model = learner.model();
   const path = writeModel(config.modelDir, model);
   const ae = learning.vectors.length ? await trainAutoencoder(learning.vectors, { from: model.timeRange?.from ?? null, to: model.timeRange?.to ?? null, events: model.eventCount }) : null;
