@@ -82,6 +82,8 @@ export function program(setExit: (code: number) => void = () => {}): Command {
     .option('--end <time>', 'end of the simulated range (default: today 00:00 UTC)')
     .option('--kubernetes', 'also write the simulated cluster\'s Kubernetes audit events, interleaved (read them with --format auto)')
     .option('--elb-incident-at <time>', 'also re-enact the ELB incident at this time')
+    .option('--gcp-wipe-at <time>', 'also a mass delete of disks in the simulated GCP project (Cloud Audit Logs entries)')
+    .option('--azure-wipe-at <time>', 'also a mass delete of storage accounts in the simulated Azure subscription (Activity Log records)')
     .requiredOption('--out <file>', 'output file, or - for stdout')
     .action((o) => done(simulateCommand(o)));
 

@@ -15,7 +15,7 @@ const RESOURCE_ID_KEYS = [
   'logGroupName', 'stackName', 'queueUrl', 'topicArn', 'repositoryName', 'domainName', 'resourceArn',
 ];
 
-function singular(noun: string): string {
+export function singular(noun: string): string {
   if (/ies$/.test(noun)) return `${noun.slice(0, -3)}y`;
   if (/(ss|x|ch|sh)es$/.test(noun)) return noun.slice(0, -2);
   if (/[^su]s$/.test(noun)) return noun.slice(0, -1);
@@ -66,7 +66,7 @@ function findResourceId(record: JsonObject, params: JsonObject | undefined): str
 }
 
 /** The largest list of items in the request: TerminateInstances with 60 ids → 60; a plain call → 1. */
-function countObjects(params: unknown, depth = 0): number {
+export function countObjects(params: unknown, depth = 0): number {
   if (depth > 4) return 0;
   if (Array.isArray(params)) return params.length;
   if (!isObject(params)) return 0;

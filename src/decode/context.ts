@@ -7,6 +7,10 @@ import { memo } from '../util/memo.js';
 export interface DecodeContext {
   environmentForAccount(accountId: string | undefined): string;
   environmentForNamespace(namespace: string | undefined): string;
+  /** GCP: project id → environment (`environments.gcpProjects`). */
+  environmentForProject(project: string | undefined): string;
+  /** Azure: subscription id → environment (`environments.azureSubscriptions`), case-insensitive. */
+  environmentForSubscription(subscription: string | undefined): string;
   classifyPrincipalName(name: string): PrincipalKind | undefined;
 }
 
@@ -33,8 +37,12 @@ export function decodeContextFrom(config: DecodeSettings): DecodeContext {
   const humanPatterns = config.principals.humanPatterns.map((p) => new RegExp(p));
   // A Map: 12-digit account ids as keys of a plain object make it a slow dictionary, read for every record.
   const accounts = new Map(Object.entries(env.awsAccounts));
+  const projects = new Map(Object.entries(env.gcpProjects));
+  const subscriptions = new Map(Object.entries(env.azureSubscriptions).map(([id, name]) => [id.toLowerCase(), name]));
   return {
     environmentForAccount: (accountId) => (accountId && accounts.get(accountId)) || env.default,
+    environmentForProject: (project) => (project && projects.get(project)) || env.default,
+    environmentForSubscription: (subscription) => (subscription && subscriptions.get(subscription.toLowerCase())) || env.default,
     environmentForNamespace: (ns) => {
       if (ns !== undefined) for (const [re, name] of namespaceRules) if (re.test(ns)) return name;
       return env.kubernetesDefault ?? env.default;

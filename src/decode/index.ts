@@ -2,7 +2,9 @@ import type { InputFormat } from '../config/schema.js';
 import { AuditwatchError, DecodeError } from '../errors.js';
 import type { SourceRecord } from './record.js';
 import { decodeCanonicalAvro, decodeCanonicalAvroBatch, decodeCanonicalJson } from './canonical.js';
+import { decodeAzureActivity, looksLikeAzure } from './azure.js';
 import { decodeCloudTrail, looksLikeCloudTrail } from './cloudtrail.js';
+import { decodeGcpAudit, looksLikeGcp } from './gcp.js';
 import type { Decoder, DecodeContext, DecodeResult } from './context.js';
 import { unwrapCompressed } from './envelopes.js';
 import { parseJson } from './json.js';
@@ -27,6 +29,8 @@ function decodeAuto(raw: Buffer, ctx: DecodeContext): DecodeResult {
   }
   if (looksLikeCloudTrail(doc)) return decodeCloudTrail(value, ctx);
   if (looksLikeKubernetes(doc)) return decodeKubernetes(value, ctx);
+  if (looksLikeGcp(doc)) return decodeGcpAudit(value, ctx);
+  if (looksLikeAzure(doc)) return decodeAzureActivity(value, ctx);
   return decodeCanonicalJson(value, ctx);
 }
 
@@ -37,6 +41,8 @@ export const DECODERS: Record<InputFormat, Decoder> = {
   'canonical-avro': decodeCanonicalAvro,
   'canonical-avro-batch': decodeCanonicalAvroBatch,
   cloudtrail: decodeCloudTrail,
+  'gcp-audit': decodeGcpAudit,
+  'azure-activity': decodeAzureActivity,
   k8s: decodeKubernetes,
   'k8s-csv': decodeKubernetesCsv,
 };

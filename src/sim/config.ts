@@ -5,6 +5,7 @@ import { generateKeyFiles } from '../actions/signing.js';
 import { validateConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { SIM_ACCOUNTS } from './cloudtrail-sim.js';
+import { SIM_AZURE_SUBSCRIPTION, SIM_GCP_PROJECT } from './cloud-wipes.js';
 
 /** The simulated cluster's namespaces (src/sim/kubernetes-sim.ts) by environment. */
 export const SIM_NAMESPACES = { 'prod-*': 'production', 'staging-*': 'staging' };
@@ -30,7 +31,10 @@ export function simulationConfig(brokers: string[], run: string): Config {
     kafka: { brokers, clientId: `auditwatch-${run}`, groupId: `auditwatch-${run}` },
     sources: [{ type: 'kafka', topics: [`audit.cloudtrail.${run}`], format: 'cloudtrail' }],
     deadLetter: { topic: `auditwatch.dead-letter.${run}` },
-    environments: { awsAccounts: { [SIM_ACCOUNTS.production]: 'production', [SIM_ACCOUNTS.staging]: 'staging' }, kubernetesNamespaces: SIM_NAMESPACES },
+    environments: {
+      awsAccounts: { [SIM_ACCOUNTS.production]: 'production', [SIM_ACCOUNTS.staging]: 'staging' }, kubernetesNamespaces: SIM_NAMESPACES,
+      gcpProjects: { [SIM_GCP_PROJECT]: 'production' }, azureSubscriptions: { [SIM_AZURE_SUBSCRIPTION]: 'production' },
+    },
     alerts: { sinks: [{ type: 'kafka', topic: `auditwatch.alerts.${run}` }] },
     freeze: { mode: 'enforce', controlTopic: `auditwatch.control.${run}`, auditTopic: `auditwatch.freeze-audit.${run}`, ...ephemeralSigning() },
     metrics: { enabled: false },

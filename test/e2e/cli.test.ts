@@ -57,6 +57,20 @@ describe('the auditwatch CLI on files (built dist/)', () => {
     expect(cli(['backtest', '--config', SIM_CONFIG, '--input', day]).code).toBe(2);
   });
 
+  it('a mass delete in a GCP project and in an Azure subscription is alerted critical and would be frozen, like the ELB one', () => {
+    const clouds = join(dir, 'clouds.ndjson');
+    const sim = cli(['simulate', '--days', '1', '--seed', '4', '--end', '2026-02-02T00:00:00Z', '--gcp-wipe-at', '2026-02-01T10:00:00Z', '--azure-wipe-at', '2026-02-01T16:00:00Z', '--out', clouds]);
+    expect(sim.code).toBe(0);
+    expect(sim.err).toMatch(/CloudTrail, GCP audit, Azure activity records/);
+    const alerts = join(dir, 'clouds-alerts.ndjson');
+    const replay = cli(['replay', '--input', clouds, '--format', 'auto', '--model-dir', models, '--alerts', alerts, '--config', SIM_CONFIG]);
+    expect(replay.code, replay.err).toBe(0);
+    const critical = readFileSync(alerts, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((a) => a.severity === 'critical');
+    const of = (principal: string) => critical.filter((a) => a.principal === principal);
+    expect(of('ci-cleanup@acme-prod.iam.gserviceaccount.com')[0]).toMatchObject({ environment: 'production', resourceType: 'compute:disk', action: 'freeze-dry-run' });
+    expect(of('maintenance-job@acme.example')[0]).toMatchObject({ environment: 'production', resourceType: 'azure:microsoft.storage/storageaccounts', action: 'freeze-dry-run' });
+  });
+
   it('an input that yields no event is a failure with one line saying what was read and why, not "0 events" and exit 0', () => {
     const empty = join(dir, 'not-cloudtrail');
     mkdirSync(join(empty, 'AWSLogs', '111111111111', 'CloudTrail-Digest'), { recursive: true });

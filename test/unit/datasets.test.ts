@@ -4,7 +4,29 @@ import { validateConfig } from '../../src/config/load.js';
 import { DECODERS, decodeContextFrom } from '../../src/decode/index.js';
 import { DATASETS, filesUnder, haveDatasets } from '../helpers/datasets.js';
 
-const ctx = decodeContextFrom(validateConfig({ environments: { awsAccounts: { '218007301253': 'production' } } }, {}));
+const ctx = decodeContextFrom(validateConfig({ environments: {
+  awsAccounts: { '218007301253': 'production' },
+  gcpProjects: { 'test-project': 'production', 'fake-project': 'staging' },
+  azureSubscriptions: { '12345678-1234-1234-1234-123456789ABC': 'production' },
+} }, {}));
+const lines = (path: string) => readFileSync(`${DATASETS}/${path}`, 'utf8').split('\n').filter(Boolean).map((l) => Buffer.from(l));
+
+/** Decodes each value; the coded rejections by code (a crash would throw past this). */
+function tally(values: Buffer[], format: 'gcp-audit' | 'azure-activity' | 'auto') {
+  const out = { events: [] as ReturnType<typeof DECODERS.auto>['events'], ignored: 0, rejected: {} as Record<string, number> };
+  for (const v of values) {
+    try {
+      const r = DECODERS[format](v, ctx);
+      out.events.push(...r.events);
+      out.ignored += r.ignored;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      expect(code, (err as Error).message).toMatch(/^DECODE_/);
+      out.rejected[code!] = (out.rejected[code!] ?? 0) + 1;
+    }
+  }
+  return out;
+}
 
 describe.skipIf(!haveDatasets)(`every record in ${DATASETS} decodes`, () => {
   it('the Stratus run CloudTrail log files', () => {
@@ -53,5 +75,49 @@ describe.skipIf(!haveDatasets)(`every record in ${DATASETS} decodes`, () => {
     const deletes = r.events.filter((e) => e.verb === 'delete');
     expect(deletes.length).toBeGreaterThanOrEqual(300);
     expect(deletes.every((e) => e.principal.kind === 'service' || e.principal.kind === 'human')).toBe(true);
+  });
+
+  it('GCP Cloud Audit Logs as gcloud and sinks export them: every audit entry an event, the two plain log lines passed over', () => {
+    for (const format of ['gcp-audit', 'auto'] as const) {
+      const plaso = tally(lines('gcp/plaso/gcp_logging.jsonl'), format);
+      expect([plaso.events.length, plaso.ignored, plaso.rejected]).toEqual([9, 2, {}]);
+      const cloudevents = tally(filesUnder('gcp/google-cloudevents', '.json').map((f) => readFileSync(f)), format);
+      expect([cloudevents.events.length, cloudevents.rejected]).toEqual([3, {}]);
+      const custodian = tally(filesUnder('gcp/custodian-events', '.json').map((f) => readFileSync(f)), format);
+      expect([custodian.events.length, custodian.rejected]).toEqual([46, {}]);
+    }
+    const [robot] = tally(filesUnder('gcp/google-cloudevents', '.json').filter((f) => f.includes('pubsub')).map((f) => readFileSync(f)), 'gcp-audit').events;
+    expect(robot).toMatchObject({
+      principal: { id: 'robot@test-project.iam.gserviceaccount.com', kind: 'service' }, action: 'google.pubsub.v1.Publisher.CreateTopic', verb: 'create',
+      resource: { type: 'pubsub:topic' }, environment: 'production', source: 'gcp', outcome: 'success',
+    });
+  });
+
+  it('the Panther GCP fixtures decode or are refused with a reason; their deletes are deletes', () => {
+    const r = tally(lines('gcp/panther-tests/gcp_audit.jsonl'), 'gcp-audit');
+    expect(r.events.length + r.ignored + Object.values(r.rejected).reduce((a, b) => a + b, 0)).toBe(204);
+    expect(r.events.length).toBeGreaterThan(100);
+    const deletes = r.events.filter((e) => e.verb === 'delete').map((e) => e.action);
+    expect(deletes).toEqual(expect.arrayContaining(['v1.compute.instances.delete', 'v1.compute.firewalls.delete', 'storage.objects.delete']));
+    expect(r.events.find((e) => e.action === 'v1.compute.instances.delete')!.resource.type).toBe('compute:instance');
+  });
+
+  it('Azure Activity Log exports decode; stages that are not an outcome are counted, not events', () => {
+    for (const format of ['azure-activity', 'auto'] as const) {
+      const plaso = tally(lines('azure/plaso/azure_activity_log.jsonl'), format);
+      expect([plaso.events.length, plaso.ignored, plaso.rejected]).toEqual([0, 4, {}]); // all four are "Started"
+      const otel = tally(filesUnder('azure/otel-activitylogs', '.json').map((f) => readFileSync(f)), format);
+      expect([otel.events.length, otel.ignored, otel.rejected]).toEqual([0, 2, {}]); // both "Start"
+    }
+  });
+
+  it('the Panther Azure fixtures decode or are refused with a reason; their deletes are deletes', () => {
+    const r = tally(lines('azure/panther-tests/azure_monitor_activity.jsonl'), 'azure-activity');
+    expect(r.events.length + r.ignored + Object.values(r.rejected).reduce((a, b) => a + b, 0)).toBe(249);
+    expect(r.events.length).toBeGreaterThan(200);
+    const vmDelete = r.events.find((e) => /virtualmachines\/delete$/i.test(e.action));
+    expect(vmDelete).toMatchObject({ verb: 'delete', resource: { type: 'azure:microsoft.compute/virtualmachines' }, source: 'azure' });
+    expect(r.events.filter((e) => e.verb === 'delete').length).toBeGreaterThan(40);
+    expect(r.events.some((e) => e.environment === 'production')).toBe(true);
   });
 });

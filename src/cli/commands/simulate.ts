@@ -1,7 +1,8 @@
 import { createWriteStream } from 'node:fs';
 import { history, withElbIncident, withKubernetes } from '../../sim/scenario.js';
 import type { CloudTrailRecord } from '../../sim/cloudtrail-sim.js';
-import type { SimRecord } from '../../sim/incidents.js';
+import { simTime, type SimRecord } from '../../sim/incidents.js';
+import { simulateAzureWipe, simulateGcpWipe } from '../../sim/cloud-wipes.js';
 import { parseTimeArg, UsageError } from '../common.js';
 
 export interface SimulateArgs {
@@ -11,6 +12,8 @@ export interface SimulateArgs {
   out: string;
   elbIncidentAt?: string;
   kubernetes?: boolean;
+  gcpWipeAt?: string;
+  azureWipeAt?: string;
 }
 
 function positiveInt(flag: string, text: string): number {
@@ -28,9 +31,19 @@ export async function simulateCommand(args: SimulateArgs): Promise<number> {
   if (at !== undefined) records = withElbIncident(records as CloudTrailRecord[], { seed, incidentAt: at });
   // The cluster's audit stream, interleaved by time: read it back with --format auto.
   if (args.kubernetes) records = withKubernetes(records, { seed, days, end });
+  // Mass deletes in the simulated GCP project and Azure subscription, as Cloud Audit Logs and Activity Log exports
+  // carry them, merged by event time (read the file back with --format auto).
+  const gcpAt = parseTimeArg('--gcp-wipe-at', args.gcpWipeAt);
+  const azureAt = parseTimeArg('--azure-wipe-at', args.azureWipeAt);
+  const clouds: Array<{ t: number; line: unknown }> = [
+    ...(gcpAt === undefined ? [] : simulateGcpWipe({ seed, at: gcpAt }).map((e) => ({ t: Date.parse(e.timestamp as string), line: e }))),
+    ...(azureAt === undefined ? [] : simulateAzureWipe({ seed, at: azureAt }).map((e) => ({ t: Date.parse(e.time as string), line: { records: [e] } }))),
+  ];
+  const lines = [...records.map((r) => ({ t: simTime(r), line: r as unknown })), ...clouds].sort((a, b) => a.t - b.t);
   const out: NodeJS.WritableStream = args.out === '-' ? process.stdout : createWriteStream(args.out);
-  for (const r of records) if (!out.write(`${JSON.stringify(r)}\n`)) await new Promise<void>((res) => out.once('drain', () => res()));
+  for (const { line } of lines) if (!out.write(`${JSON.stringify(line)}\n`)) await new Promise<void>((res) => out.once('drain', () => res()));
   if (args.out !== '-') await new Promise<void>((res) => out.end(() => res()));
-  process.stderr.write(`simulated ${records.length} ${args.kubernetes ? 'CloudTrail and Kubernetes audit' : 'CloudTrail'} records over ${days} days (seed ${seed})\n`);
+  const kinds = ['CloudTrail', ...(args.kubernetes ? ['Kubernetes audit'] : []), ...(gcpAt !== undefined ? ['GCP audit'] : []), ...(azureAt !== undefined ? ['Azure activity'] : [])];
+  process.stderr.write(`simulated ${lines.length} ${kinds.join(', ')} records over ${days} days (seed ${seed})\n`);
   return 0;
 }
