@@ -12,6 +12,7 @@ export const SUITES: Record<string, { file: string; flags?: string[]; what: stri
   throughput: { file: 'throughput.ts', what: 'events/s end to end against bare kafkajs, replay, produce→alert latency, memory (the default)' },
   freeze: { file: 'freeze-latency.ts', what: 'first delete produced → alert, PostgreSQL, write gate, IAM policy, admission denial' },
   gate: { file: 'gate-check.ts', what: 'the write gate\'s answer: in process, over HTTP, the admission webhook over HTTPS' },
+  decoders: { file: 'decoders.ts', what: 'each input format\'s decoder against JSON.parse of the same bytes' },
   pipeline: { file: 'in-process.ts', what: 'the detection pipeline in process, with and without the learned model' },
   cpu: { file: 'cpu-split.ts', what: 'CPU per event and cores busy, by phase (BENCH_PHASES)' },
   thread: { file: 'consumer-thread.ts', what: 'one process with and without the consumer thread, and --workers' },

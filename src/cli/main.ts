@@ -9,6 +9,7 @@ import { evaluateCommand } from './commands/evaluate.js';
 import { freezeCommand, freezesCommand, unfreezeCommand } from './commands/freeze.js';
 import { gateCommand, keysGenerateCommand } from './commands/gate.js';
 import { admissionCommand } from './commands/admission.js';
+import { ingestCommand } from './commands/ingest.js';
 import { replayCommand } from './commands/replay.js';
 import { reportCommand } from './commands/report.js';
 import { runCommand } from './commands/run.js';
@@ -60,6 +61,15 @@ export function program(setExit: (code: number) => void = () => {}): Command {
     .option('--config <file>', 'a config file; give it twice: the running one, then the candidate', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--out <file>', 'also write the comparison as JSON')
     .action((o) => done(backtestCommand(o)));
+
+  root.command('ingest')
+    .description('write an archive (a file, a directory tree such as an S3 export, gzip\'d or not) to a topic as canonical events, keyed by principal, stamped with event time: then train --topic learns from it')
+    .option('--input <path>', 'file, directory of files, or - for stdin')
+    .option('--topic <topic>', 'the topic to write to (created if missing)')
+    .option('--partitions <n>', 'partitions of the topic if it is created', '6')
+    .addOption(formatOption())
+    .option('--config <file>', 'YAML config file (kafka, environments, deadLetter)')
+    .action((o) => done(ingestCommand(o)));
 
   root.command('evaluate')
     .description('train on simulated history, replay a window with labelled incidents, and score detection per incident')

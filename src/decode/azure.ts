@@ -2,8 +2,8 @@ import { DecodeError } from '../errors.js';
 import type { AuditEvent, Verb } from '../events/audit-event.js';
 import { stableId } from '../util/hash.js';
 import type { DecodeContext, DecodeResult } from './context.js';
-import { unwrapCompressed } from './envelopes.js';
-import { isObject, optionalString, parseJson, parseTime, type JsonObject } from './json.js';
+import { parseDocument } from './envelopes.js';
+import { isObject, optionalString, parseTime, type JsonObject } from './json.js';
 
 /** A field that diagnostic-settings exports write as a string and the SDK/CLI as `{value, localizedValue}`. */
 function text(v: unknown): string | undefined {
@@ -88,15 +88,7 @@ export function azureRecordToEvent(r: JsonObject, ctx: DecodeContext): AuditEven
  * A stage that is not an operation's outcome (Started, Accepted) is counted as ignored: its outcome follows.
  */
 export function decodeAzureActivity(value: Buffer, ctx: DecodeContext): DecodeResult {
-  const bytes = unwrapCompressed(value);
-  let doc: unknown;
-  try {
-    doc = parseJson(bytes);
-  } catch (err) {
-    const lines = bytes.toString('utf8');
-    if (!lines.includes('\n')) throw err;
-    doc = lines.split('\n').filter((l) => l.trim().length > 0).map((line) => parseJson(Buffer.from(line)));
-  }
+  const doc = parseDocument(value);
   const records: unknown[] = [];
   const collect = (d: unknown) => {
     if (Array.isArray(d)) d.forEach(collect);

@@ -1,8 +1,8 @@
-import { cloudTrailRecords, isCloudWatchLogsPayload, isEventBridgeEnvelope, unwrapCompressed } from './envelopes.js';
+import { cloudTrailRecords, isCloudWatchLogsPayload, isEventBridgeEnvelope, parseDocument } from './envelopes.js';
 import { DecodeError } from '../errors.js';
 import type { AuditEvent, PrincipalKind } from '../events/audit-event.js';
 import type { DecodeContext, DecodeResult } from './context.js';
-import { isObject, optionalString, parseJson, parseTime, requireString, type JsonObject } from './json.js';
+import { isObject, optionalString, parseTime, requireString, type JsonObject } from './json.js';
 import { memo2 } from '../util/memo.js';
 import { cloudTrailVerb } from './verbs.js';
 
@@ -173,15 +173,7 @@ export function cloudTrailRecordToEvent(record: unknown, ctx: DecodeContext): Au
  * `logEvents[].message` one record), gzip'd or base64 of gzip'd as Firehose and Kinesis hand them on.
  */
 export function decodeCloudTrail(value: Buffer, ctx: DecodeContext): DecodeResult {
-  const bytes = unwrapCompressed(value);
-  let doc: unknown;
-  try {
-    doc = parseJson(bytes);
-  } catch (err) {
-    const text = bytes.toString('utf8');
-    if (!text.includes('\n')) throw err;
-    doc = text.split('\n').filter((l) => l.trim().length > 0).map((line) => parseJson(Buffer.from(line)));
-  }
+  const doc = parseDocument(value);
   // One record per message, the usual case, without an array to wrap it in and map over.
   if (isObject(doc) && typeof doc.eventName === 'string') return { events: [cloudTrailRecordToEvent(doc, ctx)], ignored: 0 };
   const { records, ignored } = cloudTrailRecords(doc);

@@ -71,3 +71,18 @@ export function cloudTrailRecords(doc: unknown, out: { records: unknown[]; ignor
   }
   return out;
 }
+
+/**
+ * A record's document: gzip'd or not, one JSON value, or one per line (then an array of them). What every
+ * JSON-based decoder of delivered logs starts from.
+ */
+export function parseDocument(value: Buffer): unknown {
+  const bytes = unwrapCompressed(value);
+  try {
+    return parseJson(bytes);
+  } catch (err) {
+    const text = bytes.toString('utf8');
+    if (!text.includes('\n')) throw err;
+    return text.split('\n').filter((l) => l.trim().length > 0).map((line) => parseJson(Buffer.from(line)));
+  }
+}

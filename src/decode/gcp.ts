@@ -3,7 +3,7 @@ import type { AuditEvent, Verb } from '../events/audit-event.js';
 import { stableId } from '../util/hash.js';
 import { countObjects, singular } from './cloudtrail.js';
 import type { DecodeContext, DecodeResult } from './context.js';
-import { unwrapCompressed } from './envelopes.js';
+import { parseDocument, unwrapCompressed } from './envelopes.js';
 import { isObject, optionalString, parseJson, parseTime, type JsonObject } from './json.js';
 import { cloudTrailVerb } from './verbs.js';
 
@@ -109,15 +109,7 @@ function entriesOf(doc: unknown, out: unknown[]): void {
  * or inside Pub/Sub messages as Logging sinks publish them. Entries that are not audit logs are counted as ignored.
  */
 export function decodeGcpAudit(value: Buffer, ctx: DecodeContext): DecodeResult {
-  const bytes = unwrapCompressed(value);
-  let doc: unknown;
-  try {
-    doc = parseJson(bytes);
-  } catch (err) {
-    const text = bytes.toString('utf8');
-    if (!text.includes('\n')) throw err;
-    doc = text.split('\n').filter((l) => l.trim().length > 0).map((line) => parseJson(Buffer.from(line)));
-  }
+  const doc = parseDocument(value);
   const entries: unknown[] = [];
   entriesOf(doc, entries);
   const events: AuditEvent[] = [];
