@@ -45,6 +45,18 @@ export function requireEvents(input: WindowInput, format: InputFormat, source: S
 }
 
 /**
+ * One warning per kind of input whose records were dead-lettered (`*.json.gz` files, `*.txt` files, a topic), with
+ * counts and the reasons: an archive with files of another kind in it says so even when the rest decoded.
+ */
+export function warnRejected(log: Logger, format: InputFormat, pipeline: { rejectionsByKind: ReadonlyMap<string, { records: number; sources: Set<string>; codes: Map<string, number>; first: string }> }): void {
+  for (const [kind, r] of pipeline.rejectionsByKind) {
+    const codes = [...r.codes.entries()].map(([code, n]) => `${n.toLocaleString('en')} ${code}`).join(', ');
+    log.warn({ kind, records: r.records, sources: r.sources.size, codes: Object.fromEntries(r.codes), first: r.first },
+      `${r.records.toLocaleString('en')} record(s) from ${r.sources.size.toLocaleString('en')} source(s) of kind ${kind} not recognised as ${format} (${codes}; first: ${r.first})`);
+  }
+}
+
+/**
  * Makes every freeze rule a shadow (dry run): a replay or backtest of last week must not freeze production today.
  * Returns a copy; the config it was given is unchanged.
  */
@@ -61,6 +73,9 @@ export async function detectOverWindow(config: Config, model: BaselineModel, sou
   const { pipeline } = buildDetectionPipeline({ config: shadowFreezes(config), model, autoencoder, metrics: new Metrics(), log, sinks: [collector] });
   await source.run(pipeline.handle);
   // A user's window must yield something; the evaluation's own simulated windows always do.
-  if (window) requireEvents(window.input, window.format, source, pipeline);
+  if (window) {
+    warnRejected(log, window.format, pipeline);
+    requireEvents(window.input, window.format, source, pipeline);
+  }
   return { alerts, events: pipeline.totals.events, rejected: pipeline.totals.deadLettered };
 }

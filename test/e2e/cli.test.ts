@@ -84,6 +84,18 @@ describe('the auditwatch CLI on files (built dist/)', () => {
     }
   });
 
+  it('files of a kind that is not recognised are named in one warning per kind, with counts, while the rest replays', () => {
+    const mixed = join(dir, 'mixed');
+    mkdirSync(mixed, { recursive: true });
+    writeFileSync(join(mixed, 'trail.json'), readFileSync(day, 'utf8').split('\n').slice(0, 50).join('\n'));
+    for (const n of [1, 2, 3]) writeFileSync(join(mixed, `notes-${n}.txt`), 'not a record\n');
+    const r = cli(['replay', '--input', mixed, '--format', 'cloudtrail', '--model-dir', models, '--alerts', join(dir, 'mixed.ndjson')]);
+    expect(r.code).toBe(0);
+    const warnings = r.err.split('\n').filter((l) => l.includes('not recognised as cloudtrail')).map((l) => JSON.parse(l).msg as string);
+    expect(warnings).toEqual([expect.stringMatching(/^3 record\(s\) from 3 source\(s\) of kind \*\.txt not recognised as cloudtrail \(3 DECODE_NOT_JSON; first: not JSON/)]);
+    expect(r.err).toMatch(/replayed 50 events/);
+  });
+
   it('a bad argument prints one line and exits 2', () => {
     for (const args of [['replay', '--input', 'x', '--format', 'xml', '--alerts', 'o'], ['train', '--input', 'a', '--topic', 'b'], ['frobnicate'], ['train', '--topic', 't', '--from', 'yesterday-ish'], ['run', '--workers', 'many'], ['run', '--workers', '0']]) {
       const r = cli(args);

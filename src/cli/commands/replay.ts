@@ -7,7 +7,7 @@ import { createLogger } from '../../log.js';
 import { Metrics } from '../../metrics/metrics.js';
 import { buildDetectionPipeline, connectProducer } from '../../pipeline/assemble.js';
 import { NdjsonSink } from '../../sinks/ndjson.js';
-import { requireEvents, shadowFreezes, windowSource } from '../../pipeline/window.js';
+import { requireEvents, shadowFreezes, windowSource, warnRejected } from '../../pipeline/window.js';
 import { configFrom, inputChoice, type WindowArgs } from '../common.js';
 
 export interface ReplayArgs extends WindowArgs {
@@ -47,6 +47,7 @@ export async function replayCommand(args: ReplayArgs): Promise<number> {
     await producer?.disconnect();
   }
   const seconds = (performance.now() - started) / 1000;
+  warnRejected(log, args.format, pipeline);
   requireEvents(choice, args.format, source, pipeline);
   const t = pipeline.totals;
   process.stderr.write(`replayed ${t.events} events (${t.records} records, ${t.deadLettered} rejected) in ${seconds.toFixed(2)} s, ` +

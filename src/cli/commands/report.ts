@@ -6,7 +6,7 @@ import { createKafka } from '../../kafka/client.js';
 import { createLogger } from '../../log.js';
 import { Metrics } from '../../metrics/metrics.js';
 import { buildDetectionPipeline } from '../../pipeline/assemble.js';
-import { requireEvents, shadowFreezes, windowSource } from '../../pipeline/window.js';
+import { requireEvents, shadowFreezes, windowSource, warnRejected } from '../../pipeline/window.js';
 import { renderReportHtml } from '../../report/html.js';
 import { ReportRecorder } from '../../report/recorder.js';
 import { buildReport } from '../../report/report.js';
@@ -40,6 +40,7 @@ export async function reportCommand(args: ReportArgs): Promise<number> {
   const kafka = choice.kind === 'topic' ? createKafka(config.kafka, log) : undefined;
   const source = windowSource(choice, args.format, kafka, config);
   await source.run(pipeline.handle);
+  warnRejected(log, args.format, pipeline);
   requireEvents(choice, args.format, source, pipeline);
   const where = choice.kind === 'file' ? choice.path : `topic ${choice.topic}`;
   let report;

@@ -4,7 +4,7 @@ import { createKafka } from '../../kafka/client.js';
 import { createLogger } from '../../log.js';
 import { Metrics } from '../../metrics/metrics.js';
 import { buildTrainingPipeline } from '../../pipeline/assemble.js';
-import { requireEvents, windowSource } from '../../pipeline/window.js';
+import { requireEvents, windowSource, warnRejected } from '../../pipeline/window.js';
 import { configFrom, inputChoice, type WindowArgs } from '../common.js';
 
 export interface TrainArgs extends WindowArgs {
@@ -20,6 +20,7 @@ export async function trainCommand(args: TrainArgs): Promise<number> {
   const kafka = choice.kind === 'topic' ? createKafka(config.kafka, log) : undefined;
   const source = windowSource(choice, args.format, kafka, config);
   await source.run(pipeline.handle);
+  warnRejected(log, args.format, pipeline);
   requireEvents(choice, args.format, source, pipeline);
   const model = learner.model();
   const path = writeModel(config.modelDir, model);
