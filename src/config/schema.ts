@@ -23,14 +23,14 @@ const regex = z.string().refine(
   { message: 'expected a valid regular expression' },
 );
 
-const format = z.enum(['auto', 'canonical-json', 'canonical-avro', 'canonical-avro-batch', 'cloudtrail', 'gcp-audit', 'azure-activity', 'k8s', 'k8s-csv']);
+const format = z.enum(['auto', 'canonical-json', 'canonical-avro', 'canonical-avro-batch', 'cloudtrail', 'gcp-audit', 'azure-activity', 'github-audit', 'k8s', 'k8s-csv']);
 
 const kafkaSourceSpec = z.strictObject({
   /** Consume Kafka topics as a consumer group (`run`) or a time range (`replay --topic`). */
   type: z.literal('kafka'),
   /** The topics to read; `run` waits, with a warning naming this key, for one that does not exist yet. */
   topics: z.array(z.string().min(1)).min(1),
-  /** How records are decoded: auto, canonical-json, canonical-avro, canonical-avro-batch, cloudtrail, gcp-audit, azure-activity, k8s or k8s-csv. */
+  /** How records are decoded: auto, canonical-json, canonical-avro, canonical-avro-batch, cloudtrail, gcp-audit, azure-activity, github-audit, k8s or k8s-csv. */
   format: format.default('auto'),
   /** Where a consumer group with no committed offsets starts. */
   fromBeginning: z.boolean().default(true),
@@ -302,6 +302,8 @@ export const configSchema = z.strictObject({
       gcpProjects: z.record(z.string().regex(/^[a-z][a-z0-9.:-]{2,}$/, 'expected a GCP project id'), z.string().min(1)).default({}),
       /** Azure Activity Log: subscription id → environment. */
       azureSubscriptions: z.record(z.string().min(1), z.string().min(1)).default({}),
+      /** GitHub audit log: organisation (or enterprise) → environment; source code is production state too. */
+      githubOrganizations: z.record(z.string().min(1), z.string().min(1)).default({}),
       /** Kubernetes: namespace glob → environment; first match wins, then `kubernetesDefault`. */
       kubernetesNamespaces: z.record(z.string(), z.string().min(1)).default({}),
       /** Environment of Kubernetes events no namespace glob matched (default: `environments.default`). */

@@ -9,6 +9,8 @@ export interface DecodeContext {
   environmentForNamespace(namespace: string | undefined): string;
   /** GCP: project id → environment (`environments.gcpProjects`). */
   environmentForProject(project: string | undefined): string;
+  /** GitHub: organisation → environment (`environments.githubOrganizations`). */
+  environmentForGithubOrg(org: string | undefined): string;
   /** Azure: subscription id → environment (`environments.azureSubscriptions`), case-insensitive. */
   environmentForSubscription(subscription: string | undefined): string;
   classifyPrincipalName(name: string): PrincipalKind | undefined;
@@ -38,10 +40,12 @@ export function decodeContextFrom(config: DecodeSettings): DecodeContext {
   // A Map: 12-digit account ids as keys of a plain object make it a slow dictionary, read for every record.
   const accounts = new Map(Object.entries(env.awsAccounts));
   const projects = new Map(Object.entries(env.gcpProjects));
+  const githubOrgs = new Map(Object.entries(env.githubOrganizations));
   const subscriptions = new Map(Object.entries(env.azureSubscriptions).map(([id, name]) => [id.toLowerCase(), name]));
   return {
     environmentForAccount: (accountId) => (accountId && accounts.get(accountId)) || env.default,
     environmentForProject: (project) => (project && projects.get(project)) || env.default,
+    environmentForGithubOrg: (org) => (org && githubOrgs.get(org)) || env.default,
     environmentForSubscription: (subscription) => (subscription && subscriptions.get(subscription.toLowerCase())) || env.default,
     environmentForNamespace: (ns) => {
       if (ns !== undefined) for (const [re, name] of namespaceRules) if (re.test(ns)) return name;

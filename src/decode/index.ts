@@ -5,6 +5,7 @@ import { decodeCanonicalAvro, decodeCanonicalAvroBatch, decodeCanonicalJson } fr
 import { decodeAzureActivity, looksLikeAzure } from './azure.js';
 import { decodeCloudTrail, looksLikeCloudTrail } from './cloudtrail.js';
 import { decodeGcpAudit, looksLikeGcp } from './gcp.js';
+import { decodeGithubAudit, looksLikeGithub } from './github.js';
 import type { Decoder, DecodeContext, DecodeResult } from './context.js';
 import { unwrapCompressed } from './envelopes.js';
 import { parseJson } from './json.js';
@@ -31,6 +32,7 @@ function decodeAuto(raw: Buffer, ctx: DecodeContext): DecodeResult {
   if (looksLikeKubernetes(doc)) return decodeKubernetes(value, ctx);
   if (looksLikeGcp(doc)) return decodeGcpAudit(value, ctx);
   if (looksLikeAzure(doc)) return decodeAzureActivity(value, ctx);
+  if (looksLikeGithub(doc)) return decodeGithubAudit(value, ctx);
   return decodeCanonicalJson(value, ctx);
 }
 
@@ -43,6 +45,7 @@ export const DECODERS: Record<InputFormat, Decoder> = {
   cloudtrail: decodeCloudTrail,
   'gcp-audit': decodeGcpAudit,
   'azure-activity': decodeAzureActivity,
+  'github-audit': decodeGithubAudit,
   k8s: decodeKubernetes,
   'k8s-csv': decodeKubernetesCsv,
 };

@@ -8,11 +8,12 @@ const ctx = decodeContextFrom(validateConfig({ environments: {
   awsAccounts: { '218007301253': 'production' },
   gcpProjects: { 'test-project': 'production', 'fake-project': 'staging' },
   azureSubscriptions: { '12345678-1234-1234-1234-123456789ABC': 'production' },
+  githubOrganizations: { 'my-org': 'production' },
 } }, {}));
 const lines = (path: string) => readFileSync(`${DATASETS}/${path}`, 'utf8').split('\n').filter(Boolean).map((l) => Buffer.from(l));
 
 /** Decodes each value; the coded rejections by code (a crash would throw past this). */
-function tally(values: Buffer[], format: 'gcp-audit' | 'azure-activity' | 'auto') {
+function tally(values: Buffer[], format: 'gcp-audit' | 'azure-activity' | 'github-audit' | 'auto') {
   const out = { events: [] as ReturnType<typeof DECODERS.auto>['events'], ignored: 0, rejected: {} as Record<string, number> };
   for (const v of values) {
     try {
@@ -119,5 +120,18 @@ describe.skipIf(!haveDatasets)(`every record in ${DATASETS} decodes`, () => {
     expect(vmDelete).toMatchObject({ verb: 'delete', resource: { type: 'azure:microsoft.compute/virtualmachines' }, source: 'azure' });
     expect(r.events.filter((e) => e.verb === 'delete').length).toBeGreaterThan(40);
     expect(r.events.some((e) => e.environment === 'production')).toBe(true);
+  });
+
+  it('the GitHub organisation audit log: the Panther fixtures decode, or are refused for the time 31 of them lack; destroys are deletes', () => {
+    for (const format of ['github-audit', 'auto'] as const) {
+      const r = tally(lines('github/panther-tests/github_audit.jsonl'), format);
+      // Trimmed by hand: 31 carry neither @timestamp nor created_at, and an event without a time cannot be placed.
+      expect([r.events.length, r.rejected]).toEqual([76, { DECODE_MISSING_FIELD: 31 }]);
+      expect(() => DECODERS['github-audit'](Buffer.from('{"action":"repo.destroy","actor":"a","org":"o"}'), ctx)).toThrow(/github-audit: @timestamp \(or created_at\) is missing/);
+      const deletes = r.events.filter((e) => e.verb === 'delete').map((e) => e.action);
+      expect([...new Set(deletes)].sort()).toEqual(['org.remove_member', 'protected_branch.destroy', 'public_key.delete', 'repo.remove_member', 'repository_ruleset.destroy', 'team.destroy']);
+      expect(r.events.find((e) => e.action === 'protected_branch.destroy')).toMatchObject({ resource: { type: 'github:protected_branch', id: 'my-org/my-repo' }, environment: 'production', source: 'github', principal: { id: 'cat' } });
+      expect(r.events.find((e) => e.action === 'secret_scanning.disable')?.verb).toBe('update');
+    }
   });
 });

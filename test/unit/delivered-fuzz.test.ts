@@ -11,7 +11,8 @@ const ctx = decodeContextFrom(validateConfig({}, {}));
 const trail = simulateNormalTraffic({ seed: 8, from: Date.parse('2026-02-02T10:00:00Z'), to: Date.parse('2026-02-02T10:05:00Z') }).slice(0, 20);
 
 /** Real-shaped records of each new format, with the decoder meant for them. */
-const SAMPLES: Array<{ format: 'cloudtrail' | 'gcp-audit' | 'azure-activity'; doc: unknown }> = [
+const SAMPLES: Array<{ format: 'cloudtrail' | 'gcp-audit' | 'azure-activity' | 'github-audit'; doc: unknown }> = [
+  { format: 'github-audit', doc: { '@timestamp': 1738317507000, _document_id: 'abc', action: 'repo.destroy', actor: 'octocat', org: 'acme', repo: 'acme/site', operation_type: 'remove' } },
   ...trail.slice(0, 5).map((r) => ({ format: 'cloudtrail' as const, doc: { version: '0', 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.ec2', detail: r } })),
   { format: 'cloudtrail', doc: { messageType: 'DATA_MESSAGE', logEvents: trail.slice(0, 5).map((r, i) => ({ id: String(i), timestamp: 0, message: JSON.stringify(r) })) } },
   ...simulateGcpWipe({ seed: 2, at: Date.parse('2026-02-02T10:00:00Z'), disks: 4 }).map((doc) => ({ format: 'gcp-audit' as const, doc })),
@@ -36,7 +37,7 @@ function withValueAt(doc: unknown, path: Array<string | number>, value: unknown,
 }
 
 /** Decodes to events, or refuses with a coded DecodeError: nothing else, and never a crash. */
-function decodesOrRefuses(format: 'cloudtrail' | 'gcp-audit' | 'azure-activity' | 'auto', bytes: Buffer): void {
+function decodesOrRefuses(format: 'cloudtrail' | 'gcp-audit' | 'azure-activity' | 'github-audit' | 'auto', bytes: Buffer): void {
   try {
     const r = DECODERS[format](bytes, ctx);
     expect(Array.isArray(r.events)).toBe(true);
