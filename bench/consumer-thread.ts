@@ -39,10 +39,10 @@ const workers = (thread: boolean) => auditwatchProcess(bench.kafka, bench.broker
 // The baseline first: each repeat's ratios are to it.
 const phases: Array<[string, Phase]> = [
   ['bare kafkajs + JSON.parse', () => inProcess(baseline(bench.kafka, topic, N))],
-  ['auditwatch, one process, thread: false', () => inProcess(auditwatchRun(bench, producer, topic, 'cloudtrail', N, alerts, { consumerThread: false }))],
+  ['auditwatch, one process, thread: false', () => inProcess(auditwatchRun(bench, topic, 'cloudtrail', N, alerts, { consumerThread: false }))],
   ...(DECODE_SHARES ?? [undefined]).map((decodeShare): [string, Phase] => [
     `auditwatch, one process, consumer thread${decodeShare === undefined ? '' : `, decodeShare ${decodeShare}`}`,
-    () => inProcess(auditwatchRun(bench, producer, topic, 'cloudtrail', N, alerts, { consumerThread: true, decodeShare })),
+    () => inProcess(auditwatchRun(bench, topic, 'cloudtrail', N, alerts, { consumerThread: true, decodeShare })),
   ]),
   ...(WORKERS > 1 ? [
     [`auditwatch run --workers ${WORKERS}, thread: false`, () => workers(false)],

@@ -180,7 +180,7 @@ export interface AuditwatchRunOptions {
  * written to its changelog after each batch (unless `partitionState` is false: one state, nothing written), the
  * freeze stage, the executor and the Kafka alert sink. The topic is keyed by principal, so no repartition hop.
  */
-export async function auditwatchRun({ brokers }: Pick<BenchBroker, 'kafka' | 'brokers'>, _producer: Producer, topic: string, format: 'cloudtrail' | 'canonical-avro', n: number, alertsTopic: string,
+export async function auditwatchRun({ brokers }: Pick<BenchBroker, 'kafka' | 'brokers'>, topic: string, format: 'cloudtrail' | 'canonical-avro', n: number, alertsTopic: string,
   { partitionState = true, consumerThread, decodeShare }: AuditwatchRunOptions = {}): Promise<Span> {
   const config = loadConfig(join(PROJECT_ROOT, 'config', 'simulation.yaml'), {});
   config.alerts.sinks = [{ type: 'kafka', topic: alertsTopic }];

@@ -15,10 +15,7 @@ import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
 import { constants as perf, PerformanceObserver, type NodeGCPerformanceDetail, type PerformanceEntry } from 'node:perf_hooks';
 import { Partitioners } from 'kafkajs';
-import { createKafka } from '../src/kafka/client.js';
 import { PROJECT_ROOT } from '../src/kafka/local-broker.js';
-import { createLogger } from '../src/log.js';
-import { connectProducer } from '../src/pipeline/assemble.js';
 import { auditwatchRun, baseline, type AuditwatchRunOptions, benchBroker, eventsPerSecond, keyedCloudTrailValues, PARTITIONS, produce, type Span } from './consumers.js';
 import { machine, median } from './stats.js';
 
@@ -105,12 +102,11 @@ async function main(): Promise<void> {
   await producer.connect();
   await produce(producer, topic, keyedCloudTrailValues(EVENTS));
   await producer.disconnect();
-  const awProducer = await connectProducer(createKafka({ brokers: brokers.split(','), clientId: run }, createLogger('error')));
   const session = new Session();
   session.connect();
   if (PROFILE) await session.post('Profiler.enable');
 
-  const auditwatch = (options: AuditwatchRunOptions = {}) => () => auditwatchRun({ kafka, brokers }, awProducer, topic, 'cloudtrail', EVENTS, alertsTopic, options);
+  const auditwatch = (options: AuditwatchRunOptions = {}) => () => auditwatchRun({ kafka, brokers }, topic, 'cloudtrail', EVENTS, alertsTopic, options);
   const runs: Record<PhaseName, () => Promise<Span>> = {
     baseline: () => baseline(kafka, topic, EVENTS),
     auditwatch: auditwatch(),
@@ -130,7 +126,7 @@ async function main(): Promise<void> {
   for (const [name, done] of phases) say(row(PHASES[name], done));
   if (PROFILE) say(`CPU profiles of each phase's main thread: ${join(PROJECT_ROOT, 'bench', 'profiles')}`);
   session.disconnect();
-  await Promise.all([awProducer.disconnect(), admin.disconnect()]);
+  await admin.disconnect();
   await teardown.run();
 }
 

@@ -18,6 +18,8 @@ const say = (s: string) => process.stdout.write(`${s}\n`);
 const trail = simulateNormalTraffic({ seed: 3, from: Date.parse('2026-02-02T00:00:00Z'), to: Date.parse('2026-02-03T00:00:00Z') }).slice(0, RECORDS);
 const cases: Array<{ name: string; format: InputFormat; values: Buffer[]; events: number }> = [
   { name: 'CloudTrail record', format: 'cloudtrail', values: trail.map((r) => Buffer.from(JSON.stringify(r))), events: trail.length },
+  // The default input format: the record's shape picks the decoder, from one parse.
+  { name: 'CloudTrail record, format auto', format: 'auto', values: trail.map((r) => Buffer.from(JSON.stringify(r))), events: trail.length },
   { name: 'CloudTrail in EventBridge', format: 'cloudtrail', values: trail.map((r) => Buffer.from(JSON.stringify({ version: '0', 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.ec2', detail: r }))), events: trail.length },
   // 50 records per CloudWatch Logs payload, gzip'd as Firehose delivers them.
   { name: 'CloudTrail in CloudWatch Logs, gzip\'d', format: 'cloudtrail', values: Array.from({ length: Math.ceil(trail.length / 50) }, (_, i) => gzipSync(JSON.stringify({ messageType: 'DATA_MESSAGE', logEvents: trail.slice(i * 50, i * 50 + 50).map((r, j) => ({ id: String(j), timestamp: 0, message: JSON.stringify(r) })) }))), events: trail.length },

@@ -17,10 +17,7 @@ import { Partitioners } from 'kafkajs';
 import { loadConfig } from '../src/config/load.js';
 import { DECODERS, decodeContextFrom } from '../src/decode/index.js';
 import { auditEventType, toConfluentWire } from '../src/events/avro.js';
-import { createKafka } from '../src/kafka/client.js';
 import { PROJECT_ROOT } from '../src/kafka/local-broker.js';
-import { createLogger } from '../src/log.js';
-import { connectProducer } from '../src/pipeline/assemble.js';
 import { auditwatchProcess, auditwatchRun, baseline, benchBroker, cloudTrailValues, eventsPerSecond, keyedCloudTrailValues, PARTITIONS, produce } from './consumers.js';
 import { machine, median, saveResults } from './stats.js';
 
@@ -77,15 +74,14 @@ async function main(): Promise<void> {
   })());
   say(`produced the same ${EVENTS} events as canonical Avro (Confluent wire format) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
-  const awProducer = await connectProducer(createKafka({ brokers: brokers.split(','), clientId: run }, createLogger('error')));
   const runs: Record<string, number[]> = { baseline: [], json: [], avro: [], file: [], baselineProcesses: [], jsonWorkers: [], avroWorkers: [] };
   // Each phase's raw figures are saved as soon as it ends, so a failure later does not lose them.
   const progressPath = join(PROJECT_ROOT, 'bench', 'results.partial.json');
   const saveProgress = (extra: Record<string, unknown> = {}) => writeFileSync(progressPath, `${JSON.stringify({ when: new Date().toISOString(), machine: machine(), events: EVENTS, runs, ...extra }, null, 2)}\n`);
   for (let r = 0; r < REPEATS; r++) {
     runs.baseline!.push(eventsPerSecond(await baseline(kafka, jsonTopic, EVENTS)));
-    runs.json!.push(eventsPerSecond(await auditwatchRun({ kafka, brokers }, awProducer, jsonTopic, 'cloudtrail', EVENTS, alertsTopic)));
-    runs.avro!.push(eventsPerSecond(await auditwatchRun({ kafka, brokers }, awProducer, avroTopic, 'canonical-avro', EVENTS, alertsTopic)));
+    runs.json!.push(eventsPerSecond(await auditwatchRun({ kafka, brokers }, jsonTopic, 'cloudtrail', EVENTS, alertsTopic)));
+    runs.avro!.push(eventsPerSecond(await auditwatchRun({ kafka, brokers }, avroTopic, 'canonical-avro', EVENTS, alertsTopic)));
     say(`run ${r + 1}/${REPEATS}: baseline ${Math.round(runs.baseline!.at(-1)!)} /s, auditwatch JSON ${Math.round(runs.json!.at(-1)!)} /s, Avro ${Math.round(runs.avro!.at(-1)!)} /s`);
     runs.jsonWorkers!.push(await auditwatchProcess(kafka, brokers, jsonTopic, 'cloudtrail', EVENTS, alertsTopic, WORKERS));
     runs.avroWorkers!.push(await auditwatchProcess(kafka, brokers, avroTopic, 'canonical-avro', EVENTS, alertsTopic, WORKERS));
@@ -95,7 +91,7 @@ async function main(): Promise<void> {
 
   saveProgress();
   if (process.env.BENCH_ONLY === 'kafka') {
-    await Promise.all([producer.disconnect(), awProducer.disconnect(), admin.disconnect()]);
+    await Promise.all([producer.disconnect(), admin.disconnect()]);
     await teardown.run();
     return;
   }
@@ -124,7 +120,7 @@ async function main(): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
   say(`replay from a file of ${FILE_EVENTS} events: ${runs.file!.map(Math.round).join(', ')} /s`);
   saveProgress();
-  await Promise.all([producer.disconnect(), awProducer.disconnect(), admin.disconnect()]);
+  await Promise.all([producer.disconnect(), admin.disconnect()]);
 
   const memory = JSON.parse(execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(PROJECT_ROOT, 'bench', 'memory.ts'), '1000000'], { encoding: 'utf8' })) as { bytesPerEntity: number; rssMiB: number };
   say(`memory: ${memory.bytesPerEntity} bytes per tracked entity; RSS ${memory.rssMiB} MiB at one million entities`);

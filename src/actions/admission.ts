@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
+import { readConfigFile } from '../config/files.js';
 import type { DecodeContext } from '../decode/context.js';
 import { ConfigError } from '../errors.js';
 import { listening } from '../util/net.js';
@@ -68,14 +68,6 @@ export interface AdmissionServer {
   stop(): Promise<void>;
 }
 
-function readPem(path: string, key: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new ConfigError([`config: ${key}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
-  }
-}
-
 /**
  * A validating admission webhook over TLS: POST /validate takes an AdmissionReview v1 and answers one. /healthz and
  * /readyz (the control topic read to where it stood at start) for the kubelet's probes. Until it is ready it denies
@@ -86,8 +78,8 @@ export async function startAdmissionServer(opts: {
   check: Check; ready: () => boolean; ctx: DecodeContext;
   onDecision?: (verdict: AdmissionVerdict, req: AdmissionRequest, ms: number) => void;
 }): Promise<AdmissionServer> {
-  const cert = readPem(opts.certFile, 'admissionWebhook.certFile');
-  const key = readPem(opts.keyFile, 'admissionWebhook.keyFile');
+  const cert = readConfigFile(opts.certFile, 'admissionWebhook.certFile');
+  const key = readConfigFile(opts.keyFile, 'admissionWebhook.keyFile');
   let server: Server;
   try {
     server = createServer({ cert, key });

@@ -1,7 +1,7 @@
-import { isTamper, verifyControlValue, freezeOf, type ControlOp, type ControlRecord, type RejectReason } from './control-record.js';
-import { scopeKeysFor, type FreezeCommand } from './freeze-command.js';
+import { CapWindow } from './cap-window.js';
+import { isTamper, verifyControlValue, type ControlOp, type ControlRecord, type RejectReason } from './control-record.js';
+import { freezeId, scopeKeysFor, type FreezeCommand } from './freeze-command.js';
 import type { KeyRing } from './signing.js';
-import { BoundedSet } from '../util/bounded-set.js';
 
 /** Where a control record sits, for logs and the control-tamper alert. */
 export interface ControlPosition {
@@ -55,9 +55,8 @@ interface ScopeState {
  */
 export class ControlLog {
   private readonly scopes = new Map<string, ScopeState>();
-  /** createdAt of every accepted freeze, in log order, for the cap carried by automatic freezes. */
-  private freezeTimes: number[] = [];
-  private readonly countedFreezes = new BoundedSet<string>(10_000);
+  /** Every accepted freeze, for the cap carried by automatic freezes. */
+  private readonly capWindow = new CapWindow();
 
   constructor(private readonly keys: KeyRing) {}
 
@@ -83,11 +82,12 @@ export class ControlLog {
     if (record.seq === state.seq && record.sig === state.sig) return { kind: 'ignored', why: 'duplicate' };
     if (record.seq === state.seq) return reject('sequence-conflict', `sequence ${record.seq} of ${record.scopeKey} was taken by another writer first`, signed);
     if (record.seq < state.seq) return reject('stale-sequence', `sequence ${record.seq} of ${record.scopeKey} is older than ${state.seq}: a replayed record`, signed);
-    const freeze = freezeOf(record);
-    if (record.op === 'freeze' && record.cap && !this.countedFreezes.has(freezeId(freeze))) {
+    const freeze: FreezeCommand = record.freeze;
+    if (record.op === 'freeze' && record.cap && !this.capWindow.has(freeze)) {
       const since = freeze.createdAt - record.cap.window;
-      this.freezeTimes = this.freezeTimes.filter((t) => t > since - 86_400_000);
-      const inWindow = this.freezeTimes.filter((t) => t > since && t <= freeze.createdAt).length;
+      // Records come in log order, their event times nearly so: a day's slack before forgetting.
+      this.capWindow.forget(since - 86_400_000);
+      const inWindow = this.capWindow.count(since, freeze.createdAt);
       if (inWindow >= record.cap.maxFreezes) return reject('cap', `cap of ${record.cap.maxFreezes} freezes per ${record.cap.window} ms already taken (${inWindow} in the window)`, signed);
     }
     const previous = state.live;
@@ -95,10 +95,7 @@ export class ControlLog {
     this.scopes.set(record.scopeKey, { seq: record.seq, sig: record.sig, live: next });
     // A lift or expiry carries the freeze it ended: after compaction has removed the freeze itself, it still counts.
     const counts = next ?? (previous === null || freezeId(previous) === freezeId(freeze) ? freeze : null);
-    if (counts && !this.countedFreezes.has(freezeId(counts))) {
-      this.countedFreezes.add(freezeId(counts));
-      this.freezeTimes.push(counts.createdAt);
-    }
+    if (counts) this.capWindow.add(counts);
     return { kind: 'accepted', change: { scopeKey: record.scopeKey, op: record.op, record, freeze: next, previous } };
   }
 
@@ -110,6 +107,13 @@ export class ControlLog {
   /** The freeze set on a scope and not lifted, whether or not its TTL has run out. */
   live(scopeKey: string): FreezeCommand | null {
     return this.scopes.get(scopeKey)?.live ?? null;
+  }
+
+  /** Freezes set and not lifted, expired or not: what an executor reconciles after a restart. */
+  liveFreezes(): FreezeCommand[] {
+    const out: FreezeCommand[] = [];
+    for (const s of this.scopes.values()) if (s.live) out.push(s.live);
+    return out;
   }
 
   /** Freezes in force at `now`: set, not lifted, not expired. */
@@ -127,8 +131,4 @@ export class ControlLog {
     }
     return null;
   }
-}
-
-function freezeId(c: FreezeCommand): string {
-  return `${c.scopeKey}@${c.alertId}@${c.createdAt}`;
 }

@@ -8,10 +8,6 @@ import { KeyRing, loadKeyRing, loadSigner, type Signer } from './signing.js';
 export class ControlPublisher {
   constructor(private readonly producer: Producer, readonly topic: string, private readonly signer: Signer) {}
 
-  get keyId(): string {
-    return this.signer.keyId;
-  }
-
   async publish(unsigned: readonly UnsignedControlRecord[]): Promise<ControlRecord[]> {
     const records = unsigned.map((u) => signControlRecord(u, this.signer));
     if (records.length) await this.producer.send({ topic: this.topic, acks: -1, messages: records.map(controlMessage) });

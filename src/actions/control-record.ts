@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { scopeKey, type FreezeCommand } from './freeze-command.js';
+import { scopeKey } from './freeze-command.js';
 import { canonicalJson, type KeyRing, type Signer } from './signing.js';
 
 /**
@@ -58,8 +58,6 @@ export type RejectReason =
   | 'forged-tombstone'
   | 'sequence-conflict'
   | 'cap';
-
-export const REJECT_REASONS: readonly RejectReason[] = ['not-json', 'schema', 'unsigned', 'unknown-key', 'bad-signature', 'key-mismatch', 'stale-sequence', 'forged-tombstone', 'sequence-conflict', 'cap'];
 
 /** Reasons that only a writer without the key, or a replay, produces: each raises a control-tamper alert. */
 export function isTamper(reason: RejectReason): boolean {
@@ -121,10 +119,6 @@ export function verifyControlValue(messageKey: string | undefined, value: Buffer
     return { ok: false, reason: 'key-mismatch', detail: `record for ${record.scopeKey} under message key ${messageKey ?? '(none)'}`, ...hints };
   }
   return { ok: true, record };
-}
-
-export function freezeOf(record: ControlRecord): FreezeCommand {
-  return record.freeze as FreezeCommand;
 }
 
 /** The JSON Schema of a control record, as published in schemas/control-record.schema.json. */

@@ -2,7 +2,7 @@ import type { Alert, AlertAction } from '../alerts/alert.js';
 import type { Config, FreezeRule } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { BoundedSet } from '../util/bounded-set.js';
+import { CapWindow } from './cap-window.js';
 import { globToRegExp } from '../util/glob.js';
 import type { ControlPublisher } from './control-publisher.js';
 import type { ControlRecord } from './control-record.js';
@@ -42,10 +42,8 @@ export function alertActionOf(d: FreezeDecision | null): AlertAction {
 export class ActionDispatcher {
   /** Scope key → expiry (event time) and kind of the freeze (or dry run, or proposal) already decided for it. */
   private readonly frozenUntil = new Map<string, { until: number; kind: FreezeDecisionKind }>();
-  /** createdAt of every freeze decided (freeze, dry-run, propose), for the cap's sliding window. */
-  private decidedAt: number[] = [];
-  /** Freezes already in `decidedAt` (scope@createdAt), whether decided here or seen on the control topic. */
-  private readonly counted = new BoundedSet<string>(10_000);
+  /** Every freeze decided (freeze, dry-run, propose) or seen on the control topic, for the cap's sliding window. */
+  private readonly capWindow = new CapWindow();
   /** The latest sequence seen or written per scope on the control topic: the next record of a scope goes above it. */
   private readonly seqs = new Map<string, number>();
   private allowEnv!: Set<string>;
@@ -71,29 +69,22 @@ export class ActionDispatcher {
     this.rules = policy.rules.map((r) => ({ ...r, typeRes: r.resourceTypes.map(globToRegExp) }));
   }
 
-  /** Seeds the scope and cap state from freezes already on the control topic (after a restart). */
-  restore(commands: readonly FreezeCommand[]): void {
-    for (const c of commands) this.observe(c);
-  }
-
-  /** A record accepted on the control topic: its sequence, and the freeze it sets. */
+  /**
+   * A record accepted on the control topic, from this instance, another one in the group, or an operator (from its
+   * start, so a restart is seeded with what is in force). A freeze holds its scope here too, so an instance that
+   * takes over a partition does not freeze the same scope again, and counts once towards the cap however often it
+   * is seen; a lift or expiry frees the scope for a later incident. The next record of a scope goes above its
+   * sequence.
+   */
   observeRecord(r: ControlRecord): void {
     this.seqs.set(r.scopeKey, Math.max(this.seqs.get(r.scopeKey) ?? 0, r.seq));
-    if (r.op === 'freeze') this.observe(r.freeze as FreezeCommand);
-  }
-
-  /**
-   * A freeze seen on the control topic, from this instance, another one in the group, or an operator: its scope
-   * counts as frozen here too, so an instance that takes over a partition does not freeze the same scope again.
-   * Each freeze counts once towards the cap, however often it is seen.
-   */
-  observe(c: FreezeCommand): void {
-    this.frozenUntil.set(c.scopeKey, { until: Math.max(this.frozenUntil.get(c.scopeKey)?.until ?? 0, c.expiresAt), kind: 'freeze' });
-    const id = `${c.scopeKey}@${c.createdAt}`;
-    if (this.counted.has(id)) return;
-    this.counted.add(id);
-    this.decidedAt.push(c.createdAt);
-    this.decidedAt.sort((a, b) => a - b);
+    if (r.op !== 'freeze') {
+      // Only the hold of the freeze that ended (or an older one): a newer decision on the scope stands.
+      if ((this.frozenUntil.get(r.scopeKey)?.until ?? Infinity) <= r.freeze.expiresAt) this.frozenUntil.delete(r.scopeKey);
+      return;
+    }
+    this.frozenUntil.set(r.scopeKey, { until: Math.max(this.frozenUntil.get(r.scopeKey)?.until ?? 0, r.freeze.expiresAt), kind: 'freeze' });
+    this.capWindow.add(r.freeze);
   }
 
   private ruleFor(a: Alert): (FreezeRule & { typeRes: RegExp[] }) | undefined {
@@ -124,13 +115,13 @@ export class ActionDispatcher {
     const held = this.frozenUntil.get(command.scopeKey);
     if (held && held.until > command.createdAt) return { kind: 'already-frozen', command, inWindow: 0, heldBy: held.kind };
     const windowStart = command.createdAt - this.policy.cap.window;
-    this.decidedAt = this.decidedAt.filter((t) => t > windowStart);
-    if (this.decidedAt.length >= this.policy.cap.maxFreezes) return { kind: 'refused-cap', command, inWindow: this.decidedAt.length };
-    this.decidedAt.push(command.createdAt);
-    this.counted.add(`${command.scopeKey}@${command.createdAt}`);
+    this.capWindow.forget(windowStart);
+    const inWindow = this.capWindow.count(windowStart);
+    if (inWindow >= this.policy.cap.maxFreezes) return { kind: 'refused-cap', command, inWindow };
+    this.capWindow.add(command);
     const kind: FreezeDecisionKind = mode === 'enforce' ? 'freeze' : mode === 'dry-run' ? 'dry-run' : 'propose';
     this.frozenUntil.set(command.scopeKey, { until: command.expiresAt, kind });
-    return { kind, command, inWindow: this.decidedAt.length };
+    return { kind, command, inWindow: inWindow + 1 };
   }
 
   /** Carries out decisions; returns how many freezes were published, dry-run or proposed. */

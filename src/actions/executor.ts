@@ -20,7 +20,6 @@ const ATTEMPTS = 3;
  * that passed while it was down is carried out at once.
  */
 export class FreezeExecutor {
-  private readonly known = new Map<string, FreezeCommand>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly queues = new Map<string, Promise<void>>();
   private live = false;
@@ -46,20 +45,16 @@ export class FreezeExecutor {
 
   /** Resolves once the control topic is read and every freeze found there is reconciled. */
   async start(): Promise<FreezeCommand[]> {
+    // Until the topic is read to where it stood, the gate's state is what gets reconciled, not each record.
     this.gate.onChange((change) => {
-      if (!this.live) {
-        if (change.freeze) this.known.set(change.scopeKey, change.freeze);
-        else this.known.delete(change.scopeKey);
-        return;
-      }
-      this.enqueue(change.scopeKey, () => this.onChange(change));
+      if (this.live) void this.enqueue(change.scopeKey, () => this.onChange(change));
     });
     this.gate.onReject((r) => {
       if (this.live) void this.enqueue(r.scopeKey ?? r.messageKey ?? '', () => this.onRejected(r));
     });
     await this.gate.start();
     this.live = true;
-    const found = [...this.known.values()];
+    const found = this.gate.liveFreezes();
     await Promise.all(found.map((c) => this.enqueue(c.scopeKey, () => this.reconcile(c))));
     return found;
   }
@@ -87,21 +82,17 @@ export class FreezeExecutor {
   }
 
   private async onChange(change: ControlChange): Promise<void> {
-    const key = change.scopeKey;
-    const command = change.freeze;
-    const previous = this.known.get(key) ?? change.previous;
+    const { scopeKey: key, freeze: command, previous } = change;
     if (command) {
-      this.known.set(key, command);
       if (command.expiresAt <= this.now()) return this.expire(command);
       await this.applyAll(command);
       this.schedule(command);
     } else {
-      this.known.delete(key);
       clearTimeout(this.timers.get(key));
       this.timers.delete(key);
       if (previous) await this.revertAll(previous);
     }
-    this.metrics.freezesActive.set(this.known.size);
+    this.metrics.freezesActive.set(this.gate.active().length);
   }
 
   private schedule(c: FreezeCommand): void {
@@ -111,12 +102,12 @@ export class FreezeExecutor {
       if (this.stopped) return;
       if (delay > MAX_TIMER_MS) return this.schedule(c);
       void this.enqueue(c.scopeKey, async () => {
-        if (this.known.get(c.scopeKey) === c) await this.expire(c);
+        if (this.gate.live(c.scopeKey) === c) await this.expire(c);
       });
     }, Math.min(delay, MAX_TIMER_MS));
     timer.unref();
     this.timers.set(c.scopeKey, timer);
-    this.metrics.freezesActive.set(this.known.size);
+    this.metrics.freezesActive.set(this.gate.active().length);
   }
 
   /**
@@ -125,15 +116,16 @@ export class FreezeExecutor {
    * issued again on top of what won, unless the scope already holds it.
    */
   private async onRejected(r: ControlRejection): Promise<void> {
-    const c = r.record?.freeze as FreezeCommand | undefined;
-    if (!c || r.record?.by !== AUDITWATCH_PRINCIPAL.id) return;
+    if (!r.record || r.record.by !== AUDITWATCH_PRINCIPAL.id) return;
+    const c: FreezeCommand = r.record.freeze;
     if (r.reason === 'cap') {
       await this.audit.write([freezeAuditEntry('FreezeRefused', c, c.createdAt, AUDITWATCH_PRINCIPAL, `refused by every reader: ${r.detail}`)]);
       this.log.error({ scope: c.scopeKey, alertId: c.alertId, offset: r.offset }, 'freeze refused in log order: the cap was taken by another instance first');
     } else if (r.reason === 'sequence-conflict' && r.record.op === 'freeze' && this.publisher && c.expiresAt > this.now()) {
       const live = this.gate.live(c.scopeKey);
       if (live && live.alertId === c.alertId) return;
-      await this.publisher.publish([{ ...r.record, seq: this.gate.nextSeq(c.scopeKey) }].map(({ keyId: _k, sig: _s, v: _v, ...u }) => u));
+      const { keyId: _keyId, sig: _sig, v: _v, ...unsigned } = r.record;
+      await this.publisher.publish([{ ...unsigned, seq: this.gate.nextSeq(c.scopeKey) }]);
     }
   }
 

@@ -33,3 +33,8 @@ export function scopeKeysFor(environment: string, principal: string, resourceTyp
     scopeKey({ environment, principal, resourceType }),
   ];
 }
+
+/** One freeze, however often it is seen: its scope, its alert and when it was decided. */
+export function freezeId(c: FreezeCommand): string {
+  return `${c.scopeKey}@${c.alertId}@${c.createdAt}`;
+}

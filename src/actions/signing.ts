@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readConfigFile } from '../config/files.js';
 import { ConfigError } from '../errors.js';
 
 /** Where the private key of the signer comes from: a file or an environment variable, never the config itself. */
@@ -61,36 +62,18 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
-function ed25519Private(pem: string, where: string): KeyObject {
-  let key: KeyObject;
-  try {
-    key = createPrivateKey(pem);
-  } catch (err) {
-    throw new ConfigError([`config: ${where}: not a PEM private key (${(err as Error).message})`]);
-  }
-  if (key.asymmetricKeyType !== 'ed25519') throw new ConfigError([`config: ${where}: expected an Ed25519 key, got ${key.asymmetricKeyType}`]);
-  return key;
-}
-
-function ed25519Public(pem: string, where: string): KeyObject {
+/** An Ed25519 key from PEM, private or public; anything else is one line naming the key. */
+function ed25519Key(kind: 'private' | 'public', pem: string, where: string): KeyObject {
   // createPublicKey would derive the public half of a private key; a private key has no place in a config.
-  if (/PRIVATE KEY/.test(pem)) throw new ConfigError([`config: ${where}: this is a private key; give the public key (the .pub file) and keep the private one out of the config`]);
+  if (kind === 'public' && /PRIVATE KEY/.test(pem)) throw new ConfigError([`config: ${where}: this is a private key; give the public key (the .pub file) and keep the private one out of the config`]);
   let key: KeyObject;
   try {
-    key = createPublicKey(pem);
+    key = kind === 'private' ? createPrivateKey(pem) : createPublicKey(pem);
   } catch (err) {
-    throw new ConfigError([`config: ${where}: not a PEM public key (${(err as Error).message})`]);
+    throw new ConfigError([`config: ${where}: not a PEM ${kind} key (${(err as Error).message})`]);
   }
   if (key.asymmetricKeyType !== 'ed25519') throw new ConfigError([`config: ${where}: expected an Ed25519 key, got ${key.asymmetricKeyType}`]);
   return key;
-}
-
-function readKeyFile(path: string, where: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError([`config: ${where}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
-  }
 }
 
 /** Loads the signing key the config names; a problem is one ConfigError line naming the key. */
@@ -99,14 +82,14 @@ export function loadSigner(spec: SigningSpec, env: NodeJS.ProcessEnv = process.e
   let where: string;
   if (spec.privateKeyFile !== undefined) {
     where = `${at}.privateKeyFile`;
-    pem = readKeyFile(spec.privateKeyFile, where);
+    pem = readConfigFile(spec.privateKeyFile, where).toString('utf8');
   } else {
     where = `${at}.privateKeyEnv`;
     const value = env[spec.privateKeyEnv ?? ''];
     if (!value) throw new ConfigError([`config: ${where}: environment variable ${spec.privateKeyEnv} is not set`]);
     pem = value;
   }
-  const key = ed25519Private(pem, where);
+  const key = ed25519Key('private', pem, where);
   return { keyId: spec.keyId, sign: (data) => sign(null, data, key) };
 }
 
@@ -117,8 +100,8 @@ export function loadKeyRing(specs: readonly TrustedKeySpec[], at = 'freeze.trust
   specs.forEach((spec, i) => {
     const where = `${at}.${i}.${spec.publicKeyFile !== undefined ? 'publicKeyFile' : 'publicKey'}`;
     try {
-      const pem = spec.publicKeyFile !== undefined ? readKeyFile(spec.publicKeyFile, where) : spec.publicKey ?? '';
-      keys.set(spec.keyId, ed25519Public(pem, where));
+      const pem = spec.publicKeyFile !== undefined ? readConfigFile(spec.publicKeyFile, where).toString('utf8') : spec.publicKey ?? '';
+      keys.set(spec.keyId, ed25519Key('public', pem, where));
     } catch (err) {
       if (err instanceof ConfigError) problems.push(...err.problems);
       else throw err;

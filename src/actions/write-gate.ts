@@ -73,6 +73,11 @@ export class WriteGate {
     return this.log.live(scopeKey);
   }
 
+  /** Freezes set and not lifted, even if their TTL has run out. */
+  liveFreezes(): FreezeCommand[] {
+    return this.log.liveFreezes();
+  }
+
   /** The sequence a writer's next record for this scope carries. */
   nextSeq(scopeKey: string): number {
     return this.log.nextSeq(scopeKey);

@@ -88,7 +88,10 @@ export function azureRecordToEvent(r: JsonObject, ctx: DecodeContext): AuditEven
  * A stage that is not an operation's outcome (Started, Accepted) is counted as ignored: its outcome follows.
  */
 export function decodeAzureActivity(value: Buffer, ctx: DecodeContext): DecodeResult {
-  const doc = parseDocument(value);
+  return azureFromDocument(parseDocument(value), ctx);
+}
+
+export function azureFromDocument(doc: unknown, ctx: DecodeContext): DecodeResult {
   const records: unknown[] = [];
   const collect = (d: unknown) => {
     if (Array.isArray(d)) d.forEach(collect);

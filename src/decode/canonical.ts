@@ -41,7 +41,10 @@ export function canonicalToEvent(obj: JsonObject): AuditEvent {
 }
 
 export function decodeCanonicalJson(value: Buffer, _ctx: DecodeContext): DecodeResult {
-  const doc = parseJson(value);
+  return canonicalFromDocument(parseJson(value));
+}
+
+export function canonicalFromDocument(doc: unknown): DecodeResult {
   const items = Array.isArray(doc) ? doc : [doc];
   return {
     events: items.map((item) => {

@@ -173,7 +173,11 @@ export function cloudTrailRecordToEvent(record: unknown, ctx: DecodeContext): Au
  * `logEvents[].message` one record), gzip'd or base64 of gzip'd as Firehose and Kinesis hand them on.
  */
 export function decodeCloudTrail(value: Buffer, ctx: DecodeContext): DecodeResult {
-  const doc = parseDocument(value);
+  return cloudTrailFromDocument(parseDocument(value), ctx);
+}
+
+/** decodeCloudTrail of a document already parsed (format auto parses once to recognise it). */
+export function cloudTrailFromDocument(doc: unknown, ctx: DecodeContext): DecodeResult {
   // One record per message, the usual case, without an array to wrap it in and map over.
   if (isObject(doc) && typeof doc.eventName === 'string') return { events: [cloudTrailRecordToEvent(doc, ctx)], ignored: 0 };
   const { records, ignored } = cloudTrailRecords(doc);

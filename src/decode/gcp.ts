@@ -26,11 +26,6 @@ export function gcpVerb(methodName: string): Verb {
   return cloudTrailVerb(last.charAt(0).toUpperCase() + last.slice(1)).verb;
 }
 
-/** 'YYYY-MM-DD hh:mm:ss[.f]' as some exporters write it (no zone: UTC) turned into ISO; anything else unchanged. */
-function isoTime(text: string): string {
-  return /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?$/.test(text) ? `${text.replace(' ', 'T')}Z` : text;
-}
-
 /** The collection an operation acts on: `projects/p/zones/z/instances/i` → instance; else from the method. */
 function nounOf(resourceName: string | undefined, methodName: string): string {
   if (resourceName) {
@@ -83,7 +78,7 @@ export function gcpEntryToEvent(entry: JsonObject, ctx: DecodeContext): AuditEve
   const insertId = optionalString(entry.insertId) ?? optionalString(entry.insertid);
   return {
     id: insertId ? `gcp:${insertId}` : stableId('gcp', methodName, when, resourceName ?? '', email ?? ''),
-    time: parseTime(isoTime(when), 'gcp-audit: timestamp'),
+    time: parseTime(when, 'gcp-audit: timestamp'),
     principal: { id: email ?? 'unknown', kind },
     action: methodName,
     verb,
@@ -109,7 +104,10 @@ function entriesOf(doc: unknown, out: unknown[]): void {
  * or inside Pub/Sub messages as Logging sinks publish them. Entries that are not audit logs are counted as ignored.
  */
 export function decodeGcpAudit(value: Buffer, ctx: DecodeContext): DecodeResult {
-  const doc = parseDocument(value);
+  return gcpFromDocument(parseDocument(value), ctx);
+}
+
+export function gcpFromDocument(doc: unknown, ctx: DecodeContext): DecodeResult {
   const entries: unknown[] = [];
   entriesOf(doc, entries);
   const events: AuditEvent[] = [];

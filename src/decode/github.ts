@@ -34,7 +34,7 @@ function timeOf(e: JsonObject): number {
   if (typeof raw === 'number') return raw;
   const text = optionalString(raw);
   if (!text) throw new DecodeError('DECODE_MISSING_FIELD', 'github-audit: @timestamp (or created_at) is missing');
-  return parseTime(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?$/.test(text) ? `${text.replace(' ', 'T')}Z` : text, 'github-audit: @timestamp');
+  return parseTime(text, 'github-audit: @timestamp');
 }
 
 export function githubEventToEvent(e: JsonObject, ctx: DecodeContext): AuditEvent {
@@ -62,7 +62,10 @@ export function githubEventToEvent(e: JsonObject, ctx: DecodeContext): AuditEven
 
 /** GitHub organisation and enterprise audit-log events (the REST API's and the streaming export's JSON). */
 export function decodeGithubAudit(value: Buffer, ctx: DecodeContext): DecodeResult {
-  const doc = parseDocument(value);
+  return githubFromDocument(parseDocument(value), ctx);
+}
+
+export function githubFromDocument(doc: unknown, ctx: DecodeContext): DecodeResult {
   const events = (Array.isArray(doc) ? doc : [doc]).map((e) => {
     if (!isObject(e)) throw new DecodeError('DECODE_BAD_FIELD', 'github-audit: an event is not an object');
     return githubEventToEvent(e, ctx);

@@ -1,15 +1,14 @@
 import type { InputFormat } from '../config/schema.js';
 import { AuditwatchError, DecodeError } from '../errors.js';
 import type { SourceRecord } from './record.js';
-import { decodeCanonicalAvro, decodeCanonicalAvroBatch, decodeCanonicalJson } from './canonical.js';
-import { decodeAzureActivity, looksLikeAzure } from './azure.js';
-import { decodeCloudTrail, looksLikeCloudTrail } from './cloudtrail.js';
-import { decodeGcpAudit, looksLikeGcp } from './gcp.js';
-import { decodeGithubAudit, looksLikeGithub } from './github.js';
+import { canonicalFromDocument, decodeCanonicalAvro, decodeCanonicalAvroBatch, decodeCanonicalJson } from './canonical.js';
+import { azureFromDocument, decodeAzureActivity, looksLikeAzure } from './azure.js';
+import { cloudTrailFromDocument, decodeCloudTrail, looksLikeCloudTrail } from './cloudtrail.js';
+import { decodeGcpAudit, gcpFromDocument, looksLikeGcp } from './gcp.js';
+import { decodeGithubAudit, githubFromDocument, looksLikeGithub } from './github.js';
 import type { Decoder, DecodeContext, DecodeResult } from './context.js';
-import { unwrapCompressed } from './envelopes.js';
-import { parseJson } from './json.js';
-import { decodeKubernetes, decodeKubernetesCsv, looksLikeKubernetes } from './kubernetes.js';
+import { parseDocument, unwrapCompressed } from './envelopes.js';
+import { decodeKubernetes, decodeKubernetesCsv, kubernetesFromDocument, looksLikeKubernetes } from './kubernetes.js';
 
 /** Recognises the format from the bytes: Confluent Avro by its magic byte, JSON by its shape. */
 function decodeAuto(raw: Buffer, ctx: DecodeContext): DecodeResult {
@@ -17,23 +16,14 @@ function decodeAuto(raw: Buffer, ctx: DecodeContext): DecodeResult {
   // gzip'd (or base64 of gzip'd) records, as Firehose and Kinesis deliver CloudWatch Logs, are read inside.
   const value = unwrapCompressed(raw);
   if (value[0] === 0) return decodeCanonicalAvro(value, ctx);
-  let doc: unknown;
-  try {
-    doc = parseJson(value);
-  } catch (err) {
-    const firstLine = value.subarray(0, Math.max(0, value.indexOf(10)) || value.length);
-    try {
-      doc = parseJson(firstLine);
-    } catch {
-      throw err;
-    }
-  }
-  if (looksLikeCloudTrail(doc)) return decodeCloudTrail(value, ctx);
-  if (looksLikeKubernetes(doc)) return decodeKubernetes(value, ctx);
-  if (looksLikeGcp(doc)) return decodeGcpAudit(value, ctx);
-  if (looksLikeAzure(doc)) return decodeAzureActivity(value, ctx);
-  if (looksLikeGithub(doc)) return decodeGithubAudit(value, ctx);
-  return decodeCanonicalJson(value, ctx);
+  // Parsed once: the shape says which format it is, and that format's decoder maps the same document.
+  const doc = parseDocument(value);
+  if (looksLikeCloudTrail(doc)) return cloudTrailFromDocument(doc, ctx);
+  if (looksLikeKubernetes(doc)) return kubernetesFromDocument(doc, ctx);
+  if (looksLikeGcp(doc)) return gcpFromDocument(doc, ctx);
+  if (looksLikeAzure(doc)) return azureFromDocument(doc, ctx);
+  if (looksLikeGithub(doc)) return githubFromDocument(doc, ctx);
+  return canonicalFromDocument(doc);
 }
 
 /** One decoder per input format: the only place a format name turns into code. */

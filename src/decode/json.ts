@@ -80,8 +80,11 @@ function digits(text: string, at: number, count: number): number {
   return n;
 }
 
+/** 'YYYY-MM-DD hh:mm:ss[.f]' with no zone, as some exporters write it: UTC, not this machine's local time. */
+const SPACED_UTC = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?$/;
+
 export function parseTime(text: string, what: string): number {
-  const t = parseUtcIso(text) ?? Date.parse(text);
+  const t = parseUtcIso(text) ?? Date.parse(SPACED_UTC.test(text) ? `${text.replace(' ', 'T')}Z` : text);
   if (Number.isNaN(t)) throw new DecodeError('DECODE_BAD_FIELD', `${what}: unparseable time "${text}"`);
   return t;
 }

@@ -2,7 +2,8 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { DecodeError } from '../errors.js';
 import type { AuditEvent } from '../events/audit-event.js';
 import type { DecodeContext, DecodeResult } from './context.js';
-import { isObject, optionalString, parseJson, parseTime, requireString, type JsonObject } from './json.js';
+import { parseDocument } from './envelopes.js';
+import { isObject, optionalString, parseTime, requireString, type JsonObject } from './json.js';
 import { kubernetesVerb } from './verbs.js';
 
 /** Only a finished request is an event; the earlier stages of the same request repeat its auditID. */
@@ -87,14 +88,10 @@ function collect(all: K8sFields[], ctx: DecodeContext): DecodeResult {
 
 /** audit.k8s.io/v1 (or v1beta1) Event, an EventList, an array of events, or one event per line. */
 export function decodeKubernetes(value: Buffer, ctx: DecodeContext): DecodeResult {
-  let doc: unknown;
-  try {
-    doc = parseJson(value);
-  } catch (err) {
-    const text = value.toString('utf8');
-    if (!text.includes('\n')) throw err;
-    doc = text.split('\n').filter((l) => l.trim()).map((l) => parseJson(Buffer.from(l)));
-  }
+  return kubernetesFromDocument(parseDocument(value), ctx);
+}
+
+export function kubernetesFromDocument(doc: unknown, ctx: DecodeContext): DecodeResult {
   const items = Array.isArray(doc) ? doc : isObject(doc) && Array.isArray(doc.items) ? doc.items : [doc];
   return collect(items.map((item) => {
     if (!isObject(item)) throw new DecodeError('DECODE_BAD_FIELD', 'k8s: audit event is not an object');

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readConfigFile } from '../config/files.js';
 import { Kafka, logLevel, type Admin, type ITopicConfig, type KafkaConfig, type LogEntry } from 'kafkajs';
 import { AuditwatchError } from '../errors.js';
 import type { Config } from '../config/schema.js';
@@ -23,13 +23,7 @@ function kafkaLogCreator(log: Logger) {
  */
 export function connectionSecurity(config: Pick<Config['kafka'], 'ssl' | 'sasl'>, env: NodeJS.ProcessEnv = process.env): Pick<KafkaConfig, 'ssl' | 'sasl'> {
   const out: Pick<KafkaConfig, 'ssl' | 'sasl'> = {};
-  const read = (file: string, what: string) => {
-    try {
-      return readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new AuditwatchError('CONFIG_INVALID', `kafka.${what}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? err})`);
-    }
-  };
+  const read = (file: string, what: string) => readConfigFile(file, `kafka.${what}`).toString('utf8');
   if (config.ssl === true) out.ssl = true;
   else if (config.ssl) {
     out.ssl = {

@@ -10,6 +10,7 @@ import type { DeadLetterSink } from '../sinks/dead-letter.js';
 import type { AlertSink } from '../sinks/sink.js';
 import type { SourceRecord } from '../sources/source.js';
 import { ADMITTED, admitRecords, type Admitter } from './admission.js';
+import { Rejections } from './rejections.js';
 
 /** What happens to each decoded event: detection (run, replay) or learning (train). */
 export interface EventProcessor {
@@ -34,14 +35,6 @@ export interface PipelineParts {
   stats?: () => { tracked: number; evicted: number };
 }
 
-/** A file's kind by its extension (`*.json.gz`, `*.txt`), or a topic's name: how rejections are grouped for people. */
-function kindOf(source: string): string {
-  const base = source.slice(source.lastIndexOf('/') + 1);
-  if (!source.includes('/')) return source;
-  const dot = base.indexOf('.');
-  return dot > 0 ? `*${base.slice(dot)}` : base;
-}
-
 /** Training admits every decoded event. */
 const ADMIT_ALL: Admitter = { admit: () => ADMITTED };
 
@@ -59,10 +52,8 @@ export interface BatchSummary {
  */
 export class Pipeline {
   readonly totals: BatchSummary = { records: 0, events: 0, alerts: 0, freezes: 0, deadLettered: 0 };
-  /** Why records were dead-lettered: per error code, how many and the first reason (for an input that yields nothing). */
-  readonly rejections = new Map<string, { count: number; first: string }>();
-  /** The same per kind of input (a file's extension, or the topic), to say which kinds of file were not recognised. */
-  readonly rejectionsByKind = new Map<string, { records: number; sources: Set<string>; codes: Map<string, number>; first: string }>();
+  /** Why records were dead-lettered, by code and by kind of input (for an input that yields nothing, or in part). */
+  readonly rejections = new Rejections();
   private evictedSeen = 0;
   private stopping = false;
 
@@ -116,17 +107,7 @@ export class Pipeline {
       metrics.endToEndLag.observe(Math.max(0, (now - newestEventTime) / 1000));
       if (oldestEventTime !== newestEventTime) metrics.endToEndLag.observe(Math.max(0, (now - oldestEventTime) / 1000));
     }
-    for (const d of dead) {
-      const seen = this.rejections.get(d.error.code);
-      if (seen) seen.count++;
-      else this.rejections.set(d.error.code, { count: 1, first: d.error.message });
-      const kind = kindOf(d.record.topic);
-      let byKind = this.rejectionsByKind.get(kind);
-      if (!byKind) this.rejectionsByKind.set(kind, (byKind = { records: 0, sources: new Set(), codes: new Map(), first: d.error.message }));
-      byKind.records++;
-      if (byKind.sources.size < 100_000) byKind.sources.add(d.record.topic);
-      byKind.codes.set(d.error.code, (byKind.codes.get(d.error.code) ?? 0) + 1);
-    }
+    for (const d of dead) this.rejections.add(d.record.topic, d.error);
     const t = this.totals;
     t.records += records.length;
     t.events += events;

@@ -13,6 +13,7 @@ import { FileSource } from '../sources/file.js';
 import { KafkaRangeSource } from '../sources/kafka/range.js';
 import type { Source } from '../sources/source.js';
 import { buildDetectionPipeline } from './assemble.js';
+import type { Rejections } from './rejections.js';
 
 /** A window of events to run detection over again: a file (or stdin) or a topic's time range. */
 export type WindowInput = { kind: 'file'; path: string } | { kind: 'topic'; topic: string; from?: number; to?: number };
@@ -33,13 +34,13 @@ export function windowSource(input: WindowInput, format: InputFormat, kafka: Kaf
  * Never silent about input: a window that yielded no event at all is a failure (exit 1) with one line saying what
  * was read and why none of it decoded, rather than "0 events" and exit 0.
  */
-export function requireEvents(input: WindowInput, format: InputFormat, source: Source, pipeline: { totals: { events: number; records: number }; rejections: ReadonlyMap<string, { count: number; first: string }> }): void {
+export function requireEvents(input: WindowInput, format: InputFormat, source: Source, pipeline: { totals: { events: number; records: number }; rejections: Rejections }): void {
   if (pipeline.totals.events > 0) return;
   const where = input.kind === 'file' ? input.path : `topic ${input.topic}`;
   const read = source instanceof FileSource
     ? `${source.stats.files.toLocaleString('en')} file(s)${source.stats.gzipFiles ? ` (${source.stats.gzipFiles.toLocaleString('en')} gzip'd)` : ''}, ${source.stats.records.toLocaleString('en')} record(s)`
     : `${pipeline.totals.records.toLocaleString('en')} record(s)`;
-  const why = [...pipeline.rejections.entries()].sort((a, b) => b[1].count - a[1].count).map(([code, r]) => `${r.count.toLocaleString('en')} ${code} (${r.first})`).join('; ');
+  const why = [...pipeline.rejections.byCode.entries()].sort((a, b) => b[1].count - a[1].count).map(([code, r]) => `${r.count.toLocaleString('en')} ${code} (${r.first})`).join('; ');
   const verdict = pipeline.totals.records === 0 ? 'nothing to decode' : why ? `none recognised as ${format}: ${why}` : 'none became an event';
   throw new AuditwatchError('INPUT_EMPTY', `read 0 events from ${where}: ${read}, ${verdict}`);
 }
@@ -48,8 +49,8 @@ export function requireEvents(input: WindowInput, format: InputFormat, source: S
  * One warning per kind of input whose records were dead-lettered (`*.json.gz` files, `*.txt` files, a topic), with
  * counts and the reasons: an archive with files of another kind in it says so even when the rest decoded.
  */
-export function warnRejected(log: Logger, format: InputFormat, pipeline: { rejectionsByKind: ReadonlyMap<string, { records: number; sources: Set<string>; codes: Map<string, number>; first: string }> }): void {
-  for (const [kind, r] of pipeline.rejectionsByKind) {
+export function warnRejected(log: Logger, format: InputFormat, pipeline: { rejections: Rejections }): void {
+  for (const [kind, r] of pipeline.rejections.byKind) {
     const codes = [...r.codes.entries()].map(([code, n]) => `${n.toLocaleString('en')} ${code}`).join(', ');
     log.warn({ kind, records: r.records, sources: r.sources.size, codes: Object.fromEntries(r.codes), first: r.first },
       `${r.records.toLocaleString('en')} record(s) from ${r.sources.size.toLocaleString('en')} source(s) of kind ${kind} not recognised as ${format} (${codes}; first: ${r.first})`);

@@ -113,7 +113,7 @@ export async function buildRuntime(config: Config, opts: RuntimeOptions): Promis
   const publisher = signer ? new ControlPublisher(producer, config.freeze.controlTopic, signer) : undefined;
   const executor = new FreezeExecutor(gate, publisher, actuators, new KafkaFreezeAuditLog(producer, config.freeze.auditTopic), metrics,
     log.child({ component: 'freeze-executor' }), Date.now, publishAlert(sinks, log));
-  dispatcher.restore(await executor.start());
+  await executor.start();
 
   const state = tasks ? new PartitionState(kafka, producer, tasks, { topic: topology.changelogTopic, dir: config.state.dir }, metrics, log.child({ component: 'state' })) : undefined;
   const source = liveSource(kafka, config, config.kafka.groupId, topology.detection, metrics, log, { hooks: state });

@@ -5,6 +5,7 @@ import { freezeAuditEntry, KafkaFreezeAuditLog, type FreezeAuditEntry } from '..
 import { scopeKey, type FreezeCommand, type FreezeScope } from '../../actions/freeze-command.js';
 import { WriteGate } from '../../actions/write-gate.js';
 import { ControlPublisher, controlKeys } from '../../actions/control-publisher.js';
+import type { Signer } from '../../actions/signing.js';
 import type { ControlOp } from '../../actions/control-record.js';
 import type { Config } from '../../config/schema.js';
 import { createKafka, ensureOutputTopics } from '../../kafka/client.js';
@@ -63,34 +64,53 @@ async function readTopic(kafka: Kafka, topic: string): Promise<Array<{ key: stri
   return out;
 }
 
-/** The control topic as every gate sees it now (records verified with the config's trusted keys). */
-async function currentGate(config: Config, kafka: Kafka): Promise<WriteGate> {
-  const { keys } = controlKeys(config);
+/** The control topic as every gate sees it now (records verified with the config's trusted keys), with the operator's signer. */
+interface ControlView {
+  kafka: Kafka;
+  gate: WriteGate;
+  signer: Signer | undefined;
+}
+
+/** Reads the control topic once; the caller stops `gate` when done. `write` refuses before any I/O when there is no signing key. */
+async function openControl(config: Config, write: boolean): Promise<ControlView> {
+  const { keys, signer } = controlKeys(config);
+  if (write) requireSigner(signer);
+  const kafka = createKafka(config.kafka, createLogger(config.log.level));
   const gate = new WriteGate(kafka, config.freeze.controlTopic, { keys });
   await gate.start();
-  return gate;
+  return { kafka, gate, signer };
+}
+
+/** Runs `use` on the control topic as it is now, then stops following it. */
+async function withControl<T>(config: Config, write: boolean, use: (view: ControlView) => Promise<T>): Promise<T> {
+  const view = await openControl(config, write);
+  try {
+    return await use(view);
+  } finally {
+    await view.gate.stop();
+  }
 }
 
 /**
  * Signs the operator's record with the operator's key (freeze.signing in their config), above the scope's current
- * sequence, and writes it with its audit entry.
+ * sequence as `view` read it, and writes it with its audit entry.
  */
-async function publish(config: Config, op: ControlOp, command: FreezeCommand, audit: FreezeAuditEntry): Promise<void> {
-  const { signer } = controlKeys(config);
-  if (!signer) throw new UsageError('freeze.signing is not set: a freeze or a lift is signed with the operator\'s key (set freeze.signing in the config)');
-  const log = createLogger(config.log.level);
-  const kafka = createKafka(config.kafka, log);
-  await ensureOutputTopics(kafka, config);
-  const gate = await currentGate(config, kafka);
-  const seq = gate.nextSeq(command.scopeKey);
-  await gate.stop();
-  const producer = await connectProducer(kafka);
+async function publish(config: Config, view: ControlView, op: ControlOp, command: FreezeCommand, audit: FreezeAuditEntry): Promise<void> {
+  const signer = requireSigner(view.signer);
+  await ensureOutputTopics(view.kafka, config);
+  const producer = await connectProducer(view.kafka);
   try {
+    const seq = view.gate.nextSeq(command.scopeKey);
     await new ControlPublisher(producer, config.freeze.controlTopic, signer).publish([{ op, scopeKey: command.scopeKey, seq, freeze: command, at: audit.time, by: audit.principal.id }]);
     await new KafkaFreezeAuditLog(producer, config.freeze.auditTopic).write([audit]);
   } finally {
     await producer.disconnect();
   }
+}
+
+function requireSigner(signer: Signer | undefined): Signer {
+  if (!signer) throw new UsageError('freeze.signing is not set: a freeze or a lift is signed with the operator\'s key (set freeze.signing in the config)');
+  return signer;
 }
 
 /** `auditwatch freeze`: freeze a scope by hand, or confirm a proposal made in approval mode. */
@@ -121,7 +141,7 @@ export async function freezeCommand(args: FreezeArgs): Promise<number> {
     command = { scopeKey: scopeKey(scope), scope, alertId: `manual-${randomUUID()}`, reason: args.reason, createdAt: now, expiresAt: now + ttl, issuedBy: who.id };
     audit = freezeAuditEntry('FreezeManual', command, now, who, args.reason);
   }
-  await publish(config, 'freeze', command, audit);
+  await withControl(config, true, (view) => publish(config, view, 'freeze', command, audit));
   process.stdout.write(`frozen: ${command.scopeKey} until ${new Date(command.expiresAt).toISOString()} (alert ${command.alertId}, by ${who.id})\n`);
   return 0;
 }
@@ -131,11 +151,12 @@ export async function unfreezeCommand(args: OperatorArgs): Promise<number> {
   const config = configFrom(args);
   const who = operator(args);
   const key = args.scope ?? scopeKey(scopeFrom(args));
-  const gate = await currentGate(config, createKafka(config.kafka, createLogger(config.log.level)));
-  const current = gate.active().find((c) => c.scopeKey === key);
-  await gate.stop();
-  if (!current) throw new UsageError(`no freeze in force for ${key} (see auditwatch freezes)`);
-  await publish(config, 'lift', current, freezeAuditEntry('Unfreeze', current, Date.now(), who, args.reason ?? `lifted by ${who.id}`));
+  const current = await withControl(config, true, async (view) => {
+    const found = view.gate.active().find((c) => c.scopeKey === key);
+    if (!found) throw new UsageError(`no freeze in force for ${key} (see auditwatch freezes)`);
+    await publish(config, view, 'lift', found, freezeAuditEntry('Unfreeze', found, Date.now(), who, args.reason ?? `lifted by ${who.id}`));
+    return found;
+  });
   process.stdout.write(`unfrozen: ${key} (was alert ${current.alertId})\n`);
   return 0;
 }
@@ -143,11 +164,7 @@ export async function unfreezeCommand(args: OperatorArgs): Promise<number> {
 /** `auditwatch freezes`: what is frozen now, and proposals waiting for approval. */
 export async function freezesCommand(args: { config?: string; json?: boolean }): Promise<number> {
   const config = configFrom(args);
-  const kafka = createKafka(config.kafka, createLogger(config.log.level));
-  const gate = await currentGate(config, kafka);
-  const active = gate.active();
-  const rejected = gate.tampered;
-  await gate.stop();
+  const { kafka, active, rejected } = await withControl(config, false, async ({ kafka, gate }) => ({ kafka, active: gate.active(), rejected: gate.tampered }));
   const audit = (await readTopic(kafka, config.freeze.auditTopic).catch(() => [])).map((e) => e.value as FreezeAuditEntry | null).filter((e): e is FreezeAuditEntry => !!e);
   const approved = new Set(audit.filter((e) => e.action === 'FreezeApproved').map((e) => e.freeze.alertId));
   const proposals = audit.filter((e) => e.action === 'FreezeProposed' && !approved.has(e.freeze.alertId));

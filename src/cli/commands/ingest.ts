@@ -4,7 +4,8 @@ import type { AuditEvent } from '../../events/audit-event.js';
 import { createKafka, ensureTopics } from '../../kafka/client.js';
 import { createLogger } from '../../log.js';
 import { connectProducer } from '../../pipeline/assemble.js';
-import { requireEvents } from '../../pipeline/window.js';
+import { Rejections } from '../../pipeline/rejections.js';
+import { requireEvents, warnRejected } from '../../pipeline/window.js';
 import { KafkaDeadLetterSink, type DeadLetter } from '../../sinks/dead-letter.js';
 import { FileSource } from '../../sources/file.js';
 import { configFrom, UsageError } from '../common.js';
@@ -61,7 +62,7 @@ export async function ingestCommand(args: IngestArgs): Promise<number> {
   const ctx = decodeContextFrom(config);
   const source = new FileSource(args.input, args.format);
   const totals = { events: 0, records: 0, ignored: 0, deadLettered: 0 };
-  const rejections = new Map<string, { count: number; first: string }>();
+  const rejections = new Rejections();
   const bar = progress();
   const started = performance.now();
   try {
@@ -72,9 +73,7 @@ export async function ingestCommand(args: IngestArgs): Promise<number> {
         const decoded = decodeRecord(record, ctx);
         if ('error' in decoded) {
           dead.push({ record, error: decoded.error });
-          const seen = rejections.get(decoded.error.code);
-          if (seen) seen.count++;
-          else rejections.set(decoded.error.code, { count: 1, first: decoded.error.message });
+          rejections.add(record.topic, decoded.error);
         } else {
           events.push(...decoded.events);
           totals.ignored += decoded.ignored;
@@ -95,6 +94,7 @@ export async function ingestCommand(args: IngestArgs): Promise<number> {
     bar.done();
     await producer.disconnect();
   }
+  warnRejected(log, args.format, { rejections });
   requireEvents({ kind: 'file', path: args.input }, args.format, source, { totals, rejections });
   const seconds = (performance.now() - started) / 1000;
   process.stderr.write(`ingested ${totals.events.toLocaleString('en')} events from ${totals.records.toLocaleString('en')} records (${source.stats.files.toLocaleString('en')} file(s)) ` +
