@@ -1,5 +1,5 @@
 import type { Kafka } from 'kafkajs';
-import { KafkaFollower } from '../sources/kafka/follow.js';
+import { KafkaFollower } from '../sources/kafka/topic-reader.js';
 import { ControlLog, type ControlChange, type ControlRejection } from './control-log.js';
 import type { FreezeCommand } from './freeze-command.js';
 import type { KeyRing } from './signing.js';
@@ -14,7 +14,7 @@ export interface WriteGateOptions {
 
 /**
  * The client a protected service embeds to ask "may this principal write this resource type here?". It follows
- * the compacted control topic from the beginning (follow mode, src/sources/kafka/follow.ts) and verifies every
+ * the compacted control topic from the beginning (a reader in follow mode, src/sources/kafka/topic-reader.ts) and verifies every
  * record (see ControlLog), so it knows every freeze in force; expiry is checked at ask time. No record can stop it:
  * one it refuses is reported and skipped.
  *

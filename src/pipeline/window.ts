@@ -10,7 +10,7 @@ import { Metrics } from '../metrics/metrics.js';
 import type { AlertSink } from '../sinks/sink.js';
 import { AuditwatchError } from '../errors.js';
 import { FileSource } from '../sources/file.js';
-import { KafkaRangeSource } from '../sources/kafka/range.js';
+import { KafkaRangeSource } from '../sources/kafka/topic-reader.js';
 import type { Source } from '../sources/source.js';
 import { buildDetectionPipeline } from './assemble.js';
 import type { Rejections } from './rejections.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Kafka, Message, Producer } from 'kafkajs';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { KafkaRangeSource } from '../sources/kafka/range.js';
+import { KafkaTopicReader } from '../sources/kafka/topic-reader.js';
 import { taskId, type DetectionTasks, type TaskRef } from '../pipeline/tasks.js';
 
 /** Key separator in the changelog: `topic \0 partition \0 component \0 entity`. */
@@ -122,7 +122,7 @@ export class PartitionState {
       if (prev === undefined || start < prev) from.set(ref.partition, start);
     }
     let read = 0;
-    await new KafkaRangeSource(this.kafka, { topic: this.opts.topic, format: 'auto', partitions: [...from.keys()], startOffsets: from }).run(async (records) => {
+    await new KafkaTopicReader(this.kafka, { topic: this.opts.topic, format: 'auto', partitions: [...from.keys()], startOffsets: from }, 'range').read((records) => {
       for (const r of records) {
         if (!r.key) continue;
         const key = r.key.toString();

@@ -21,7 +21,7 @@ import { simulationConfig } from '../../src/sim/config.js';
 import { NdjsonSink } from '../../src/sinks/ndjson.js';
 import { decodeAlert } from '../../src/sinks/kafka.js';
 import { KafkaGroupSource } from '../../src/sources/kafka/group.js';
-import { KafkaRangeSource } from '../../src/sources/kafka/range.js';
+import { KafkaRangeSource } from '../../src/sources/kafka/topic-reader.js';
 import { brokers, collect, fresh, inputProducer, waitFor } from '../helpers/kafka.js';
 
 const DAY = 86_400_000;

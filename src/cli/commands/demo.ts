@@ -17,7 +17,7 @@ import { decodeAlert } from '../../sinks/kafka.js';
 import { simulationConfig } from '../../sim/config.js';
 import { ELB_JANITOR, SIM_ACCOUNTS, simulateElbIncident, simulateNormalTraffic } from '../../sim/cloudtrail-sim.js';
 import { history, SHIPPED_HISTORY } from '../../sim/scenario.js';
-import { KafkaFollower } from '../../sources/kafka/follow.js';
+import { KafkaFollower } from '../../sources/kafka/topic-reader.js';
 import { MemorySource } from '../../sources/memory.js';
 
 export interface DemoArgs {

@@ -11,7 +11,7 @@ import type { Config } from '../../config/schema.js';
 import { createKafka, ensureOutputTopics } from '../../kafka/client.js';
 import { createLogger } from '../../log.js';
 import { connectProducer } from '../../pipeline/assemble.js';
-import { KafkaRangeSource } from '../../sources/kafka/range.js';
+import { KafkaTopicReader } from '../../sources/kafka/topic-reader.js';
 import { globToRegExp } from '../../util/glob.js';
 import { formatDuration, parseDuration } from '../../util/duration.js';
 import { configFrom, UsageError } from '../common.js';
@@ -58,7 +58,7 @@ function checkAllowed(config: Config, scope: FreezeScope): void {
 /** Everything on a topic from the beginning to where it ends now, parsed as JSON (tombstones as null). */
 async function readTopic(kafka: Kafka, topic: string): Promise<Array<{ key: string; value: unknown }>> {
   const out: Array<{ key: string; value: unknown }> = [];
-  await new KafkaRangeSource(kafka, { topic, format: 'canonical-json' }).run(async (records) => {
+  await new KafkaTopicReader(kafka, { topic, format: 'canonical-json' }, 'range').read((records) => {
     for (const r of records) out.push({ key: r.key?.toString('utf8') ?? '', value: r.value ? JSON.parse(r.value.toString('utf8')) : null });
   });
   return out;
