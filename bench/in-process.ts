@@ -1,6 +1,6 @@
 /**
  * The pipeline alone, without Kafka: 14 simulated days of CloudTrail through decode, every detector (with and
- * without the learned model) and the alert policy, one detection task per partition as `run` builds it.
+ * without the learned model, and without data-read scoring) and the alert policy, one detection task per partition as `run` builds it.
  * Isolates the per-event cost of auditwatch's own code for profiling: `node --cpu-prof --import tsx bench/in-process.ts`.
  * Prints medians of BENCH_REPEATS (5) passes after one warm-up pass.
  */
@@ -23,18 +23,32 @@ const records: SourceRecord[] = simulateNormalTraffic({ seed: 9, from: start, to
 const models = join(PROJECT_ROOT, 'models');
 const autoencoder = await loadAutoencoder(models);
 
-async function pass(withModel: boolean): Promise<{ rate: number }> {
+/** One pass: `without` names detectors left out (the learned model, or the data-read scoring whose cost is shown). */
+async function pass(without: readonly string[]): Promise<{ rate: number }> {
   const config = loadConfig(join(PROJECT_ROOT, 'config', 'simulation.yaml'), {});
-  if (!withModel) config.detectors = config.detectors.filter((d) => d.type !== 'model');
+  config.detectors = config.detectors.filter((d) => !without.includes(d.type));
+  const withModel = !without.includes('model');
   const { pipeline } = buildDetectionPipeline({ config, model: readModel(models), autoencoder: withModel ? autoencoder : null, metrics: new Metrics(), log: createLogger('error'), sinks: [], partitioned: true });
   const t = performance.now();
   for (let i = 0; i < records.length; i += 2000) await pipeline.handle(records.slice(i, i + 2000));
   return { rate: records.length / ((performance.now() - t) / 1000) };
 }
 
-for (const withModel of [false, true]) {
-  await pass(withModel);
+const PASSES: Array<[string, string[]]> = [
+  ['without the learned model', ['model']],
+  ['without the learned model and without bulk-read (the cost of scoring reads)', ['model', 'bulk-read']],
+  ['every detector, learned model included', []],
+];
+const medians = new Map<string, number>();
+for (const [name, without] of PASSES) {
+  await pass(without);
   const rates: number[] = [];
-  for (let r = 0; r < REPEATS; r++) rates.push((await pass(withModel)).rate);
-  process.stdout.write(`${withModel ? 'every detector, learned model included' : 'without the learned model'}: ${Math.round(median(rates))} events/s (median of ${REPEATS}; ${records.length} events)\n`);
+  for (let r = 0; r < REPEATS; r++) rates.push((await pass(without)).rate);
+  medians.set(name, median(rates));
+  process.stdout.write(`${name}: ${Math.round(median(rates))} events/s (median of ${REPEATS}; ${records.length} events)\n`);
 }
+const reads = records.filter((r) => r.value!.includes('"eventName":"GetObject"')).length;
+const withReads = medians.get(PASSES[0]![0])!;
+const withoutReads = medians.get(PASSES[1]![0])!;
+process.stdout.write(`bulk-read: ${(withReads / withoutReads).toFixed(2)} of the throughput without it; ` +
+  `${Math.round((1e9 / withReads - 1e9 / withoutReads) * records.length / reads)} ns per data read (${reads} of ${records.length} events are data reads)\n`);

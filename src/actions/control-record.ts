@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { scopeKey } from './freeze-command.js';
-import { canonicalJson, type KeyRing, type Signer } from './signing.js';
+import { canonicalJson, firstIssue, parseSignedJson, type KeyRing, type Signer } from './signing.js';
 
 /**
  * The value of every record on the control topic (schema: schemas/control-record.schema.json). A freeze, a lift and
@@ -92,13 +92,10 @@ export type Verified =
  * the caller gets a verdict and goes on to the next record.
  */
 export function verifyControlValue(messageKey: string | undefined, value: Buffer, keys: KeyRing): Verified {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value.toString('utf8'));
-  } catch (err) {
-    return { ok: false, reason: 'not-json', detail: (err as Error).message };
-  }
-  const obj = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
+  const json = parseSignedJson(value);
+  if (!json.ok) return { ok: false, reason: 'not-json', detail: json.detail };
+  const obj = json.fields;
+  const parsed = json.parsed;
   const hints = {
     keyId: typeof obj.keyId === 'string' ? obj.keyId : undefined,
     by: typeof obj.by === 'string' ? obj.by : typeof obj.issuedBy === 'string' ? obj.issuedBy : undefined,
@@ -106,10 +103,7 @@ export function verifyControlValue(messageKey: string | undefined, value: Buffer
   };
   if (obj.sig === undefined || obj.keyId === undefined) return { ok: false, reason: 'unsigned', detail: 'no keyId and sig: an unsigned record', ...hints };
   const result = controlRecordSchema.safeParse(parsed);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    return { ok: false, reason: 'schema', detail: `${issue.path.join('.') || '(root)'}: ${issue.message}`, ...hints };
-  }
+  if (!result.success) return { ok: false, reason: 'schema', detail: firstIssue(result.error.issues), ...hints };
   const record = result.data;
   const { sig, ...body } = record;
   const verdict = keys.verify(record.keyId, signedBytes(body), Buffer.from(sig, 'base64'));

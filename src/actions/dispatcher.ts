@@ -2,6 +2,7 @@ import type { Alert, AlertAction } from '../alerts/alert.js';
 import type { Config, FreezeRule } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { ANY } from '../baseline/entity.js';
 import { CapWindow } from './cap-window.js';
 import { globToRegExp } from '../util/glob.js';
 import type { ControlPublisher } from './control-publisher.js';
@@ -27,6 +28,13 @@ const ACTION_OF: Record<FreezeDecisionKind, AlertAction> = {
   propose: 'freeze-proposed',
   'refused-cap': 'freeze-refused',
 };
+
+/**
+ * Detectors whose alerts only a rule that names them can freeze: a bulk read takes nothing away (freezing writes would
+ * not stop it), and change control is opted into per rule (requireChange).
+ */
+const NAMED_ONLY: ReadonlySet<string> = new Set(['bulk-read']);
+const CHANGE_CONTROL = 'change-control';
 
 export function alertActionOf(d: FreezeDecision | null): AlertAction {
   if (!d) return 'none';
@@ -89,7 +97,7 @@ export class ActionDispatcher {
 
   private ruleFor(a: Alert): (FreezeRule & { typeRes: RegExp[] }) | undefined {
     return this.rules.find((r) =>
-      (r.detectors.length === 0 || r.detectors.includes(a.detector)) &&
+      (a.detector === CHANGE_CONTROL ? r.requireChange : r.detectors.length === 0 ? !NAMED_ONLY.has(a.detector) : r.detectors.includes(a.detector)) &&
       r.severities.includes(a.severity) &&
       r.environments.includes(a.environment) &&
       r.typeRes.some((re) => re.test(a.resourceType)));
@@ -105,9 +113,10 @@ export class ActionDispatcher {
       this.metrics.freezeDecisions.inc({ decision: 'not-allowed' });
       return null;
     }
+    // An aggregate's alert names every principal or every type (ANY): the freeze binds what it does name.
     const scope: FreezeScope = { environment: a.environment };
-    if (rule.scope !== 'resource-type') scope.principal = a.principal;
-    if (rule.scope !== 'principal') scope.resourceType = a.resourceType;
+    if (rule.scope !== 'resource-type' && a.principal !== ANY) scope.principal = a.principal;
+    if ((rule.scope !== 'principal' || a.principal === ANY) && a.resourceType !== ANY) scope.resourceType = a.resourceType;
     const command: FreezeCommand = {
       scopeKey: scopeKey(scope), scope, alertId: a.id, reason: a.reason,
       createdAt: a.detectedAt, expiresAt: a.detectedAt + rule.ttl, issuedBy: 'auditwatch',

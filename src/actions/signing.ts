@@ -55,6 +55,23 @@ export class KeyRing {
  * JSON with object keys sorted at every level, so that a signature covers the meaning of a record and not the key
  * order of whoever serialised it. Numbers and strings are as JSON.stringify writes them.
  */
+/** A signed record's JSON as the readers take it: the value parsed, its fields when it is an object, or why not. */
+export function parseSignedJson(value: Buffer): { ok: true; parsed: unknown; fields: Record<string, unknown> } | { ok: false; detail: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value.toString('utf8'));
+  } catch (err) {
+    return { ok: false, detail: (err as Error).message };
+  }
+  return { ok: true, parsed, fields: typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {} };
+}
+
+/** The first problem a schema found, as one line naming its field. */
+export function firstIssue(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): string {
+  const issue = issues[0]!;
+  return `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`;
+}
+
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;

@@ -1,6 +1,7 @@
 import type { Severity } from '../detectors/detector.js';
 
-export type AlertAction = 'none' | 'freeze' | 'freeze-dry-run' | 'freeze-proposed' | 'freeze-refused';
+/** change-approved: inside an approved change (`auditwatch change approve`), so never frozen. */
+export type AlertAction = 'none' | 'freeze' | 'freeze-dry-run' | 'freeze-proposed' | 'freeze-refused' | 'change-approved';
 
 /** One incident, as subscribers see it. Schema: schemas/alert.avsc. */
 export interface Alert {

@@ -1,6 +1,6 @@
 import type { AuditEvent } from '../events/audit-event.js';
-import { destructiveObjects, entityKeyOf, splitEntityKey } from './entity.js';
-import { emptyModel, MIN_PEERS, MIN_SEASONAL_DAYS, populationKey, type BaselineModel, type EntityBaseline, type PrincipalBaseline } from './model.js';
+import { aggregateKeys, ANY, dataReadObjects, destructiveObjects, entityKeyOf, isProtectionOff, splitEntityKey, weighted } from './entity.js';
+import { emptyModel, MIN_PEERS, MIN_SEASONAL_DAYS, populationKey, type BaselineModel, type EntityBaseline, type PopulationBaseline, type PrincipalBaseline } from './model.js';
 import { FAILURE_MINUTES, isEnumeration, MinuteCounts, principalKey, READ_MINUTES } from './activity.js';
 import { WindowSet } from './windows.js';
 import { utcHour } from '../util/time.js';
@@ -12,22 +12,93 @@ function quantile(sorted: number[], q: number): number {
 }
 
 /**
+ * Peaks of one measure (destroyed objects, or data read) per entity, over every window, all day and per hour of the
+ * day, with the window code detection runs.
+ */
+class PeakLearner {
+  private readonly windows = new Map<string, WindowSet>();
+  readonly entities = new Map<string, EntityBaseline>();
+  /** Principal kind per entity, as first seen: for the peer groups. */
+  readonly kinds = new Map<string, string>();
+
+  constructor(private readonly windowsMs: number[], private readonly bucketMs: number[]) {}
+
+  /** The entity's baseline, made on first sight (`events` counts every event of it, not only this measure's). */
+  entity(key: string, kind: string): EntityBaseline {
+    let entity = this.entities.get(key);
+    if (!entity) {
+      entity = { peaks: this.windowsMs.map(() => 0), events: 0, destructiveEvents: 0 };
+      this.entities.set(key, entity);
+      this.kinds.set(key, kind);
+    }
+    return entity;
+  }
+
+  add(key: string, kind: string, t: number, n: number): void {
+    const entity = this.entity(key, kind);
+    entity.destructiveEvents++;
+    let w = this.windows.get(key);
+    if (!w) {
+      w = new WindowSet(this.bucketMs);
+      this.windows.set(key, w);
+    }
+    w.add(t, n);
+    const hour = utcHour(t);
+    entity.hourly ??= this.windowsMs.map(() => new Array<number>(24).fill(0));
+    for (let i = 0; i < entity.peaks.length; i++) {
+      if (w.sums[i]! > entity.peaks[i]!) entity.peaks[i] = w.sums[i]!;
+      if (w.sums[i]! > entity.hourly[i]![hour]!) entity.hourly[i]![hour] = w.sums[i]!;
+    }
+  }
+
+  /**
+   * Entities (hourly peaks kept only from a seasonal history) and the populations an entity with no history is
+   * compared with: per environment and resource type, everyone and each principal kind. Aggregates across
+   * principals are their own population and join none.
+   */
+  result(seasonal: boolean, quantileOf: number): { entities: Record<string, EntityBaseline>; population: Record<string, PopulationBaseline> } {
+    const entities: Record<string, EntityBaseline> = {};
+    const population: Record<string, PopulationBaseline> = {};
+    const byPopulation = new Map<string, EntityBaseline[]>();
+    for (const [key, entity] of this.entities) {
+      entities[key] = seasonal || !entity.hourly ? entity : { ...entity, hourly: undefined };
+      if (entity.destructiveEvents === 0) continue;
+      const { principal, environment, resourceType } = splitEntityKey(key);
+      if (principal === ANY) continue;
+      for (const pk of [populationKey(environment, resourceType), populationKey(environment, resourceType, this.kinds.get(key))]) {
+        byPopulation.set(pk, [...(byPopulation.get(pk) ?? []), entity]);
+      }
+    }
+    for (const [pk, list] of [...byPopulation].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      // A peer group of one or two is that entity itself, not a norm.
+      if (pk.split('\u0001').length === 3 && list.length < MIN_PEERS) continue;
+      population[pk] = {
+        entities: list.length,
+        peaks: this.windowsMs.map((_, i) => quantile(list.map((e) => e.peaks[i]!).sort((a, b) => a - b), quantileOf)),
+      };
+    }
+    return { entities, population };
+  }
+}
+
+/**
  * Learns per-entity peaks from history with the same window code detection runs, so what is "normal" is measured
  * exactly the way live traffic will be.
  */
 export class BaselineLearner {
-  private readonly windows = new Map<string, WindowSet>();
-  private readonly entities = new Map<string, EntityBaseline>();
-  /** Principal kind per entity, as first seen: for the peer groups. */
-  private readonly kinds = new Map<string, string>();
+  /** Destroyed objects: every entity seen (for its event count), with peaks where it destroyed, and the aggregates. */
+  private readonly destroyed: PeakLearner;
+  private readonly reads: PeakLearner;
   private readonly principals = new Map<string, PrincipalBaseline & { reads: MinuteCounts; failures: MinuteCounts }>();
-  private readonly bucketMs: number[];
   private eventCount = 0;
   private from = Infinity;
   private to = -Infinity;
 
-  constructor(private readonly windowsMs: number[], private readonly populationQuantile: number) {
-    this.bucketMs = WindowSet.bucketSizes(windowsMs);
+  /** `weight`: the criticality of a resource type, by which a principal's destruction across types is weighed. */
+  constructor(private readonly windowsMs: number[], private readonly populationQuantile: number, private readonly weight: (resourceType: string) => number = () => 1) {
+    const bucketMs = WindowSet.bucketSizes(windowsMs);
+    this.destroyed = new PeakLearner(windowsMs, bucketMs);
+    this.reads = new PeakLearner(windowsMs, bucketMs);
   }
 
   observe(e: AuditEvent): void {
@@ -36,28 +107,20 @@ export class BaselineLearner {
     if (e.time > this.to) this.to = e.time;
     this.observePrincipal(e);
     const key = entityKeyOf(e);
-    let entity = this.entities.get(key);
-    if (!entity) {
-      entity = { peaks: this.windowsMs.map(() => 0), events: 0, destructiveEvents: 0 };
-      this.entities.set(key, entity);
-      this.kinds.set(key, e.principal.kind);
-    }
+    const kind = e.principal.kind;
+    const entity = this.destroyed.entity(key, kind);
     entity.events++;
+    if (isProtectionOff(e.action) && e.outcome === 'success') entity.protectionsOff = (entity.protectionsOff ?? 0) + 1;
     const objects = destructiveObjects(e);
-    if (objects === 0) return;
-    entity.destructiveEvents++;
-    let w = this.windows.get(key);
-    if (!w) {
-      w = new WindowSet(this.bucketMs);
-      this.windows.set(key, w);
+    if (objects > 0) {
+      this.destroyed.add(key, kind, e.time, objects);
+      const [acrossTypes, acrossPrincipals] = aggregateKeys(e);
+      this.destroyed.add(acrossTypes, kind, e.time, weighted(objects, this.weight(e.resource.type)));
+      this.destroyed.add(acrossPrincipals, 'unknown', e.time, objects);
+      return;
     }
-    w.add(e.time, objects);
-    const hour = utcHour(e.time);
-    entity.hourly ??= this.windowsMs.map(() => new Array<number>(24).fill(0));
-    for (let i = 0; i < entity.peaks.length; i++) {
-      if (w.sums[i]! > entity.peaks[i]!) entity.peaks[i] = w.sums[i]!;
-      if (w.sums[i]! > entity.hourly[i]![hour]!) entity.hourly[i]![hour] = w.sums[i]!;
-    }
+    const read = dataReadObjects(e);
+    if (read > 0) this.reads.add(key, kind, e.time, read);
   }
 
   /** Its hours, and its read and failure peaks, measured with the counters detection uses for an alert's context. */
@@ -86,23 +149,10 @@ export class BaselineLearner {
     const seasonal = this.eventCount > 0 && this.to - this.from >= MIN_SEASONAL_DAYS * 86_400_000;
     // Populations are per environment and resource type: deleting databases is not compared with deleting cache
     // entries, and a type nobody deleted in an environment has no population (an expected peak of zero).
-    const byPopulation = new Map<string, EntityBaseline[]>();
-    for (const [key, entity] of this.entities) {
-      model.entities[key] = seasonal || !entity.hourly ? entity : { ...entity, hourly: undefined };
-      if (entity.destructiveEvents === 0) continue;
-      const { environment, resourceType } = splitEntityKey(key);
-      for (const pk of [populationKey(environment, resourceType), populationKey(environment, resourceType, this.kinds.get(key))]) {
-        byPopulation.set(pk, [...(byPopulation.get(pk) ?? []), entity]);
-      }
-    }
-    for (const [pk, list] of [...byPopulation].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      // A peer group of one or two is that entity itself, not a norm.
-      if (pk.split('\u0001').length === 3 && list.length < MIN_PEERS) continue;
-      model.population[pk] = {
-        entities: list.length,
-        peaks: this.windowsMs.map((_, i) => quantile(list.map((e) => e.peaks[i]!).sort((a, b) => a - b), this.populationQuantile)),
-      };
-    }
+    const destroyed = this.destroyed.result(seasonal, this.populationQuantile);
+    model.entities = destroyed.entities;
+    model.population = destroyed.population;
+    model.reads = this.reads.result(seasonal, this.populationQuantile);
     return model;
   }
 }

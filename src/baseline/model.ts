@@ -15,6 +15,8 @@ export interface EntityBaseline {
   hourly?: number[][];
   events: number;
   destructiveEvents: number;
+  /** Calls that switched a protection off (src/baseline/entity.ts): routine for it here, when there are any. */
+  protectionsOff?: number;
 }
 
 /** What a principal did in one environment in the training history, apart from its deletes. */
@@ -47,6 +49,11 @@ export interface BaselineModel {
   population: Record<string, PopulationBaseline>;
   /** Keyed by principalKey(principal, environment); absent in models trained before it was learned. */
   principals?: Record<string, PrincipalBaseline>;
+  /**
+   * Data-read volume (src/baseline/entity.ts, DATA_READS), learned as destruction is: per entity (`destructiveEvents`
+   * counts its data reads there) and per population. Absent in models trained before reads were scored.
+   */
+  reads?: { entities: Record<string, EntityBaseline>; population: Record<string, PopulationBaseline> };
 }
 
 /**
@@ -72,7 +79,10 @@ export function writeModel(dir: string, model: BaselineModel): string {
   const path = join(dir, BASELINE_FILE);
   // Keys sorted so the same training data always writes the same bytes.
   const byKey = <T>(r: Record<string, T>) => Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1)));
-  const sorted = { ...model, entities: byKey(model.entities), ...(model.principals ? { principals: byKey(model.principals) } : {}) };
+  const sorted = {
+    ...model, entities: byKey(model.entities), ...(model.principals ? { principals: byKey(model.principals) } : {}),
+    ...(model.reads ? { reads: { entities: byKey(model.reads.entities), population: model.reads.population } } : {}),
+  };
   writeFileSync(`${path}.tmp`, `${JSON.stringify(sorted, null, 1)}\n`);
   renameSync(`${path}.tmp`, path);
   return path;

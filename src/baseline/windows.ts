@@ -50,6 +50,20 @@ export class WindowSet {
     return w;
   }
 
+  /** A copy with every count multiplied by `factor` (rounded up, as `weighted` counts): the same windows, weighed. */
+  scaled(factor: number): WindowSet {
+    const w = new WindowSet(this.bucketMs);
+    for (let i = 0; i < this.counts.length; i++) w.counts[i] = Math.ceil(this.counts[i]! * factor);
+    w.heads.set(this.heads);
+    for (let win = 0; win < this.heads.length; win++) {
+      let sum = 0;
+      for (let b = 0; b < BUCKETS; b++) sum += w.counts[win * BUCKETS + b]!;
+      w.sums[win] = sum;
+    }
+    w.newestTime = this.newestTime;
+    return w;
+  }
+
   static bucketSizes(windowsMs: readonly number[]): number[] {
     return windowsMs.map((w) => Math.max(1, Math.floor(w / BUCKETS)));
   }
@@ -62,12 +76,17 @@ export class WindowSet {
       const base = w * BUCKETS;
       const head = this.heads[w]!;
       if (epoch > head) {
-        // Expire the buckets the window slid past.
-        const steps = head === -Infinity ? BUCKETS : Math.min(BUCKETS, epoch - head);
-        for (let s = 1; s <= steps; s++) {
-          const idx = base + ((((epoch - steps + s) % BUCKETS) + BUCKETS) % BUCKETS);
-          this.sums[w] = this.sums[w]! - this.counts[idx]!;
-          this.counts[idx] = 0;
+        // Expire the buckets the window slid past; past a whole window, all of them at once (a sparse entity, the
+        // usual case for reads and deletes alike, would otherwise walk every bucket on each event).
+        if (head === -Infinity || epoch - head >= BUCKETS) {
+          this.counts.fill(0, base, base + BUCKETS);
+          this.sums[w] = 0;
+        } else {
+          for (let s = 1; s <= epoch - head; s++) {
+            const idx = base + ((head + s) % BUCKETS + BUCKETS) % BUCKETS;
+            this.sums[w] = this.sums[w]! - this.counts[idx]!;
+            this.counts[idx] = 0;
+          }
         }
         this.heads[w] = epoch;
       } else if (epoch <= head - BUCKETS) {

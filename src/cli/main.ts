@@ -6,6 +6,7 @@ import { brokerCommand } from './commands/broker.js';
 import { configCheckCommand } from './commands/config-check.js';
 import { demoCommand } from './commands/demo.js';
 import { evaluateCommand } from './commands/evaluate.js';
+import { changeApproveCommand, changesCommand } from './commands/change.js';
 import { freezeCommand, freezesCommand, unfreezeCommand } from './commands/freeze.js';
 import { gateCommand, keysGenerateCommand } from './commands/gate.js';
 import { admissionCommand } from './commands/admission.js';
@@ -119,6 +120,25 @@ export function program(setExit: (code: number) => void = () => {}): Command {
     .option('--json', 'as JSON')
     .option('--config <file>', 'YAML config file')
     .action((o) => done(freezesCommand(o)));
+
+  const change = root.command('change').description('approved changes: what may modify production state, where and when');
+  change.command('approve')
+    .description('sign and publish an approved change: inside it, destructive volume is an info alert naming the ticket and never freezes')
+    .option('--ticket <id>', 'the change ticket')
+    .option('--environment <env>', 'the environment it covers')
+    .option('--principal <id>', 'only this principal (default: any)')
+    .option('--resource-type <glob>', 'only these resource types (default: any)')
+    .option('--from <time>', 'start, ISO-8601 or epoch ms (default: now)')
+    .option('--until <time>', 'end, ISO-8601 or epoch ms')
+    .option('--operator <name>', 'who approves (default: $AUDITWATCH_OPERATOR or your user name)')
+    .option('--config <file>', 'YAML config file (freeze.signing: the approver\'s key)')
+    .action((o) => done(changeApproveCommand(o)));
+
+  root.command('changes')
+    .description('list approved changes (active, pending, ended) and how many records on the changes topic were refused')
+    .option('--json', 'as JSON')
+    .option('--config <file>', 'YAML config file')
+    .action((o) => done(changesCommand(o)));
 
   root.command('gate')
     .description('serve the write gate over HTTP (GET /v1/check?environment=&principal=&resourceType= answers 200 or 423) beside a service')

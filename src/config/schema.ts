@@ -42,6 +42,15 @@ const kafkaSourceSpec = z.strictObject({
 });
 export const sourceSpec = z.discriminatedUnion('type', [kafkaSourceSpec]);
 
+const ticketRule = z.strictObject({
+  /** Where to look: sourceIdentity, roleSessionName, or tag (then `key` names the tag). */
+  from: z.enum(['sourceIdentity', 'roleSessionName', 'tag']),
+  /** The tag's key, for from: tag. */
+  key: z.string().min(1).optional(),
+  /** A regex; its first group, or the whole match, is the ticket. */
+  pattern: regex,
+}).refine((r) => r.from !== 'tag' || r.key !== undefined, { message: 'from: tag needs the tag\'s key', path: ['key'] });
+
 const kafkaSinkSpec = z.strictObject({
   /** Alerts as Avro (schemas/alert.avsc) on a Kafka topic, keyed by alert id. */
   type: z.literal('kafka'),
@@ -108,10 +117,31 @@ const bulkDeleteDetectorSpec = z.strictObject({
   criticality: z.record(z.string().min(1), z.number().positive()).default({
     'rds:*': 5, 'dynamodb:table': 5, 'dynamodb:backup': 5, 'redshift:*': 5, 'docdb-elastic:*': 5, 's3:bucket': 5, 'kms:*': 5,
     'backup:*': 5, 'ec2:snapshot': 2, 'ec2:volume': 2, 'elasticache:*': 0.5,
+    // Writes that destroy without a Delete, by their qualified action (docs/reference/events.md): an object rewritten
+    // under a key its owner does not hold is as gone as a deleted one, and rarer.
+    'action:*:SSE-C': 5, 'action:*:ForeignKMS': 5, 'action:CopyObject:InPlace': 1,
   }),
   /** Upper bound on entities tracked at once; idle ones (windows empty) are dropped first, then the least recent. */
   maxEntities: z.number().int().min(1000).default(2_000_000),
   /** Thresholds for some environments, resource types or principals; every matching entry applies, later ones win. */
+  overrides: z.array(thresholdOverride).default([]),
+});
+const bulkReadDetectorSpec = z.strictObject({
+  /**
+   * Unusual volumes of data read (S3 objects, DynamoDB items, secrets: bulk downloads) per principal, environment
+   * and data store, against learned peaks with the bulk-delete detector's windows. A warning; critical in a critical
+   * environment whose data the principal never read in training. Freezes only under a rule that names it.
+   */
+  type: z.literal('bulk-read'),
+  /** Headroom over the learned peak: observed must exceed peak × tolerance to be unusual. */
+  tolerance: z.number().min(1).default(2),
+  /** Never alert on fewer objects read than this in a window, whatever the baseline. */
+  minObjects: z.number().int().min(1).default(200),
+  /** Score (observed / threshold) from which a finding can be critical (see type). */
+  criticalScore: z.number().min(1).default(2),
+  /** Upper bound on entities tracked at once; idle ones are dropped first, then the least recent. */
+  maxEntities: z.number().int().min(1000).default(2_000_000),
+  /** Thresholds for some environments, data stores (resource types) or principals; later entries win. */
   overrides: z.array(thresholdOverride).default([]),
 });
 const contextDetectorSpec = z.strictObject({
@@ -134,12 +164,12 @@ const modelDetectorSpec = z.strictObject({
   minScore: z.number().positive().default(3),
 });
 
-export const detectorSpec = z.discriminatedUnion('type', [bulkDeleteDetectorSpec, contextDetectorSpec, modelDetectorSpec]);
+export const detectorSpec = z.discriminatedUnion('type', [bulkDeleteDetectorSpec, bulkReadDetectorSpec, contextDetectorSpec, modelDetectorSpec]);
 
 const freezeMode = z.enum(['off', 'dry-run', 'approval', 'enforce']);
 
 const freezeRule = z.strictObject({
-  /** Detectors whose alerts this rule covers; empty means all. */
+  /** Detectors whose alerts this rule covers; empty means all but bulk-read and change-control, which freeze only where named. */
   detectors: z.array(z.string().min(1)).default([]),
   /** Severities whose alerts this rule covers. */
   severities: z.array(z.enum(['info', 'warning', 'critical'])).min(1).default(['critical']),
@@ -153,6 +183,11 @@ const freezeRule = z.strictObject({
   mode: freezeMode.optional(),
   /** How long a freeze by this rule lasts before it lifts by itself. */
   ttl: duration.default(3_600_000),
+  /**
+   * Change control: in this rule's (critical) environments, a destructive call by a principal with no history there
+   * and no approved change (`auditwatch change approve`) freezes at once, from its first call (detector change-control).
+   */
+  requireChange: z.boolean().default(false),
 });
 
 const postgresActuatorSpec = z.strictObject({
@@ -323,8 +358,8 @@ export const configSchema = z.strictObject({
     .prefault({}),
   /** Where `train` writes and `run`, `replay` and `report` read the baselines and the learned model. */
   modelDir: z.string().min(1).default('models'),
-  /** The detectors, each with its own settings; all three by default. */
-  detectors: z.array(detectorSpec).min(1).prefault([{ type: 'bulk-delete' }, { type: 'context' }, { type: 'model' }]),
+  /** The detectors, each with its own settings; all four by default. */
+  detectors: z.array(detectorSpec).min(1).prefault([{ type: 'bulk-delete' }, { type: 'bulk-read' }, { type: 'context' }, { type: 'model' }]),
   /** Per-partition detection state for running several instances in one consumer group (docs/design/delivery-and-state.md). */
   state: z
     .strictObject({
@@ -360,6 +395,20 @@ export const configSchema = z.strictObject({
       maxFutureSkew: duration.default(900_000),
       /** Recent event ids remembered to drop redeliveries. */
       dedupeWindow: z.number().int().min(1).max(10_000_000).default(100_000),
+    })
+    .prefault({}),
+  /** Change management: where change tickets are found in audit records, and the topic of approved changes. */
+  changes: z
+    .strictObject({
+      /** The compacted topic of signed approvals (`auditwatch change approve`, `auditwatch changes`). */
+      topic: z.string().min(1).default('auditwatch.changes'),
+      /**
+       * Where CloudTrail records carry a change ticket, tried in order (the first that yields one wins): the session's
+       * source identity, the role session name, or a tag of the request (a session tag on AssumeRole, a resource tag on
+       * create). The pattern's first group (or the whole match) is the ticket. Kubernetes annotations
+       * (auditwatch.dev/change-ticket) and canonical events' changeTicket are read as they are.
+       */
+      tickets: z.array(ticketRule).default([]),
     })
     .prefault({}),
   /** Alerts matching one of these are not raised (and cannot freeze) until the suppression expires. */
@@ -493,6 +542,8 @@ export type SourceSpec = z.infer<typeof sourceSpec>;
 export type SinkSpec = z.infer<typeof sinkSpec>;
 export type DetectorSpec = z.infer<typeof detectorSpec>;
 export type BulkDeleteSpec = z.infer<typeof bulkDeleteDetectorSpec>;
+export type BulkReadSpec = z.infer<typeof bulkReadDetectorSpec>;
+export type TicketRule = z.infer<typeof ticketRule>;
 export type ContextSpec = z.infer<typeof contextDetectorSpec>;
 export type ModelSpec = z.infer<typeof modelDetectorSpec>;
 export type FreezeRule = z.infer<typeof freezeRule>;

@@ -4,3 +4,10 @@ import type { BulkDeleteSpec, Config } from './schema.js';
 export function volumeSpec(config: Config): BulkDeleteSpec | undefined {
   return config.detectors.find((d): d is BulkDeleteSpec => d.type === 'bulk-delete');
 }
+
+/** The windows the model learns and the volume detectors check: bulk-delete's, or its defaults without it. */
+export function volumeWindows(config: Config): number[] {
+  return volumeSpec(config)?.windows ?? DEFAULT_WINDOWS;
+}
+
+export const DEFAULT_WINDOWS = [10_000, 60_000, 600_000, 3_600_000];

@@ -1,7 +1,7 @@
 import { cloudTrailRecords, isCloudWatchLogsPayload, isEventBridgeEnvelope, parseDocument } from './envelopes.js';
 import { DecodeError } from '../errors.js';
 import type { AuditEvent, PrincipalKind } from '../events/audit-event.js';
-import type { DecodeContext, DecodeResult } from './context.js';
+import type { DecodeContext, DecodeResult, TicketSources } from './context.js';
 import { isObject, optionalString, parseTime, requireString, type JsonObject } from './json.js';
 import { memo2 } from '../util/memo.js';
 import { cloudTrailVerb } from './verbs.js';
@@ -106,9 +106,52 @@ function principalOf(identity: JsonObject | undefined, userAgent: string | undef
   }
 }
 
-function qualified(eventName: string, params: JsonObject | undefined): string {
-  const q = protectionQualifier(eventName, params);
+function qualified(eventName: string, params: JsonObject | undefined, extra: JsonObject | undefined, account: string | undefined): string {
+  const q = protectionQualifier(eventName, params) ?? objectWriteQualifier(eventName, params, extra, account);
   return q ? `${eventName}:${q}` : eventName;
+}
+
+const OBJECT_WRITES = new Set(['PutObject', 'CopyObject', 'UploadPartCopy', 'CreateMultipartUpload']);
+const KMS_ACCOUNT = /^arn:aws[\w-]*:kms:[^:]*:(\d{12}):/;
+
+/**
+ * S3 writes that destroy what they overwrite, for their owner (src/baseline/entity.ts, DESTRUCTIVE_WRITES):
+ * - `SSE-C`: encrypted with a key the caller supplies and AWS does not keep (the request's
+ *   x-amz-server-side-encryption-customer-algorithm, or additionalEventData.SSEApplied SSE_C);
+ * - `ForeignKMS`: encrypted under a KMS key of another account than the bucket's;
+ * - `InPlace`: CopyObject whose source is its own destination, an overwrite in place.
+ * A PutObject onto an existing key cannot be told from CloudTrail (the record does not say the key existed).
+ */
+function objectWriteQualifier(eventName: string, params: JsonObject | undefined, extra: JsonObject | undefined, account: string | undefined): string | undefined {
+  if (!params || !OBJECT_WRITES.has(eventName)) return undefined;
+  if (params['x-amz-server-side-encryption-customer-algorithm'] !== undefined || extra?.SSEApplied === 'SSE_C') return 'SSE-C';
+  const kmsKey = optionalString(params['x-amz-server-side-encryption-aws-kms-key-id']);
+  const keyAccount = kmsKey ? KMS_ACCOUNT.exec(kmsKey)?.[1] : undefined;
+  if (keyAccount && account && keyAccount !== account) return 'ForeignKMS';
+  if (eventName === 'CopyObject') {
+    const source = optionalString(params['x-amz-copy-source']);
+    const bucket = optionalString(params.bucketName);
+    const key = optionalString(params.key);
+    if (source && bucket && key && copySource(source) === `${bucket}/${key}`) return 'InPlace';
+  }
+  return undefined;
+}
+
+/** x-amz-copy-source as bucket/key: URL-decoded, without a leading slash or a ?versionId. */
+function copySource(source: string): string {
+  const path = source.replace(/^\//, '').split('?')[0]!;
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}
+
+/** Rules of a lifecycle configuration, one or a list as CloudTrail renders the XML. */
+function lifecycleRules(params: JsonObject): JsonObject[] {
+  const conf = isObject(params.LifecycleConfiguration) ? params.LifecycleConfiguration : undefined;
+  const rules = conf?.Rule ?? conf?.Rules;
+  return (Array.isArray(rules) ? rules : [rules]).filter(isObject);
 }
 
 /**
@@ -125,7 +168,8 @@ function protectionQualifier(eventName: string, params: JsonObject | undefined):
     }
     case 'ModifyDBInstance':
     case 'ModifyDBCluster':
-      return params.deletionProtection === false ? 'DeletionProtectionOff' : undefined;
+      if (params.deletionProtection === false) return 'DeletionProtectionOff';
+      return params.backupRetentionPeriod === 0 ? 'BackupRetentionZero' : undefined;
     case 'ModifyInstanceAttribute': {
       const flag = isObject(params.disableApiTermination) ? params.disableApiTermination.value : undefined;
       return flag === false ? 'TerminationProtectionOff' : undefined;
@@ -136,9 +180,53 @@ function protectionQualifier(eventName: string, params: JsonObject | undefined):
     }
     case 'UpdateTable':
       return params.deletionProtectionEnabled === false ? 'DeletionProtectionOff' : undefined;
+    // Retention removed, so that the provider deletes for you.
+    case 'PutBucketLifecycle':
+    case 'PutBucketLifecycleConfiguration':
+      return lifecycleRules(params).some((r) => r.Status !== 'Disabled' && (r.Expiration !== undefined || r.NoncurrentVersionExpiration !== undefined))
+        ? 'Expiration' : undefined;
+    case 'PutObjectRetention':
+    case 'DeleteObjects':
+      return String(params['x-amz-bypass-governance-retention']) === 'true' ? 'BypassGovernance' : undefined;
+    case 'UpdateContinuousBackups': {
+      const pitr = isObject(params.pointInTimeRecoverySpecification) ? params.pointInTimeRecoverySpecification : undefined;
+      return pitr?.pointInTimeRecoveryEnabled === false ? 'PITROff' : undefined;
+    }
     default:
       return undefined;
   }
+}
+
+/** Where CloudTrail puts what an organisation may carry a change ticket in (see changes.tickets). */
+function ticketSources(identity: JsonObject | undefined, params: JsonObject | undefined): TicketSources {
+  const session = isObject(identity?.sessionContext) ? identity.sessionContext : undefined;
+  const arn = optionalString(identity?.arn);
+  return {
+    sourceIdentity: optionalString(session?.sourceIdentity),
+    roleSessionName: identity?.type === 'AssumedRole' && arn ? arn.slice(arn.lastIndexOf('/') + 1) : undefined,
+    tag: (key) => (params ? tagValue(params, key, 0) : undefined),
+  };
+}
+
+/** A tag's value anywhere in a request: lists of {key, value} (or Key/Value), as STS, EC2 and S3 requests write them. */
+function tagValue(v: unknown, key: string, depth: number): string | undefined {
+  if (depth > 5) return undefined;
+  if (Array.isArray(v)) {
+    for (const item of v) {
+      const found = tagValue(item, key, depth + 1);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (!isObject(v)) return undefined;
+  const k = v.key ?? v.Key;
+  if (k === key) return optionalString(v.value ?? v.Value);
+  for (const inner of Object.values(v)) {
+    if (typeof inner !== 'object' || inner === null) continue;
+    const found = tagValue(inner, key, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 export function cloudTrailRecordToEvent(record: unknown, ctx: DecodeContext): AuditEvent {
@@ -155,13 +243,13 @@ export function cloudTrailRecordToEvent(record: unknown, ctx: DecodeContext): Au
     id,
     time,
     principal: principalOf(identity, optionalString(record.userAgent), ctx),
-    action: qualified(eventName, params),
+    action: qualified(eventName, params, isObject(record.additionalEventData) ? record.additionalEventData : undefined, account),
     verb,
     resource: { type: resourceType(eventSource, noun), id: findResourceId(record, params) },
     environment: ctx.environmentForAccount(account),
     source: 'cloudtrail',
     outcome: record.errorCode ? 'failure' : 'success',
-    changeTicket: null,
+    changeTicket: ctx.ticketRules ? ctx.changeTicket(ticketSources(identity, params)) : null,
     // Only state changes are counted by object; walking a read's request would be work nobody uses.
     objectCount: verb === 'read' ? 1 : Math.max(1, countObjects(params)),
   };

@@ -14,6 +14,17 @@ export interface DecodeContext {
   /** Azure: subscription id → environment (`environments.azureSubscriptions`), case-insensitive. */
   environmentForSubscription(subscription: string | undefined): string;
   classifyPrincipalName(name: string): PrincipalKind | undefined;
+  /** Whether any ticket rule is configured: without one, a decoder does not gather what the rules would read. */
+  readonly ticketRules: boolean;
+  /** The change ticket a CloudTrail record carries by the configured rules (`changes.tickets`), or null. */
+  changeTicket(where: TicketSources): string | null;
+}
+
+/** What a record offers the ticket rules. */
+export interface TicketSources {
+  sourceIdentity: string | undefined;
+  roleSessionName: string | undefined;
+  tag(key: string): string | undefined;
 }
 
 export interface DecodeResult {
@@ -25,11 +36,11 @@ export interface DecodeResult {
 export type Decoder = (value: Buffer, ctx: DecodeContext) => DecodeResult;
 
 /** The part of the config decoders read: plain data, so that a decode thread can be given it. */
-export type DecodeSettings = Pick<Config, 'environments' | 'principals'>;
+export type DecodeSettings = Pick<Config, 'environments' | 'principals'> & Partial<Pick<Config, 'changes'>>;
 
 /** Only the decode settings of a config: what a decode thread is given, rather than the whole config. */
 export function decodeSettingsOf(config: DecodeSettings): DecodeSettings {
-  return { environments: config.environments, principals: config.principals };
+  return { environments: config.environments, principals: config.principals, changes: config.changes };
 }
 
 export function decodeContextFrom(config: DecodeSettings): DecodeContext {
@@ -42,7 +53,17 @@ export function decodeContextFrom(config: DecodeSettings): DecodeContext {
   const projects = new Map(Object.entries(env.gcpProjects));
   const githubOrgs = new Map(Object.entries(env.githubOrganizations));
   const subscriptions = new Map(Object.entries(env.azureSubscriptions).map(([id, name]) => [id.toLowerCase(), name]));
+  const ticketRules = (config.changes?.tickets ?? []).map((r) => ({ ...r, re: new RegExp(r.pattern) }));
   return {
+    ticketRules: ticketRules.length > 0,
+    changeTicket: (where) => {
+      for (const rule of ticketRules) {
+        const text = rule.from === 'tag' ? where.tag(rule.key!) : where[rule.from];
+        const m = text === undefined ? null : rule.re.exec(text);
+        if (m) return m[1] ?? m[0];
+      }
+      return null;
+    },
     environmentForAccount: (accountId) => (accountId && accounts.get(accountId)) || env.default,
     environmentForProject: (project) => (project && projects.get(project)) || env.default,
     environmentForGithubOrg: (org) => (org && githubOrgs.get(org)) || env.default,

@@ -1,4 +1,4 @@
-import { destructiveObjects, entityKeyOf, splitEntityKey } from '../baseline/entity.js';
+import { destructiveObjects, entityKeyOf, FOREIGN_KEY, isProtectionOff, splitEntityKey } from '../baseline/entity.js';
 import type { BaselineModel } from '../baseline/model.js';
 import type { ContextSpec } from '../config/schema.js';
 import type { AuditEvent } from '../events/audit-event.js';
@@ -6,17 +6,6 @@ import { BoundedSet } from '../util/bounded-set.js';
 import type { Criticality } from '../baseline/criticality.js';
 import type { Detector, Finding, Reconfigurable, Severity } from './detector.js';
 import { ChangeTracker, type Changelogged } from '../state/changelogged.js';
-
-/**
- * Calls that switch off what would let anyone notice or undo a destruction. The qualified names come from the
- * CloudTrail decoder, which reads the request parameters of calls that only sometimes disable a protection.
- */
-const PROTECTION_OFF = new Set([
-  'StopLogging', 'DeleteTrail', 'DeleteFlowLogs', 'DeleteDetector', 'DisableSecurityHub', 'StopConfigurationRecorder',
-  'DeleteConfigurationRecorder', 'DisableKey', 'ScheduleKeyDeletion', 'LeaveOrganization', 'DeleteBackupVault',
-  'PutBucketVersioning:Suspended', 'ModifyDBInstance:DeletionProtectionOff', 'ModifyDBCluster:DeletionProtectionOff',
-  'ModifyInstanceAttribute:TerminationProtectionOff', 'ModifyLoadBalancerAttributes:DeletionProtectionOff', 'UpdateTable:DeletionProtectionOff',
-]);
 
 /**
  * Context the volume windows cannot see, judged against the learned history:
@@ -40,7 +29,8 @@ export class ContextDetector implements Detector, Reconfigurable<ContextSpec>, C
     for (const [key, entity] of Object.entries(model.entities)) {
       const { principal, environment } = splitEntityKey(key);
       this.seenIn.add(`${principal}\u0001${environment}`);
-      if (entity.destructiveEvents > 0) this.deletedBefore.add(key);
+      // Destroying here, or switching protections off here, is routine for it: the same kind of act is not news.
+      if (entity.destructiveEvents > 0 || (entity.protectionsOff ?? 0) > 0) this.deletedBefore.add(key);
     }
   }
 
@@ -79,7 +69,15 @@ export class ContextDetector implements Detector, Reconfigurable<ContextSpec>, C
   }
 
   observe(e: AuditEvent): Finding | null {
-    if (this.spec.protections && PROTECTION_OFF.has(e.action)) {
+    if (this.spec.protections && e.verb !== 'read' && e.outcome === 'success' && FOREIGN_KEY.test(e.action)) {
+      const key = entityKeyOf(e);
+      const first = `${key}\u0001${e.action}`;
+      if (this.flagged.has(first)) return null;
+      this.flag(first);
+      return this.finding(e, key, this.spec.protectionScore,
+        `data rewritten under a key its owner does not hold: ${e.action} on ${e.resource.type} ${e.resource.id} by ${e.principal.id} in ${e.environment}, its first such write here`);
+    }
+    if (this.spec.protections && isProtectionOff(e.action)) {
       const key = entityKeyOf(e);
       // Routine for this principal here (it did so in the training history)? Then it is not news.
       if (this.deletedBefore.has(key)) return null;

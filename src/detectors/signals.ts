@@ -49,7 +49,8 @@ function hoursText(mask: number): string {
  * stay the detectors' (so context alone never freezes).
  */
 export class ContextSignals {
-  constructor(private readonly model: BaselineModel, private criticalEnvironments: readonly string[]) {}
+  /** `ticketBacked`: whether an approved change names a ticket (absent: approvals are not read, a ticket is taken as given). */
+  constructor(private readonly model: BaselineModel, private criticalEnvironments: readonly string[], private readonly ticketBacked?: (ticket: string) => boolean) {}
 
   reconfigure(criticalEnvironments: readonly string[]): void {
     this.criticalEnvironments = criticalEnvironments;
@@ -76,7 +77,9 @@ export class ContextSignals {
     if (this.criticalEnvironments.includes(e.environment)) signals.push({ weight: 0.25, text: `${e.environment} is a critical environment` });
     if (e.principal.kind === 'human') signals.push({ weight: 0.25, text: 'by a human principal' });
     if (destructiveObjects(e) >= 10) signals.push({ weight: 0.25, text: `one call addressed ${e.objectCount} objects` });
-    if (e.changeTicket) signals.push({ weight: -0.5, text: `change ticket ${e.changeTicket}` });
+    if (e.changeTicket && this.ticketBacked && !this.ticketBacked(e.changeTicket)) {
+      signals.push({ weight: 0.25, text: `change ticket ${e.changeTicket}, which no approved change backs` });
+    } else if (e.changeTicket) signals.push({ weight: -0.5, text: `change ticket ${e.changeTicket}` });
     else if (destructiveObjects(e) > 0) signals.push({ weight: 0.1, text: 'no change ticket' });
     // Stable order: by weight, then as listed above.
     const ranked = signals.map((s, i) => ({ s, i })).sort((a, b) => b.s.weight - a.s.weight || a.i - b.i).map(({ s }) => s);

@@ -76,7 +76,10 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
 
 /** The internal topics a config writes to, so `run` can create them at start. */
 export function outputTopics(config: Config): TopicSpec[] {
-  const topics: TopicSpec[] = [{ topic: config.deadLetter.topic }, { topic: config.freeze.controlTopic, compacted: true }, { topic: config.freeze.auditTopic }];
+  const topics: TopicSpec[] = [
+    { topic: config.deadLetter.topic }, { topic: config.freeze.controlTopic, compacted: true }, { topic: config.freeze.auditTopic },
+    { topic: config.changes.topic, compacted: true },
+  ];
   for (const s of config.alerts.sinks) if (s.type === 'kafka') topics.push({ topic: s.topic });
   return topics;
 }

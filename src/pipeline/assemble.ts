@@ -17,7 +17,7 @@ import { DetectionTasks, type DetectionTask } from './tasks.js';
 import type { Autoencoder } from '../model/autoencoder.js';
 import { FeatureExtractor } from '../model/features.js';
 import { Criticality } from '../baseline/criticality.js';
-import { volumeSpec } from '../config/select.js';
+import { volumeSpec, volumeWindows } from '../config/select.js';
 import { buildDetectors } from '../detectors/index.js';
 import { ContextSignals } from '../detectors/signals.js';
 import { ActivityTracker } from '../baseline/activity.js';
@@ -28,6 +28,7 @@ import { buildSinks, type AlertSink } from '../sinks/index.js';
 import { EventAdmission } from './admission.js';
 import { Pipeline, type EventProcessor } from './pipeline.js';
 import { DetectionProcessor, LearningProcessor } from './processors.js';
+import type { ChangeBook } from '../actions/change-approval.js';
 
 export interface DetectionOptions {
   config: Config;
@@ -46,6 +47,8 @@ export interface DetectionOptions {
   wrap?: (detection: DetectionProcessor) => EventProcessor;
   /** One detection task per input partition (the live consumer with a state changelog), instead of one for all. */
   partitioned?: boolean;
+  /** Approved changes (the changes topic, verified): what they cover is reported as info and never frozen. */
+  changes?: ChangeBook;
 }
 
 /** A task's detectors and policy, built from one config; the pipeline reconfigures them all together. */
@@ -79,9 +82,11 @@ export function buildDetectionPipeline(opts: DetectionOptions) {
     const freezes = new FreezeStage(running, (alert) => dispatcher.decide(alert));
     const detectors = buildDetectors(running, model, opts.autoencoder ?? null);
     const state = [...detectors.filter(isChangelogged), policy];
-    const context = new ContextSignals(model, running.environments.critical);
+    const changes = opts.changes;
+    const context = new ContextSignals(model, running.environments.critical, changes && ((ticket) => changes.backs(ticket)));
     return {
-      detectors, policy, freezes, state, context, processor: new DetectionProcessor(detectors, policy, freezes, { activity: new ActivityTracker(), context }),
+      detectors, policy, freezes, state, context,
+      processor: new DetectionProcessor(detectors, policy, freezes, { activity: new ActivityTracker(), context }, changes),
       stats: () => detectors.reduce((t, d) => {
         const s = d.stats?.() ?? { tracked: 0, evicted: 0 };
         return { tracked: t.tracked + s.tracked, evicted: t.evicted + s.evicted };
@@ -116,6 +121,8 @@ export function buildDetectionPipeline(opts: DetectionOptions) {
     const refused: string[] = [];
     if (next.detectors.length !== config.detectors.length || next.detectors.some((d, i) => d.type !== config.detectors[i]!.type)) {
       refused.push('detectors: the list of detectors changed; restart to add or remove detectors');
+    } else if (next.freeze.rules.some((r) => r.requireChange) !== config.freeze.rules.some((r) => r.requireChange)) {
+      refused.push('freeze.rules[].requireChange: turning change control on or off adds or removes a detector; restart to change it');
     } else {
       // Every task holds the same detector types and specs: asking the first (or a fresh one) is asking all.
       const probe = liveTasks()[0] ?? buildTask();
@@ -127,6 +134,8 @@ export function buildDetectionPipeline(opts: DetectionOptions) {
     if (refused.length) return { refused, needsRestart: [] };
     for (const task of liveTasks()) {
       next.detectors.forEach((spec, i) => (task.detectors[i] as Partial<Reconfigurable<typeof spec>>).reconfigure?.(spec, next.environments.critical));
+      // Those built beyond the configured list (change control) take the critical environments only.
+      for (const d of task.detectors.slice(next.detectors.length)) (d as Partial<Reconfigurable<unknown>>).reconfigure?.(undefined, next.environments.critical);
       task.policy.reconfigure(next);
       task.freezes.reconfigure(next);
       task.context.reconfigure(next.environments.critical);
@@ -153,17 +162,18 @@ function pick(config: Config, path: string): unknown {
 
 /** The windows every configured volume detector checks: training learns exactly these. */
 export function trainingWindows(config: Config): number[] {
-  return [...(volumeSpec(config)?.windows ?? [])].sort((a, b) => a - b);
+  return [...volumeWindows(config)].sort((a, b) => a - b);
 }
 
 /** Training is the same pipeline with the learner in place of the detectors. */
 export function buildTrainingPipeline(config: Config, metrics: Metrics, log: Logger): { pipeline: Pipeline; learner: BaselineLearner; learning: LearningProcessor } {
   const volume = volumeSpec(config);
   const quantile = volume?.populationQuantile ?? 0.95;
-  const learner = new BaselineLearner(trainingWindows(config), quantile);
+  const criticality = new Criticality(volume?.criticality ?? {});
+  const learner = new BaselineLearner(trainingWindows(config), quantile, (type) => criticality.weight(type));
   // The model's feature vectors are gathered in the same pass, with the same extractor detection runs.
   const features = config.detectors.some((d) => d.type === 'model')
-    ? new FeatureExtractor(undefined, config.environments.critical, new Criticality(volume?.criticality ?? {}))
+    ? new FeatureExtractor(undefined, config.environments.critical, criticality)
     : undefined;
   const learning = new LearningProcessor(learner, features);
   const pipeline = new Pipeline({

@@ -1,3 +1,4 @@
+import type { ChangeBook } from '../actions/change-approval.js';
 import type { DetectionOutput, FreezeStage } from '../actions/freeze-stage.js';
 import type { AlertPolicy } from '../alerts/policy.js';
 import type { BaselineLearner } from '../baseline/learner.js';
@@ -24,6 +25,7 @@ export class DetectionProcessor implements EventProcessor {
     private readonly policy: AlertPolicy,
     private readonly freezes: FreezeStage,
     private readonly signals?: { activity: ActivityTracker; context: ContextSignals },
+    private readonly changes?: ChangeBook,
   ) {}
 
   process(event: AuditEvent, out: DetectionOutput): void {
@@ -44,10 +46,20 @@ export class DetectionProcessor implements EventProcessor {
   }
 
   private found(finding: Finding, out: DetectionOutput, recent: RecentActivity | undefined): void {
+    // Inside an approved change: what change control asks for is there, and expected volume is news, not an incident.
+    const approval = this.changes?.covering(finding.event);
+    if (approval) {
+      if (finding.detector === 'change-control') return;
+      finding.severity = 'info';
+      finding.reason = `within approved change ${approval.ticket} (approved by ${approval.approvedBy}, until ${new Date(approval.until).toISOString()}): ${finding.reason}`;
+    }
     if (this.signals) finding.context = this.signals.context.describe(finding, recent ?? this.pendingContext.get(finding.event.id) ?? { reads: 0, failures: 0 });
     this.onFinding?.(finding);
     const alert = this.policy.onFinding(finding);
-    if (alert) this.freezes.onAlert(alert, out);
+    if (!alert) return;
+    // Decided before the freeze stage sees it: an incident inside an approved change is never frozen.
+    if (approval && alert.action === 'none') alert.action = 'change-approved';
+    this.freezes.onAlert(alert, out);
   }
 
   /** End of a pipeline batch: batch detectors score what they queued, in event order. */

@@ -10,6 +10,7 @@ import { Metrics } from '../metrics/metrics.js';
 import type { AlertSink } from '../sinks/sink.js';
 import { AuditwatchError } from '../errors.js';
 import { FileSource } from '../sources/file.js';
+import type { ChangeBook } from '../actions/change-approval.js';
 import { KafkaRangeSource } from '../sources/kafka/topic-reader.js';
 import type { Source } from '../sources/source.js';
 import { buildDetectionPipeline } from './assemble.js';
@@ -68,10 +69,10 @@ export function shadowFreezes(config: Config): Config {
 
 /** Runs detection over a window with the live code and freezes shadowed, and returns every alert revision. */
 export async function detectOverWindow(config: Config, model: BaselineModel, source: Source, log: Logger, autoencoder: Autoencoder | null = null,
-  window?: { input: WindowInput; format: InputFormat }): Promise<{ alerts: Alert[]; events: number; rejected: number }> {
+  window?: { input: WindowInput; format: InputFormat }, changes?: ChangeBook): Promise<{ alerts: Alert[]; events: number; rejected: number }> {
   const alerts: Alert[] = [];
   const collector: AlertSink = { name: 'collect', publish: async (a) => void alerts.push(...a), close: async () => {} };
-  const { pipeline } = buildDetectionPipeline({ config: shadowFreezes(config), model, autoencoder, metrics: new Metrics(), log, sinks: [collector] });
+  const { pipeline } = buildDetectionPipeline({ config: shadowFreezes(config), model, autoencoder, metrics: new Metrics(), log, sinks: [collector], changes });
   await source.run(pipeline.handle);
   // A user's window must yield something; the evaluation's own simulated windows always do.
   if (window) {

@@ -6,6 +6,7 @@ import { FreezeExecutor } from '../actions/executor.js';
 import { KafkaFreezeAuditLog } from '../actions/freeze-audit.js';
 import { buildActuators, type Actuator } from '../actions/index.js';
 import { WriteGate } from '../actions/write-gate.js';
+import { ChangeFeed } from '../actions/change-feed.js';
 import { readModel, type BaselineModel } from '../baseline/model.js';
 import type { Config } from '../config/schema.js';
 import { ConfigError, errorMessage } from '../errors.js';
@@ -104,7 +105,12 @@ export async function buildRuntime(config: Config, opts: RuntimeOptions): Promis
 
   const topology = planTopology(config);
   const { repartitionPartitions } = await ensureInternalTopics(kafka, config, topology);
-  const { pipeline, dispatcher, sinks, reconfigure, tasks, decodeContext } = buildDetectionPipeline({ config, model, autoencoder, metrics, log, producer, signer, partitioned: config.state.changelog });
+  // Approved changes are read before the first event is judged, as the control topic is.
+  const changeFeed = new ChangeFeed(kafka, config.changes.topic, keys, metrics, log.child({ component: 'changes' }));
+  await changeFeed.start();
+  const { pipeline, dispatcher, sinks, reconfigure, tasks, decodeContext } = buildDetectionPipeline({
+    config, model, autoencoder, metrics, log, producer, signer, partitioned: config.state.changelog, changes: changeFeed.book,
+  });
   // Freezes already in force are reconciled before the first event, and seed the dispatcher's scope and cap state.
   // A record on the control topic that does not verify is skipped, counted and raised as a control-tamper alert.
   const gate = new WriteGate(kafka, config.freeze.controlTopic, { keys, onReject: reportRejections(metrics, log.child({ component: 'control' }), sinks) });
@@ -162,6 +168,7 @@ export async function buildRuntime(config: Config, opts: RuntimeOptions): Promis
       state?.close();
       await Promise.all(sinks.map((s) => s.close()));
       await executor.stop();
+      await changeFeed.stop();
       await producer.disconnect();
       log.info(pipeline.totals, 'stopped');
     },

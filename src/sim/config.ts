@@ -36,7 +36,10 @@ export function simulationConfig(brokers: string[], run: string): Config {
       gcpProjects: { [SIM_GCP_PROJECT]: 'production' }, azureSubscriptions: { [SIM_AZURE_SUBSCRIPTION]: 'production' },
     },
     alerts: { sinks: [{ type: 'kafka', topic: `auditwatch.alerts.${run}` }] },
-    freeze: { mode: 'enforce', controlTopic: `auditwatch.control.${run}`, auditTopic: `auditwatch.freeze-audit.${run}`, ...ephemeralSigning() },
+    // Change control on: a principal with no history in production that deletes there without an approved change
+    // is frozen at its first delete.
+    freeze: { mode: 'enforce', rules: [{ requireChange: true }], controlTopic: `auditwatch.control.${run}`, auditTopic: `auditwatch.freeze-audit.${run}`, ...ephemeralSigning() },
+    changes: { topic: `auditwatch.changes.${run}` },
     metrics: { enabled: false },
     log: { level: 'warn' },
   }, {});

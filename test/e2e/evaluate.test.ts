@@ -31,6 +31,15 @@ describe('auditwatch evaluate', () => {
     expect(row('slow-drip').delaySeconds!).toBeLessThanOrEqual(1800);
     expect(result.falseFreezes).toBe(0);
     expect(result.falseAlertsPerDay).toBeLessThanOrEqual(1);
+    // Detection v2: a bulk download is found within a minute and, being a read, not frozen; destruction without a
+    // Delete call (SSE-C rewrites, retention removed) is frozen at its first call; spread tear-downs are found.
+    expect(row('exfiltration')).toMatchObject({ detected: true, frozen: false, freezeExpected: false, withinTarget: true });
+    expect(row('exfiltration').delaySeconds!).toBeLessThanOrEqual(60);
+    for (const kind of ['ssec-ransomware', 'retention-removal']) expect(row(kind), kind).toMatchObject({ detected: true, severity: 'critical', frozen: true, delayDestructiveEvents: 1 });
+    for (const kind of ['spread-teardown', 'many-identities']) expect(row(kind), kind).toMatchObject({ detected: true, withinTarget: true });
+    // The change-managed migration by a principal new to production: reported under its ticket, never frozen.
+    expect((result as unknown as { migration: { frozen: number; infoAlerts: number } }).migration).toMatchObject({ frozen: 0 });
+    expect((result as unknown as { migration: { infoAlerts: number } }).migration.infoAlerts).toBeGreaterThan(0);
   });
 });
 

@@ -127,7 +127,11 @@ describe('an ELB-style mass delete on a real broker', () => {
     expect(critical.a.principal).toBe(principal);
     expect(critical.a.environment).toBe('production');
     expect(critical.a.action).toBe('freeze');
-    expect(critical.a.reason).toMatch(/no history for this principal/);
+    // Change control (requireChange in the simulation config): the janitor has no history in production and no
+    // approved change, so its first delete there is frozen; at most 3 deletes get through (the issue's target).
+    expect(critical.a.detector).toBe('change-control');
+    expect(critical.a.reason).toMatch(/by arn:aws:iam::111111111111:role\/elb-janitor in production, where it has no history, and no approved change covers it/);
+    expect(sent - 1).toBeLessThanOrEqual(3);
     expect(alertDelay).toBeLessThan(5);
     expect(freezeDelay).toBeLessThan(5);
     expect(freeze.key!.toString()).toBe(`environment=production;principal=${principal}`);
@@ -143,7 +147,7 @@ describe('an ELB-style mass delete on a real broker', () => {
     const idsPerIncident = new Map<string, Set<string>>();
     for (const a of all) idsPerIncident.set(`${a.detector}|${a.principal}|${a.resourceType}`, (idsPerIncident.get(`${a.detector}|${a.principal}|${a.resourceType}`) ?? new Set()).add(a.id));
     expect([...idsPerIncident.values()].every((ids) => ids.size === 1)).toBe(true);
-    expect([...idsPerIncident.keys()].filter((k) => k.startsWith('bulk-delete|'))).toHaveLength(2); // load balancers, target groups
+    expect([...idsPerIncident.keys()]).toContain(`change-control|${principal}|elasticloadbalancing:loadbalancer`);
     expect(control.messages.filter((m) => m.value)).toHaveLength(1);
     liveCount += sent;
     await waitFor('the incident to be processed', () => live.pipeline.totals.events >= liveCount, 30_000);
@@ -174,7 +178,8 @@ describe('an ELB-style mass delete on a real broker', () => {
     // The same through the CLI, seeking the topic by time: `auditwatch replay --topic T --from --to`.
     const dir = mkdtempSync(join(tmpdir(), 'aw-replay-'));
     const configFile = join(dir, 'config.yaml');
-    writeFileSync(configFile, stringify({ kafka: config.kafka, environments: { awsAccounts: config.environments.awsAccounts } }));
+    // The live run's detection settings: its freeze rules turn change control on, which adds a detector.
+    writeFileSync(configFile, stringify({ kafka: config.kafka, environments: { awsAccounts: config.environments.awsAccounts }, freeze: { rules: [{ requireChange: true }] } }));
     const modelDir = join(dir, 'model');
     writeModel(modelDir, model);
     const out = join(dir, 'alerts.ndjson');

@@ -20,6 +20,7 @@ function auditwatchAcls(principal: string): AclEntry[] {
     allow(Res.TOPIC, 'aw', Pattern.PREFIXED, Op.ALL),
     allow(Res.GROUP, 'aw', Pattern.PREFIXED, Op.ALL),
     allow(Res.GROUP, 'auditwatch-gate-', Pattern.PREFIXED, Op.READ),
+    allow(Res.GROUP, 'auditwatch-changes-', Pattern.PREFIXED, Op.READ),
     allow(Res.CLUSTER, 'kafka-cluster', Pattern.LITERAL, Op.DESCRIBE),
     allow(Res.CLUSTER, 'kafka-cluster', Pattern.LITERAL, Op.IDEMPOTENT_WRITE),
   ];
@@ -86,6 +87,7 @@ describe('who may write the control topic, on a broker with SASL/SCRAM and the S
       sources: [{ type: 'kafka', topics: ['aw.input'], format: 'auto' }],
       deadLetter: { topic: 'aw.dead' },
       alerts: { sinks: [{ type: 'kafka', topic: 'aw.alerts' }] },
+      changes: { topic: 'aw.changes' },
       freeze: { mode: 'enforce', controlTopic: CONTROL, auditTopic: 'aw.freeze-audit', controlWriters: ['User:auditwatch', 'User:oncall'], ...ephemeralSigning() },
       metrics: { port },
     }));

@@ -17,7 +17,8 @@ describe('config validation', () => {
   it('an empty config is valid and gets the documented defaults', () => {
     const c = validateConfig({}, {});
     expect(c.freeze).toMatchObject({ mode: 'dry-run', allow: { environments: ['production'] }, cap: { maxFreezes: 3, window: 3_600_000 } });
-    expect(c.freeze.rules).toEqual([{ detectors: [], severities: ['critical'], environments: ['production'], resourceTypes: ['*'], scope: 'principal', ttl: 3_600_000 }]);
+    expect(c.freeze.rules).toEqual([{ detectors: [], severities: ['critical'], environments: ['production'], resourceTypes: ['*'], scope: 'principal', ttl: 3_600_000, requireChange: false }]);
+    expect(c.detectors.map((d) => d.type)).toEqual(['bulk-delete', 'bulk-read', 'context', 'model']);
     expect(c.detectors[0]).toMatchObject({ type: 'bulk-delete', windows: [10_000, 60_000, 600_000, 3_600_000], minObjects: 10 });
   });
 

@@ -47,7 +47,9 @@ describe('one criticality table for every detector', () => {
     const learner = new BaselineLearner(WINDOWS, 0.95);
     learner.observe(ev('carol', 'GetObject', 'read', 's3:object'));
     const config = validateConfig({}, {});
-    const [volume, context] = buildDetectors(config, learner.model()) as [Detector & Reconfigurable<BulkDeleteSpec>, Detector];
+    const detectors = buildDetectors(config, learner.model());
+    const volume = detectors.find((d) => d.name === 'bulk-delete') as Detector & Reconfigurable<BulkDeleteSpec>;
+    const context = detectors.find((d) => d.name === 'context')!;
     expect(context.observe(ev('carol', 'DeleteDBSnapshot', 'delete', 'rds:dbsnapshot'))?.reason).toMatch(/criticality 5/);
     const spec = config.detectors[0] as BulkDeleteSpec;
     volume.reconfigure({ ...spec, criticality: { 'rds:*': 1 } }, config.environments.critical);

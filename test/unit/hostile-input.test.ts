@@ -66,10 +66,13 @@ describe('hostile input', () => {
     // Novelty findings (each new principal destroying in production) are one-shot: alerted, never kept open.
     await p.send(Array.from({ length: 5000 }, (_, i) => del(`n${i}`, t + i, `new-${i}`)));
     expect(p.alerts.filter((a) => a.detector === 'context').length).toBe(5000);
-    expect(policy.incidents.size).toBe(0);
-    // Volume incidents stay open for updates, and are dropped once they are days old.
+    // Five thousand identities deleting one object each is itself spread destruction: one incident, the resource type
+    // across every principal, however many principals there are.
+    expect([...policy.incidents.keys()]).toEqual(['bulk-delete\u0002*\u0001production\u0001db:table']);
+    // Volume incidents stay open for updates, and are dropped once they are days old: one per principal (each crosses
+    // by itself, so the aggregate across them, no more severe, is not reported in its place), and the one above.
     await p.send(Array.from({ length: 12_000 }, (_, i) => bulk(`a${i}`, t + i, `flood-a-${i}`)));
-    expect(policy.incidents.size).toBe(12_000);
+    expect(policy.incidents.size).toBe(12_000 + 1);
     await p.send(Array.from({ length: 12_000 }, (_, i) => bulk(`b${i}`, t + 3 * 86_400_000 + i, `flood-b-${i}`)));
     expect(policy.incidents.size).toBeLessThan(14_000); // the first wave is gone
   });
@@ -81,8 +84,10 @@ describe('hostile input', () => {
     await p.send(Array.from({ length: 1500 }, (_, i) => del(`m${i}`, t, `principal-${i}`)));
     expect(stats(p).tracked).toBeLessThanOrEqual(1000);
     expect(stats(p).evicted).toBeGreaterThanOrEqual(500);
-    // Two hours later (past the 1 h window and the 10 min gap) every one of them is idle and goes at the next sweep.
+    // Two hours later (past the 1 h window and the 10 min gap) every one of them is idle and goes at the next sweep:
+    // what is left is the busy principal's entity and its type across principals (its across-types aggregate is not
+    // kept while it destroys one type only).
     await p.send(Array.from({ length: 50_000 }, (_, i) => del(`n${i}`, t + 2 * 3_600_000 + i, 'one-busy-principal')));
-    expect(stats(p).tracked).toBe(1);
+    expect(stats(p).tracked).toBe(2);
   });
 });

@@ -3,6 +3,8 @@ import type { Alert } from '../../alerts/alert.js';
 import { readModel } from '../../baseline/model.js';
 import { loadAutoencoder } from '../../model/autoencoder.js';
 import { SEVERITY_RANK } from '../../detectors/detector.js';
+import { approvedChangesFor } from '../../actions/change-feed.js';
+import { controlKeys } from '../../actions/control-publisher.js';
 import { createKafka } from '../../kafka/client.js';
 import { createLogger } from '../../log.js';
 import { detectOverWindow, windowSource } from '../../pipeline/window.js';
@@ -64,8 +66,9 @@ export async function backtestCommand(args: BacktestArgs): Promise<number> {
   // Both runs read exactly the same events: an open-ended topic range is pinned to now.
   const window = choice.kind === 'topic' ? { ...choice, to: choice.to ?? Date.now() } : choice;
   const autoencoder = await loadAutoencoder(configA.modelDir);
-  const a = await detectOverWindow(configA, model, windowSource(window, args.format, kafka, configA), log, autoencoder, { input: window, format: args.format });
-  const b = await detectOverWindow(configB, model, windowSource(window, args.format, kafka, configB), log, autoencoder, { input: window, format: args.format });
+  const changes = kafka ? await approvedChangesFor(kafka, configA.changes.topic, controlKeys(configA).keys) : undefined;
+  const a = await detectOverWindow(configA, model, windowSource(window, args.format, kafka, configA), log, autoencoder, { input: window, format: args.format }, changes);
+  const b = await detectOverWindow(configB, model, windowSource(window, args.format, kafka, configB), log, autoencoder, { input: window, format: args.format }, changes);
   const diff = diffIncidents(a.alerts, b.alerts);
   const line = (tag: string, i: IncidentView, extra = '') => `${tag} ${i.severity.padEnd(8)} ${i.detector} ${i.principal} ${i.environment} ${i.resourceType} at ${new Date(i.firstAlertAt).toISOString()}${extra}\n`;
   process.stdout.write(`backtest over ${a.events} events: A (${args.config[0]}) ${diff.incidentsA} incidents, B (${args.config[1]}) ${diff.incidentsB} incidents\n`);

@@ -2,6 +2,7 @@ import { controlKeys } from '../../actions/control-publisher.js';
 import { WriteGate } from '../../actions/write-gate.js';
 import { readModel } from '../../baseline/model.js';
 import { loadAutoencoder } from '../../model/autoencoder.js';
+import { approvedChangesFor } from '../../actions/change-feed.js';
 import { createKafka } from '../../kafka/client.js';
 import { createLogger } from '../../log.js';
 import { Metrics } from '../../metrics/metrics.js';
@@ -32,7 +33,9 @@ export async function replayCommand(args: ReplayArgs): Promise<number> {
   const producer = kafka && args.liveActions ? await connectProducer(kafka) : undefined;
   const keys = args.liveActions ? controlKeys(config) : undefined;
   const sink = new NdjsonSink(args.alerts);
-  const { pipeline, dispatcher } = buildDetectionPipeline({ config, model, autoencoder: await loadAutoencoder(config.modelDir), metrics, log, producer, signer: keys?.signer, sinks: [sink] });
+  // A topic window is judged with the approved changes on the cluster, as the live run judged it.
+  const changes = kafka ? await approvedChangesFor(kafka, config.changes.topic, (keys ?? controlKeys(config)).keys) : undefined;
+  const { pipeline, dispatcher } = buildDetectionPipeline({ config, model, autoencoder: await loadAutoencoder(config.modelDir), metrics, log, producer, signer: keys?.signer, sinks: [sink], changes });
   // Live actions: the freezes already on the control topic hold their scopes, and new ones go above their sequences.
   const gate = kafka && keys ? new WriteGate(kafka, config.freeze.controlTopic, { keys: keys.keys }) : undefined;
   gate?.onChange((c) => dispatcher.observeRecord(c.record));

@@ -2,6 +2,8 @@ import { writeFileSync } from 'node:fs';
 import type { Alert } from '../../alerts/alert.js';
 import { readModel } from '../../baseline/model.js';
 import { loadAutoencoder } from '../../model/autoencoder.js';
+import { approvedChangesFor } from '../../actions/change-feed.js';
+import { controlKeys } from '../../actions/control-publisher.js';
 import { createKafka } from '../../kafka/client.js';
 import { createLogger } from '../../log.js';
 import { Metrics } from '../../metrics/metrics.js';
@@ -33,11 +35,12 @@ export async function reportCommand(args: ReportArgs): Promise<number> {
   const alerts: Alert[] = [];
   const collector: AlertSink = { name: 'collect', publish: async (a) => void alerts.push(...a), close: async () => {} };
   let recorder: ReportRecorder | undefined;
+  const kafka = choice.kind === 'topic' ? createKafka(config.kafka, log) : undefined;
+  const changes = kafka ? await approvedChangesFor(kafka, config.changes.topic, controlKeys(config).keys) : undefined;
   const { pipeline } = buildDetectionPipeline({
-    config, model, autoencoder: await loadAutoencoder(config.modelDir), metrics: new Metrics(), log, sinks: [collector],
+    config, model, autoencoder: await loadAutoencoder(config.modelDir), metrics: new Metrics(), log, sinks: [collector], changes,
     wrap: (detection) => (recorder = new ReportRecorder(detection)),
   });
-  const kafka = choice.kind === 'topic' ? createKafka(config.kafka, log) : undefined;
   const source = windowSource(choice, args.format, kafka, config);
   await source.run(pipeline.handle);
   warnRejected(log, args.format, pipeline);
