@@ -36,11 +36,22 @@ const defOf = (s: unknown) => (s as ZodLike)._zod.def;
 function docComments(): Map<string, Map<string, string>> {
   const source = ts.createSourceFile(SCHEMA_SOURCE, readFileSync(SCHEMA_SOURCE, 'utf8'), ts.ScriptTarget.Latest, true);
   const byKeys = new Map<string, Map<string, string>>();
+  // Object literals bound to a name (`const outputCommon = {...}`): spread into several specs, their keys are theirs.
+  const named = new Map<string, ts.ObjectLiteralExpression>();
+  const collect = (node: ts.Node) => {
+    if (ts.isVariableDeclaration(node) && node.initializer && ts.isObjectLiteralExpression(node.initializer)) named.set(node.name.getText(), node.initializer);
+    ts.forEachChild(node, collect);
+  };
+  collect(source);
+  const properties = (literal: ts.ObjectLiteralExpression): ts.ObjectLiteralElementLike[] => literal.properties.flatMap((p) => {
+    const spread = ts.isSpreadAssignment(p) ? named.get(p.expression.getText()) : undefined;
+    return spread ? properties(spread) : [p];
+  });
   const visit = (node: ts.Node) => {
     if (ts.isCallExpression(node) && /\.(strictObject|object)$/.test(node.expression.getText()) && node.arguments[0] && ts.isObjectLiteralExpression(node.arguments[0])) {
       const docs = new Map<string, string>();
       const names: string[] = [];
-      for (const p of node.arguments[0].properties) {
+      for (const p of properties(node.arguments[0])) {
         if (!p.name) continue;
         const name = p.name.getText().replace(/^['"]|['"]$/g, '');
         names.push(name);

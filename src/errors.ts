@@ -11,6 +11,7 @@ export const ERROR_CODES = {
   DECODE_TOO_LARGE: 'the record is over 16 MiB (dead-lettered)',
   CONFIG_INVALID: 'the config does not validate, or a key, file or secret it names does not load: one line per problem, exit 2',
   MODEL_INVALID: 'the model directory has no baselines, or ones this build cannot read: run `auditwatch train`',
+  DELIVERY_FAILED: 'an alert output did not accept an alert after its attempts (written to `<alerts topic>.undelivered` with the reason)',
   ACTION_FAILED: 'an actuator could not check, apply or revert a freeze (audited as FreezeFailed and alerted at run time)',
   THREAD_FAILED: 'a consumer or decode thread died; the run stops rather than leave records undetected',
   CONSUMER_GAVE_UP: 'the cluster refused a consumer for good (kafkajs will not restart it); the line names the key to change',

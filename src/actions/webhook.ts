@@ -1,26 +1,23 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { WebhookActuatorSpec } from '../config/schema.js';
-import { AuditwatchError } from '../errors.js';
+import { AuditwatchError, errorMessage } from '../errors.js';
+import { postWithRetries } from '../sinks/http/post.js';
+import { webhookHeaders } from '../sinks/http/standard-webhooks.js';
 import type { Actuator, ApplyOutcome, RevertOutcome } from './actuator.js';
 import type { FreezeCommand } from './freeze-command.js';
 
-export const SIGNATURE_HEADER = 'x-auditwatch-signature';
-
-/** sha256=<hex HMAC of the exact body bytes>, as receivers should recompute and compare in constant time. */
-export function signBody(secret: string, body: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-}
-
 /**
- * Tells an HTTP endpoint to freeze or unfreeze. JSON body, HMAC-SHA256 signature, a per-attempt timeout, retries
- * with exponential backoff on network errors, 429 and 5xx (a 4xx other than 429 is final), and an Idempotency-Key
- * that is the same on every retry and on every re-delivery of the same command, so the receiver can dedupe.
+ * Tells an HTTP endpoint to freeze or unfreeze: a JSON body signed as Standard Webhooks do (webhook-id,
+ * webhook-timestamp, webhook-signature over id.timestamp.body, so a captured request cannot be replayed later), a
+ * per-attempt timeout, and retries with jittered backoff on network errors, 408, 429 and 5xx (another 4xx is final).
+ * The webhook-id (and the Idempotency-Key, for receivers that read that) is the same on every retry and on every
+ * re-delivery of the same command, so the receiver can dedupe.
  */
 export class WebhookActuator implements Actuator {
   readonly name: string;
   private readonly secret: string;
 
-  constructor(private readonly spec: WebhookActuatorSpec, env: NodeJS.ProcessEnv = process.env, private readonly sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))) {
+  constructor(private readonly spec: WebhookActuatorSpec, env: NodeJS.ProcessEnv = process.env, private readonly sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))) {
     this.name = `webhook:${new URL(spec.url).host}`;
     const secret = env[spec.secretEnv];
     if (!secret) throw new AuditwatchError('CONFIG_INVALID', `actuator webhook: environment variable ${spec.secretEnv} is not set`);
@@ -33,26 +30,15 @@ export class WebhookActuator implements Actuator {
 
   private async send(event: 'freeze' | 'unfreeze', c: FreezeCommand): Promise<void> {
     const body = JSON.stringify({ event, command: c });
-    const idempotencyKey = createHash('sha256').update(`${event}\u0000${c.alertId}\u0000${c.scopeKey}\u0000${c.expiresAt}`).digest('hex');
-    let lastError = '';
-    for (let attempt = 0; attempt <= this.spec.retries; attempt++) {
-      if (attempt > 0) await this.sleep(Math.min(5000, 100 * 2 ** (attempt - 1)));
-      try {
-        const res = await fetch(this.spec.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signBody(this.secret, body), 'idempotency-key': idempotencyKey, 'x-auditwatch-event': event },
-          body,
-          signal: AbortSignal.timeout(this.spec.timeout),
-        });
-        await res.arrayBuffer();
-        if (res.ok) return;
-        lastError = `HTTP ${res.status}`;
-        if (res.status < 500 && res.status !== 429) break;
-      } catch (err) {
-        lastError = (err as Error).name === 'TimeoutError' ? `timed out after ${this.spec.timeout} ms` : (err as Error).message;
-      }
+    const id = createHash('sha256').update(`${event}\u0000${c.alertId}\u0000${c.scopeKey}\u0000${c.expiresAt}`).digest('hex');
+    try {
+      await postWithRetries(this.spec.url, body, {
+        timeout: this.spec.timeout, retries: this.spec.retries, backoff: 100, maxBackoff: 5000, sleep: this.sleep,
+        headers: () => ({ ...webhookHeaders(this.secret, id, body), 'idempotency-key': id, 'x-auditwatch-event': event }),
+      });
+    } catch (err) {
+      throw new AuditwatchError('ACTION_FAILED', `${this.name}: ${event} failed: ${errorMessage(err)}`, { retriable: (err as AuditwatchError).retriable ?? true, cause: err });
     }
-    throw new AuditwatchError('ACTION_FAILED', `${this.name}: ${event} failed: ${lastError}`, { retriable: true });
   }
 
   async apply(c: FreezeCommand): Promise<ApplyOutcome> {

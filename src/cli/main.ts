@@ -7,6 +7,7 @@ import { configCheckCommand } from './commands/config-check.js';
 import { demoCommand } from './commands/demo.js';
 import { evaluateCommand } from './commands/evaluate.js';
 import { changeApproveCommand, changesCommand } from './commands/change.js';
+import { deliverCommand } from './commands/deliver.js';
 import { freezeCommand, freezesCommand, unfreezeCommand } from './commands/freeze.js';
 import { gateCommand, keysGenerateCommand } from './commands/gate.js';
 import { admissionCommand } from './commands/admission.js';
@@ -139,6 +140,11 @@ export function program(setExit: (code: number) => void = () => {}): Command {
     .option('--json', 'as JSON')
     .option('--config <file>', 'YAML config file')
     .action((o) => done(changesCommand(o)));
+
+  root.command('deliver')
+    .description('deliver the alerts topic to the configured outputs (webhook, alertmanager) as a process of its own, until SIGTERM')
+    .option('--config <file>', 'YAML config file')
+    .action((o) => done(deliverCommand(o)));
 
   root.command('gate')
     .description('serve the write gate over HTTP (GET /v1/check?environment=&principal=&resourceType= answers 200 or 423) beside a service')

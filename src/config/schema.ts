@@ -63,7 +63,50 @@ const ndjsonSinkSpec = z.strictObject({
   /** A file to append to, or - for stdout. */
   path: z.string().min(1).default('-'),
 });
-export const sinkSpec = z.discriminatedUnion('type', [kafkaSinkSpec, ndjsonSinkSpec]);
+/** What every output delivered from the alerts topic shares: which alerts, and how hard to try. */
+const outputCommon = {
+  /** Names the output in metrics, logs and its consumer group (`<groupId>-deliver-<name>`); default: its type. */
+  name: z.string().regex(/^[\w.-]{1,64}$/, 'expected 1 to 64 letters, digits, _ . -').optional(),
+  /** Alerts below this severity are not sent here. */
+  minSeverity: z.enum(['info', 'warning', 'critical']).default('warning'),
+  /** Only alerts matching every field given: detectors, environments, resource-type globs. */
+  match: z.strictObject({
+    /** Only alerts of these detectors. */
+    detectors: z.array(z.string().min(1)).optional(),
+    /** Only alerts in these environments. */
+    environments: z.array(z.string().min(1)).optional(),
+    /** Only alerts on resource types matching one of these globs. */
+    resourceTypes: z.array(z.string().min(1)).optional(),
+  }).default({}),
+  /** Per attempt. */
+  timeout: duration.default(5_000),
+  /** Attempts after the first, with jittered exponential backoff (or the endpoint's Retry-After); then `.undelivered`. */
+  retries: z.number().int().min(0).max(100).default(5),
+  /** The first backoff; doubled per retry, up to 1 min. */
+  backoff: duration.default(500),
+};
+const httpUrl = z.string().url().refine((u) => /^https?:/.test(u), { message: 'expected an http or https URL' });
+
+const webhookSinkSpec = z.strictObject({
+  /** Alerts as JSON POSTs signed as Standard Webhooks do (webhook-id, webhook-timestamp, webhook-signature). */
+  type: z.literal('webhook'),
+  /** Where to POST. */
+  url: httpUrl,
+  /** The environment variable holding the signing secret (`whsec_…` base64, or any string). */
+  secretEnv: z.string().min(1),
+  ...outputCommon,
+});
+const alertmanagerSinkSpec = z.strictObject({
+  /** Alerts to Prometheus Alertmanager's API v2, resolved when the incident has been quiet for `alerts.incidentGap`. */
+  type: z.literal('alertmanager'),
+  /** Alertmanager's base URL, e.g. http://alertmanager:9093 (alerts go to /api/v2/alerts). */
+  url: httpUrl,
+  ...outputCommon,
+});
+export const sinkSpec = z.discriminatedUnion('type', [kafkaSinkSpec, ndjsonSinkSpec, webhookSinkSpec, alertmanagerSinkSpec]);
+/** Sinks delivered from the alerts topic by their own consumer group, not inline with detection. */
+export const OUTPUT_TYPES = ['webhook', 'alertmanager'] as const;
+export type OutputSpec = Extract<z.infer<typeof sinkSpec>, { type: (typeof OUTPUT_TYPES)[number] }>;
 
 const thresholdOverride = z.strictObject({
   /** Only in this environment (default: any). */
@@ -215,11 +258,11 @@ const postgresActuatorSpec = z.strictObject({
 });
 
 const webhookActuatorSpec = z.strictObject({
-  /** POSTs freeze and unfreeze to an HTTP endpoint, HMAC-signed, with an idempotency key. */
+  /** POSTs freeze and unfreeze to an HTTP endpoint, signed as Standard Webhooks do, with a webhook-id the same on every retry. */
   type: z.literal('webhook'),
   /** The endpoint. */
   url: z.url(),
-  /** Name of the environment variable that holds the HMAC secret. */
+  /** Name of the environment variable that holds the signing secret (`whsec_…` base64, or any string). */
   secretEnv: z.string().min(1).default('AUDITWATCH_WEBHOOK_SECRET'),
   /** Per attempt. */
   timeout: duration.default(2000),
@@ -420,8 +463,14 @@ export const configSchema = z.strictObject({
       incidentGap: duration.default(600_000),
       /** An ongoing incident re-publishes its alert at most this often (event time), or when severity rises. */
       updateEvery: duration.default(30_000),
-      /** Where alerts go; every revision of every incident goes to each. */
+      /**
+       * Where alerts go; every revision of every incident goes to each. kafka and ndjson are written inline; the
+       * outputs (webhook, alertmanager) read the alerts topic as their own consumer group, so a slow or dead endpoint
+       * never holds detection back, and commit only after the endpoint accepted.
+       */
       sinks: z.array(sinkSpec).default([{ type: 'kafka', topic: 'auditwatch.alerts' }, { type: 'ndjson', path: '-' }]),
+      /** Where outputs run: inside `run` (inline), or only in `auditwatch deliver` processes (separate). */
+      delivery: z.enum(['inline', 'separate']).default('inline'),
     })
     .prefault({}),
 /** Freeze policy, the control channel and its keys, and the actuators (docs/guides/freeze.md). */
@@ -525,6 +574,14 @@ export const configSchema = z.strictObject({
   if ((c.workers === 'auto' || c.workers > 1) && !c.state.changelog) {
     ctx.addIssue({ code: 'custom', path: ['workers'], message: 'more than one worker splits the partitions between processes, which needs state.changelog: true' });
   }
+  const outputs = c.alerts.sinks.map((s, i) => [s, i] as const).filter(([s]) => (OUTPUT_TYPES as readonly string[]).includes(s.type));
+  if (outputs.length && !c.alerts.sinks.some((s) => s.type === 'kafka')) {
+    ctx.addIssue({ code: 'custom', path: ['alerts', 'sinks', outputs[0]![1], 'type'], message: `${outputs[0]![0].type} is delivered from the alerts topic: add a sink of type kafka` });
+  }
+  const names = outputs.map(([s]) => (s as { name?: string }).name ?? s.type);
+  names.forEach((n, k) => {
+    if (names.indexOf(n) !== k) ctx.addIssue({ code: 'custom', path: ['alerts', 'sinks', outputs[k]![1], 'name'], message: `output name ${n} is used twice: give each output its own name` });
+  });
   const enforces = c.freeze.mode === 'enforce' || c.freeze.rules.some((r) => r.mode === 'enforce');
   if (enforces && !c.freeze.signing) {
     ctx.addIssue({ code: 'custom', path: ['freeze', 'signing'], message: 'a rule enforces freezes, which are signed: set keyId and privateKeyFile or privateKeyEnv' });

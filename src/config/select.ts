@@ -11,3 +11,9 @@ export function volumeWindows(config: Config): number[] {
 }
 
 export const DEFAULT_WINDOWS = [10_000, 60_000, 600_000, 3_600_000];
+
+/** The alerts topic: the first Kafka sink's, which the outputs read. */
+export function alertsTopicOf(config: Pick<Config, 'alerts'>): string | undefined {
+  for (const s of config.alerts.sinks) if (s.type === 'kafka') return s.topic;
+  return undefined;
+}

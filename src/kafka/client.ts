@@ -1,7 +1,8 @@
 import { readConfigFile } from '../config/files.js';
 import { Kafka, logLevel, type Admin, type ITopicConfig, type KafkaConfig, type LogEntry } from 'kafkajs';
 import { AuditwatchError } from '../errors.js';
-import type { Config } from '../config/schema.js';
+import { OUTPUT_TYPES, type Config } from '../config/schema.js';
+import { alertsTopicOf } from '../config/select.js';
 import { createLogger, type Logger } from '../log.js';
 import { retryWhileTransient } from '../util/retry.js';
 
@@ -81,6 +82,9 @@ export function outputTopics(config: Config): TopicSpec[] {
     { topic: config.changes.topic, compacted: true },
   ];
   for (const s of config.alerts.sinks) if (s.type === 'kafka') topics.push({ topic: s.topic });
+  // Where outputs write what their endpoints never accepted.
+  const alerts = alertsTopicOf(config);
+  if (alerts && config.alerts.sinks.some((s) => (OUTPUT_TYPES as readonly string[]).includes(s.type))) topics.push({ topic: `${alerts}.undelivered` });
   return topics;
 }
 

@@ -7,6 +7,9 @@ import { KafkaFreezeAuditLog } from '../actions/freeze-audit.js';
 import { buildActuators, type Actuator } from '../actions/index.js';
 import { WriteGate } from '../actions/write-gate.js';
 import { ChangeFeed } from '../actions/change-feed.js';
+import { AlertDelivery } from '../sinks/delivery.js';
+import { buildOutputs } from '../sinks/outputs/index.js';
+import { alertsTopicOf } from '../config/select.js';
 import { readModel, type BaselineModel } from '../baseline/model.js';
 import type { Config } from '../config/schema.js';
 import { ConfigError, errorMessage } from '../errors.js';
@@ -92,6 +95,8 @@ export async function buildRuntime(config: Config, opts: RuntimeOptions): Promis
   // (exit 2), found before anything connects.
   const { signer, keys } = controlKeys(config, opts.env);
   const actuators = buildActuators(config, opts.env);
+  // Outputs too: a missing secret variable is a bad config before anything connects.
+  const outputs = config.alerts.delivery === 'inline' ? buildOutputs(config, opts.env) : [];
   await checkActuators(actuators, log);
   const model = opts.model ?? readModel(config.modelDir);
   const kafka = createKafka(config.kafka, log);
@@ -120,6 +125,9 @@ export async function buildRuntime(config: Config, opts: RuntimeOptions): Promis
   const executor = new FreezeExecutor(gate, publisher, actuators, new KafkaFreezeAuditLog(producer, config.freeze.auditTopic), metrics,
     log.child({ component: 'freeze-executor' }), Date.now, publishAlert(sinks, log));
   await executor.start();
+  // The outputs join their groups before detection writes its first alert, so none is missed.
+  const delivery = outputs.length ? new AlertDelivery(kafka, alertsTopicOf(config)!, config.kafka.groupId, outputs, producer, metrics, log.child({ component: 'delivery' })) : undefined;
+  await delivery?.start();
 
   const state = tasks ? new PartitionState(kafka, producer, tasks, { topic: topology.changelogTopic, dir: config.state.dir }, metrics, log.child({ component: 'state' })) : undefined;
   const source = liveSource(kafka, config, config.kafka.groupId, topology.detection, metrics, log, { hooks: state });
@@ -167,6 +175,7 @@ export async function buildRuntime(config: Config, opts: RuntimeOptions): Promis
     close: async () => {
       state?.close();
       await Promise.all(sinks.map((s) => s.close()));
+      await delivery?.stop();
       await executor.stop();
       await changeFeed.stop();
       await producer.disconnect();

@@ -1,5 +1,6 @@
 import type { Producer } from 'kafkajs';
-import type { Config, SinkSpec } from '../config/schema.js';
+import type { Config, OutputSpec, SinkSpec } from '../config/schema.js';
+import { isOutput } from './outputs/index.js';
 import { KafkaAlertSink } from './kafka.js';
 import { NdjsonSink } from './ndjson.js';
 import type { AlertSink } from './sink.js';
@@ -10,9 +11,10 @@ export interface SinkDeps {
 }
 
 type SinkFactory<S extends SinkSpec> = (spec: S, deps: SinkDeps) => AlertSink;
+type InlineSpec = Exclude<SinkSpec, OutputSpec>;
 
-/** One factory per sink `type`. */
-const SINKS: { [T in SinkSpec['type']]: SinkFactory<Extract<SinkSpec, { type: T }>> } = {
+/** One factory per inline sink `type`; the outputs are built by src/sinks/outputs and delivered from the topic. */
+const SINKS: { [T in InlineSpec['type']]: SinkFactory<Extract<InlineSpec, { type: T }>> } = {
   kafka: (spec, deps) => {
     if (!deps.producer) throw new Error(`sink kafka:${spec.topic} needs a Kafka connection`);
     return new KafkaAlertSink(deps.producer, spec.topic);
@@ -20,8 +22,9 @@ const SINKS: { [T in SinkSpec['type']]: SinkFactory<Extract<SinkSpec, { type: T 
   ndjson: (spec) => new NdjsonSink(spec.path),
 };
 
+/** The inline sinks, written as detection emits; outputs (webhook, alertmanager) are not among them. */
 export function buildSinks(specs: Config['alerts']['sinks'], deps: SinkDeps): AlertSink[] {
-  return specs.map((spec) => (SINKS[spec.type] as SinkFactory<typeof spec>)(spec, deps));
+  return specs.filter((spec): spec is InlineSpec => !isOutput(spec)).map((spec) => (SINKS[spec.type] as SinkFactory<typeof spec>)(spec, deps));
 }
 
 export type { AlertSink } from './sink.js';

@@ -35,14 +35,14 @@ export function runNames(prefix: string): RunNames {
  * A config for `auditwatch run` on the run's input with the simulated accounts, freezes enforced for critical alerts
  * in production, local state under `dir`, and quick group failure detection.
  */
-export function writeRunConfig(dir: string, names: RunNames, o: { brokers: string[]; port: number; groupId?: string; clientId?: string }): string {
+export function writeRunConfig(dir: string, names: RunNames, o: { brokers: string[]; port: number; groupId?: string; clientId?: string; outputs?: object[] }): string {
   const path = join(dir, 'config.yaml');
   const groupId = o.groupId ?? names.group;
   writeFileSync(path, stringify({
     kafka: { brokers: o.brokers, clientId: o.clientId ?? groupId, groupId, consumer: { sessionTimeout: '6s', heartbeatInterval: '1s', maxWaitTime: '50ms' } },
     sources: [{ type: 'kafka', topics: [names.input], format: 'cloudtrail' }],
     environments: { awsAccounts: { [SIM_ACCOUNTS.production]: 'production', [SIM_ACCOUNTS.staging]: 'staging' } },
-    alerts: { sinks: [{ type: 'kafka', topic: names.alertsTopic }] },
+    alerts: { sinks: [{ type: 'kafka', topic: names.alertsTopic }, ...(o.outputs ?? [])] },
     freeze: { mode: 'enforce', ...ephemeralSigning(), controlTopic: names.controlTopic, auditTopic: `audit-log.${names.run}`, rules: [{ severities: ['critical'], environments: ['production'], scope: 'principal', ttl: '1h' }] },
     deadLetter: { topic: `dead.${names.run}` },
     metrics: { port: o.port },

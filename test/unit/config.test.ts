@@ -90,3 +90,25 @@ describe('the config files shipped in config/', () => {
     for (const f of files) expect(() => loadConfig(join(PROJECT_ROOT, 'config', f), {}), f).not.toThrow();
   });
 });
+
+describe('alert outputs in the config', () => {
+  it('bad outputs: one line per problem naming the key (an unknown type, a URL that is not http, no kafka sink to deliver from, a secret not set)', async () => {
+    const { buildOutputs } = await import('../../src/sinks/outputs/index.js');
+    const problems = (raw: unknown): string[] => {
+      try {
+        validateConfig(raw, {});
+        return [];
+      } catch (err) {
+        return (err as { problems: string[] }).problems;
+      }
+    };
+    expect(problems({ alerts: { sinks: [{ type: 'kafka', topic: 'a' }, { type: 'pager' }] } })).toEqual([expect.stringMatching(/^config: alerts\.sinks\.1\.type: .*got "pager"/)]);
+    expect(problems({ alerts: { sinks: [{ type: 'kafka', topic: 'a' }, { type: 'alertmanager', url: 'ftp://am' }] } })).toEqual([expect.stringMatching(/^config: alerts\.sinks\.1\.url: expected an http or https URL/)]);
+    expect(problems({ alerts: { sinks: [{ type: 'alertmanager', url: 'http://am:9093' }] } })).toEqual([expect.stringMatching(/^config: alerts\.sinks\.0\.type: alertmanager is delivered from the alerts topic: add a sink of type kafka/)]);
+    expect(problems({ alerts: { sinks: [{ type: 'kafka', topic: 'a' }, { type: 'alertmanager', url: 'http://a' }, { type: 'alertmanager', url: 'http://b' }] } }))
+      .toEqual([expect.stringMatching(/^config: alerts\.sinks\.2\.name: output name alertmanager is used twice/)]);
+    const config = validateConfig({ alerts: { sinks: [{ type: 'kafka', topic: 'a' }, { type: 'webhook', url: 'https://hooks.example/x', secretEnv: 'HOOK_SECRET' }] } }, {});
+    expect(() => buildOutputs(config, {})).toThrow('config: alerts.sinks.1.secretEnv: environment variable HOOK_SECRET is not set');
+    expect(buildOutputs(config, { HOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }).map((o) => o.name)).toEqual(['webhook']);
+  });
+});

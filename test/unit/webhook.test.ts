@@ -2,7 +2,8 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { scopeKey, type FreezeCommand } from '../../src/actions/freeze-command.js';
-import { signBody, WebhookActuator } from '../../src/actions/webhook.js';
+import { WebhookActuator } from '../../src/actions/webhook.js';
+import { signWebhook, verifyWebhook } from '../../src/sinks/http/standard-webhooks.js';
 import { validateConfig } from '../../src/config/load.js';
 import type { WebhookActuatorSpec } from '../../src/config/schema.js';
 
@@ -33,13 +34,17 @@ let close: (() => void) | undefined;
 afterEach(() => close?.());
 
 describe('the webhook actuator', () => {
-  it('signs the exact body with HMAC-SHA256 and sends the same idempotency key on every retry', async () => {
+  it('signs id.timestamp.body as Standard Webhooks do, and sends the same webhook-id on every retry', async () => {
     const r = await receiver([500, 503, 200]);
     close = () => r.server.close();
     const hook = new WebhookActuator(spec(r.url), { HOOK_SECRET: 's3cret' }, noSleep);
     expect(await hook.apply(command)).toBe('applied');
     expect(r.got).toHaveLength(3);
-    for (const g of r.got) expect(g.headers['x-auditwatch-signature']).toBe(signBody('s3cret', g.body));
+    for (const g of r.got) expect(verifyWebhook('s3cret', g.headers, g.body)).toBe(true);
+    // A captured request replayed later, or with another body, does not verify.
+    expect(verifyWebhook('s3cret', r.got[0]!.headers, r.got[0]!.body, Date.now() + 3_600_000)).toBe(false);
+    expect(verifyWebhook('s3cret', r.got[0]!.headers, r.got[0]!.body.replace('freeze', 'unfreeze'))).toBe(false);
+    expect(new Set(r.got.map((g) => g.headers['webhook-id'])).size).toBe(1);
     expect(new Set(r.got.map((g) => g.headers['idempotency-key'])).size).toBe(1);
     expect(JSON.parse(r.got[0]!.body)).toEqual({ event: 'freeze', command });
     await hook.revert(command);
@@ -47,10 +52,15 @@ describe('the webhook actuator', () => {
     expect(r.got[3]!.headers['idempotency-key']).not.toBe(r.got[0]!.headers['idempotency-key']);
   });
 
+  it('reproduces the Standard Webhooks test vector, so a receiver\'s library accepts what is sent', () => {
+    expect(signWebhook('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330, '{"test": 2432232314}'))
+      .toBe('v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=');
+  });
+
   it('a 4xx is final; retries run out on 5xx; a slow receiver times out', async () => {
     const bad = await receiver([400, 200]);
     close = () => bad.server.close();
-    await expect(new WebhookActuator(spec(bad.url), { HOOK_SECRET: 'k' }, noSleep).apply(command)).rejects.toThrow(/freeze failed: HTTP 400/);
+    await expect(new WebhookActuator(spec(bad.url), { HOOK_SECRET: 'k' }, noSleep).apply(command)).rejects.toThrow(/freeze failed: .*refused with HTTP 400/);
     expect(bad.got).toHaveLength(1);
     bad.server.close();
     const down = await receiver([500, 500, 500]);

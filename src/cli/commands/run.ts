@@ -8,6 +8,7 @@ import { createLogger, type Logger } from '../../log.js';
 import { Metrics } from '../../metrics/metrics.js';
 import { startMetricsServer } from '../../metrics/server.js';
 import { buildRuntime } from '../../runtime/runtime.js';
+import { buildOutputs } from '../../sinks/outputs/index.js';
 import { configFrom } from '../common.js';
 import { answerMetricsRequests, awaitStart, READY_MESSAGE, superviseWorkers } from './run-workers.js';
 
@@ -38,6 +39,8 @@ export async function runCommand(args: RunArgs): Promise<number> {
     }
   }
   const log = createLogger(config.log.level);
+  // A config problem only building finds (an output's secret variable not set) fails now, before anything connects.
+  buildOutputs(config);
   // Once, here, before any worker: a worker would otherwise fail on its first fetch, with a stack trace.
   if (!(await inputTopicsExist(config, log))) return 0;
   const workers = workerCount(config);

@@ -1,0 +1,47 @@
+import { OUTPUT_TYPES, type Config, type OutputSpec } from '../../config/schema.js';
+import { ConfigError } from '../../errors.js';
+import { alertmanagerOutput } from './alertmanager.js';
+import type { AlertOutput } from './output.js';
+import { webhookOutput } from './webhook.js';
+
+interface OutputContext {
+  env: NodeJS.ProcessEnv;
+  incidentGap: number;
+  /** The key of this spec in the config, for problems (`alerts.sinks.2.secretEnv`). */
+  at: string;
+}
+
+type OutputFactory<S extends OutputSpec> = (spec: S, ctx: OutputContext) => AlertOutput;
+
+/** One factory per output `type`. */
+const OUTPUTS: { [T in OutputSpec['type']]: OutputFactory<Extract<OutputSpec, { type: T }>> } = {
+  webhook: (spec, ctx) => {
+    const secret = ctx.env[spec.secretEnv];
+    if (!secret) throw new ConfigError([`config: ${ctx.at}.secretEnv: environment variable ${spec.secretEnv} is not set`]);
+    return webhookOutput(spec, secret);
+  },
+  alertmanager: (spec, ctx) => alertmanagerOutput(spec, ctx.incidentGap),
+};
+
+export function isOutput(spec: Config['alerts']['sinks'][number]): spec is OutputSpec {
+  return (OUTPUT_TYPES as readonly string[]).includes(spec.type);
+}
+
+/** The config's outputs, built; every problem at once, one line each naming its key. */
+export function buildOutputs(config: Pick<Config, 'alerts'>, env: NodeJS.ProcessEnv = process.env): AlertOutput[] {
+  const outputs: AlertOutput[] = [];
+  const problems: string[] = [];
+  config.alerts.sinks.forEach((spec, i) => {
+    if (!isOutput(spec)) return;
+    try {
+      outputs.push((OUTPUTS[spec.type] as OutputFactory<typeof spec>)(spec, { env, incidentGap: config.alerts.incidentGap, at: `alerts.sinks.${i}` }));
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.problems);
+    }
+  });
+  if (problems.length) throw new ConfigError(problems);
+  return outputs;
+}
+
+export type { AlertOutput } from './output.js';

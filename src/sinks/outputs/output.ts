@@ -1,0 +1,30 @@
+import type { Alert } from '../../alerts/alert.js';
+import { SEVERITY_RANK } from '../../detectors/detector.js';
+import type { OutputSpec } from '../../config/schema.js';
+import { globToRegExp } from '../../util/glob.js';
+
+/** An alert output delivered from the alerts topic (src/sinks/delivery.ts): it says which alerts it takes, and sends one. */
+export interface AlertOutput {
+  readonly name: string;
+  readonly type: OutputSpec['type'];
+  accepts(alert: Alert): boolean;
+  /** Resolves once the endpoint accepted the alert; throws DELIVERY_FAILED after the configured attempts. */
+  deliver(alert: Alert, onRetry: (reason: string) => void): Promise<{ attempts: number }>;
+}
+
+/** The spec's `minSeverity` and `match`, as one test. */
+export function alertFilter(spec: OutputSpec): (alert: Alert) => boolean {
+  const min = SEVERITY_RANK[spec.minSeverity];
+  const types = spec.match.resourceTypes?.map(globToRegExp);
+  return (a) => SEVERITY_RANK[a.severity] >= min &&
+    (!spec.match.detectors || spec.match.detectors.includes(a.detector)) &&
+    (!spec.match.environments || spec.match.environments.includes(a.environment)) &&
+    (!types || types.some((re) => re.test(a.resourceType)));
+}
+
+export const outputName = (spec: OutputSpec): string => spec.name ?? spec.type;
+
+/** The retry settings of a spec, for postWithRetries. */
+export function retrySettings(spec: OutputSpec) {
+  return { timeout: spec.timeout, retries: spec.retries, backoff: spec.backoff, maxBackoff: 60_000 };
+}

@@ -1,0 +1,182 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Producer } from 'kafkajs';
+import type { Alert } from '../../src/alerts/alert.js';
+import { validateConfig } from '../../src/config/load.js';
+import { createLogger } from '../../src/log.js';
+import { Metrics } from '../../src/metrics/metrics.js';
+import { AlertDelivery, undeliveredTopic } from '../../src/sinks/delivery.js';
+import { verifyWebhook } from '../../src/sinks/http/standard-webhooks.js';
+import { KafkaAlertSink } from '../../src/sinks/kafka.js';
+import { buildOutputs } from '../../src/sinks/outputs/index.js';
+import { startLocalAlertmanager, type LocalAlertmanager } from '../helpers/alertmanager.js';
+import { collect, fresh, inputProducer, testKafka, waitFor } from '../helpers/kafka.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../../src/kafka/local-broker.js';
+import { simulateElbIncident } from '../../src/sim/cloudtrail-sim.js';
+import { JANITOR_ARN, produceCloudTrail, runNames, writeRunConfig } from '../helpers/elb-run.js';
+import { brokers } from '../helpers/kafka.js';
+import { freePort, startAuditwatch } from '../helpers/run-process.js';
+
+const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+
+/** A webhook receiver that verifies every request as a Standard Webhooks library would, and answers `status()`. */
+async function receiver(port: number, status: () => number = () => 200) {
+  const got: Array<{ id: string; verified: boolean; body: { data: Alert } }> = [];
+  const server: Server = createServer((req: IncomingMessage, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      const code = status();
+      if (code === 200) got.push({ id: String(req.headers['webhook-id']), verified: verifyWebhook(SECRET, req.headers, body), body: JSON.parse(body) });
+      res.writeHead(code).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+  return { got, close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) };
+}
+
+function alert(id: string, revision: number, severity: Alert['severity'], detectedAt = Date.now()): Alert {
+  return {
+    id, revision, principal: 'arn:aws:iam::111111111111:role/elb-janitor', principalKind: 'service', environment: 'production',
+    resourceType: 'elasticloadbalancing:loadbalancer', severity, score: 3, detector: 'bulk-delete', reason: `revision ${revision}`,
+    firstEventTime: detectedAt - 1000, detectedAt, triggerEventId: `e-${revision}`, eventCount: revision + 1, objectCount: revision + 1,
+    action: 'freeze', context: ['production is a critical environment'], contextScore: 4,
+  };
+}
+
+describe('alert outputs delivered from the alerts topic, to a real Alertmanager and a signed webhook', () => {
+  const kafka = testKafka();
+  const log = createLogger('silent');
+  let am: LocalAlertmanager;
+  let producer: Producer;
+  beforeAll(async () => {
+    am = await startLocalAlertmanager();
+    producer = inputProducer(kafka);
+    await producer.connect();
+  }, 60_000);
+  afterAll(async () => {
+    await producer?.disconnect();
+    await am?.stop();
+  });
+
+  async function setup(webhookPort: number, extra: Record<string, unknown> = {}) {
+    const topic = fresh('alerts');
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic }, { topic: undeliveredTopic(topic) }], waitForLeaders: true });
+    await admin.disconnect();
+    const config = validateConfig({ alerts: { sinks: [
+      { type: 'kafka', topic },
+      { type: 'webhook', url: `http://127.0.0.1:${webhookPort}/hook`, secretEnv: 'HOOK', minSeverity: 'warning', backoff: '100ms', ...extra },
+      { type: 'alertmanager', url: am.url },
+    ] } }, {});
+    const metrics = new Metrics();
+    const delivery = new AlertDelivery(kafka, topic, fresh('aw'), buildOutputs(config, { HOOK: SECRET }), producer, metrics, log);
+    await delivery.start();
+    return { topic, delivery, metrics, sink: new KafkaAlertSink(producer, topic) };
+  }
+
+  it('each revision reaches Alertmanager and the webhook once, signed, with the same alert id; info stays below minSeverity', async () => {
+    const port = await freePort();
+    const hook = await receiver(port);
+    const { delivery, sink, metrics } = await setup(port);
+    try {
+      await sink.publish([alert('alert-a', 0, 'warning'), alert('alert-a', 1, 'critical'), alert('alert-b', 0, 'info')]);
+      await waitFor('two webhook deliveries', () => hook.got.length >= 2);
+      await waitFor('the alert in Alertmanager', async () => (await am.alerts()).some((a) => a.labels.alert_id === 'alert-a' && a.labels.severity === 'critical'));
+      expect(hook.got.map((g) => g.id)).toEqual(['alert-a.0', 'alert-a.1']);
+      expect(hook.got.every((g) => g.verified)).toBe(true);
+      expect(hook.got[1]!.body.data).toMatchObject({ id: 'alert-a', revision: 1, severity: 'critical' });
+      // Severity is a label (Alertmanager routes by it): the revision that turned critical is its own alert there.
+      const inAm = (await am.alerts()).find((a) => a.labels.alert_id === 'alert-a' && a.labels.severity === 'critical')!;
+      expect(inAm.labels).toMatchObject({ alertname: 'AuditwatchIncident', detector: 'bulk-delete', environment: 'production', resource_type: 'elasticloadbalancing:loadbalancer' });
+      expect(inAm.annotations.description).toBe('revision 1');
+      expect(inAm.status.state).toBe('active');
+      // Below the webhook's minSeverity: counted as skipped, never sent; Alertmanager (minSeverity warning too) likewise.
+      await waitFor('the info alert counted as skipped', async () => (await metrics.registry.getSingleMetricAsString('auditwatch_output_deliveries_total')).includes('outcome="skipped"} 1'));
+      expect((await am.alerts()).some((a) => a.labels.alert_id === 'alert-b')).toBe(false);
+    } finally {
+      await delivery.stop();
+      await hook.close();
+    }
+  }, 60_000);
+
+  it('an endpoint killed mid-incident and brought back gets every revision exactly once, by webhook-id', async () => {
+    const port = await freePort();
+    let hook = await receiver(port);
+    const { delivery, sink } = await setup(port, { retries: 20 });
+    try {
+      await sink.publish([alert('alert-c', 0, 'critical')]);
+      await waitFor('the first revision', () => hook.got.length === 1);
+      const before = hook.got;
+      await hook.close();
+      await sink.publish([1, 2, 3].map((r) => alert('alert-c', r, 'critical')));
+      await new Promise((r) => setTimeout(r, 1500));
+      hook = await receiver(port);
+      await waitFor('the three revisions written while it was down', () => hook.got.length >= 3, 30_000);
+      await new Promise((r) => setTimeout(r, 500));
+      const ids = [...before, ...hook.got].map((g) => g.id);
+      expect(ids).toEqual(['alert-c.0', 'alert-c.1', 'alert-c.2', 'alert-c.3']);
+    } finally {
+      await delivery.stop();
+      await hook.close();
+    }
+  }, 60_000);
+
+  it('through `auditwatch run`: an ELB-style incident reaches Alertmanager and the signed webhook with the same alert id, and the metrics count it', async () => {
+    const port = await freePort();
+    const hook = await receiver(port);
+    const names = runNames('deliver');
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: names.input, numPartitions: 2 }], waitForLeaders: true });
+    await admin.disconnect();
+    const metricsPort = await freePort();
+    const configPath = writeRunConfig(mkdtempSync(join(tmpdir(), 'aw-deliver-')), names, {
+      brokers: brokers(), port: metricsPort,
+      outputs: [{ type: 'alertmanager', url: am.url }, { type: 'webhook', url: `http://127.0.0.1:${port}/hook`, secretEnv: 'HOOK', minSeverity: 'critical' }],
+    });
+    const aw = startAuditwatch(['--config', configPath, '--model-dir', join(PROJECT_ROOT, 'models')], metricsPort, { HOOK: SECRET });
+    try {
+      await aw.waitForLog(/delivering alerts/, 0, 60_000);
+      await aw.waitForLog(/consuming/, 0, 60_000);
+      await produceCloudTrail(producer, names.input, simulateElbIncident({ seed: 5, at: Date.now(), loadBalancers: 40, callsPerSecond: 20 }));
+      const critical = await waitFor('a critical alert at the webhook', () => hook.got.find((g) => g.body.data.principal === JANITOR_ARN && g.body.data.severity === 'critical'), 60_000);
+      expect(critical.verified).toBe(true);
+      await waitFor('the same alert in Alertmanager', async () => (await am.alerts()).some((a) => a.labels.alert_id === critical.body.data.id && a.labels.severity === 'critical'), 30_000);
+      // Every revision the webhook took, once each.
+      const ids = hook.got.map((g) => g.id);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(await aw.metric(/^auditwatch_output_deliveries_total\{output="webhook",outcome="delivered"\}/)).toBeGreaterThanOrEqual(1);
+    } finally {
+      aw.child.kill('SIGTERM');
+      expect(await aw.exited).toBe(0);
+      await hook.close();
+    }
+  }, 120_000);
+
+  it('an endpoint that refuses every attempt: the alert goes to <topic>.undelivered with the reason, and delivery goes on', async () => {
+    const port = await freePort();
+    let refuse = true;
+    const hook = await receiver(port, () => (refuse ? 503 : 200));
+    const { topic, delivery, sink } = await setup(port, { retries: 2 });
+    const undelivered = await collect(kafka, undeliveredTopic(topic));
+    try {
+      await sink.publish([alert('alert-d', 0, 'critical')]);
+      const m = await waitFor('the undelivered alert', () => undelivered.messages[0], 30_000);
+      expect(m.key!.toString()).toBe('alert-d');
+      expect(m.headers!['auditwatch-output']!.toString()).toBe('webhook');
+      expect(m.headers!['auditwatch-reason']!.toString()).toMatch(/HTTP 503 after 3 attempts/);
+      refuse = false;
+      await sink.publish([alert('alert-e', 0, 'critical')]);
+      await waitFor('the next alert, delivered', () => hook.got.some((g) => g.id === 'alert-e.0'));
+    } finally {
+      await undelivered.stop();
+      await delivery.stop();
+      await hook.close();
+    }
+  }, 60_000);
+});
