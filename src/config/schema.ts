@@ -103,9 +103,27 @@ const alertmanagerSinkSpec = z.strictObject({
   url: httpUrl,
   ...outputCommon,
 });
-export const sinkSpec = z.discriminatedUnion('type', [kafkaSinkSpec, ndjsonSinkSpec, webhookSinkSpec, alertmanagerSinkSpec]);
+const slackSinkSpec = z.strictObject({
+  /** A Slack incoming-webhook message per alert revision: severity, entity, reason, context, the freeze, a link. */
+  type: z.literal('slack'),
+  /** The environment variable holding the incoming-webhook URL (it is a secret: whoever has it can post). */
+  urlEnv: z.string().min(1),
+  /** A link for the message's button, with {id}, {revision}, {environment}, {principal}, {resourceType}, {detector}. */
+  linkTemplate: z.string().min(1).optional(),
+  ...outputCommon,
+});
+const pagerDutySinkSpec = z.strictObject({
+  /** PagerDuty Events API v2: a trigger on an incident's first revision and when its severity rises; dedup_key is the alert id. */
+  type: z.literal('pagerduty'),
+  /** The environment variable holding the integration's routing key. */
+  routingKeyEnv: z.string().min(1),
+  /** The Events API endpoint. */
+  url: httpUrl.default('https://events.pagerduty.com/v2/enqueue'),
+  ...outputCommon,
+});
+export const sinkSpec = z.discriminatedUnion('type', [kafkaSinkSpec, ndjsonSinkSpec, webhookSinkSpec, alertmanagerSinkSpec, slackSinkSpec, pagerDutySinkSpec]);
 /** Sinks delivered from the alerts topic by their own consumer group, not inline with detection. */
-export const OUTPUT_TYPES = ['webhook', 'alertmanager'] as const;
+export const OUTPUT_TYPES = ['webhook', 'alertmanager', 'slack', 'pagerduty'] as const;
 export type OutputSpec = Extract<z.infer<typeof sinkSpec>, { type: (typeof OUTPUT_TYPES)[number] }>;
 
 const thresholdOverride = z.strictObject({

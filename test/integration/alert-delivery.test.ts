@@ -62,7 +62,7 @@ describe('alert outputs delivered from the alerts topic, to a real Alertmanager 
     await am?.stop();
   });
 
-  async function setup(webhookPort: number, extra: Record<string, unknown> = {}) {
+  async function setup(webhookPort: number, extra: Record<string, unknown> = {}, outputs?: object[], env: Record<string, string> = {}) {
     const topic = fresh('alerts');
     const admin = kafka.admin();
     await admin.connect();
@@ -70,11 +70,13 @@ describe('alert outputs delivered from the alerts topic, to a real Alertmanager 
     await admin.disconnect();
     const config = validateConfig({ alerts: { sinks: [
       { type: 'kafka', topic },
-      { type: 'webhook', url: `http://127.0.0.1:${webhookPort}/hook`, secretEnv: 'HOOK', minSeverity: 'warning', backoff: '100ms', ...extra },
-      { type: 'alertmanager', url: am.url },
+      ...(outputs ?? [
+        { type: 'webhook', url: `http://127.0.0.1:${webhookPort}/hook`, secretEnv: 'HOOK', minSeverity: 'warning', backoff: '100ms', ...extra },
+        { type: 'alertmanager', url: am.url },
+      ]),
     ] } }, {});
     const metrics = new Metrics();
-    const delivery = new AlertDelivery(kafka, topic, fresh('aw'), buildOutputs(config, { HOOK: SECRET }), producer, metrics, log);
+    const delivery = new AlertDelivery(kafka, topic, fresh('aw'), buildOutputs(config, { HOOK: SECRET, ...env }), producer, metrics, log);
     await delivery.start();
     return { topic, delivery, metrics, sink: new KafkaAlertSink(producer, topic) };
   }
@@ -157,6 +159,39 @@ describe('alert outputs delivered from the alerts topic, to a real Alertmanager 
       await hook.close();
     }
   }, 120_000);
+
+  it('Slack gets a blocks message with the freeze and a link; PagerDuty a trigger on the first revision and on the severity rise only', async () => {
+    const got: Array<{ path: string; body: Record<string, any> }> = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        got.push({ path: req.url!, body: JSON.parse(body) });
+        res.writeHead(req.url === '/pd' ? 202 : 200).end(req.url === '/pd' ? '{"status":"success"}' : 'ok');
+      });
+    });
+    const port = await freePort();
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+    const { delivery, sink } = await setup(0, {}, [
+      { type: 'slack', urlEnv: 'SLACK_URL', linkTemplate: 'https://console.example/alerts/{id}?env={environment}' },
+      { type: 'pagerduty', routingKeyEnv: 'PD_KEY', url: `http://127.0.0.1:${port}/pd` },
+    ], { SLACK_URL: `http://127.0.0.1:${port}/slack`, PD_KEY: 'R0UT1NGKEY' });
+    try {
+      await sink.publish([alert('alert-p', 0, 'warning'), alert('alert-p', 1, 'warning'), alert('alert-p', 2, 'critical')]);
+      await waitFor('three Slack messages and two PagerDuty events', () => got.filter((g) => g.path === '/slack').length === 3 && got.filter((g) => g.path === '/pd').length === 2);
+      const slack = got.filter((g) => g.path === '/slack').at(-1)!.body;
+      expect(slack.text).toMatch(/CRITICAL bulk-delete: arn:aws:iam::111111111111:role\/elb-janitor in production/);
+      expect(slack.blocks.map((b: { type: string }) => b.type)).toEqual(['header', 'section', 'section', 'context', 'context', 'actions']);
+      expect(JSON.stringify(slack.blocks[1])).toContain('*frozen*');
+      expect(slack.blocks[5].elements[0].url).toBe('https://console.example/alerts/alert-p?env=production');
+      const pd = got.filter((g) => g.path === '/pd').map((g) => g.body);
+      expect(pd.map((e) => [e.event_action, e.dedup_key, e.payload.severity])).toEqual([['trigger', 'alert-p', 'warning'], ['trigger', 'alert-p', 'critical']]);
+      expect(pd[1]).toMatchObject({ routing_key: 'R0UT1NGKEY', payload: { source: 'auditwatch', component: 'elasticloadbalancing:loadbalancer', group: 'production', class: 'bulk-delete' } });
+    } finally {
+      await delivery.stop();
+      server.close();
+    }
+  }, 60_000);
 
   it('an endpoint that refuses every attempt: the alert goes to <topic>.undelivered with the reason, and delivery goes on', async () => {
     const port = await freePort();

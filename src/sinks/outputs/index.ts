@@ -2,6 +2,8 @@ import { OUTPUT_TYPES, type Config, type OutputSpec } from '../../config/schema.
 import { ConfigError } from '../../errors.js';
 import { alertmanagerOutput } from './alertmanager.js';
 import type { AlertOutput } from './output.js';
+import { pagerDutyOutput } from './pagerduty.js';
+import { slackOutput } from './slack.js';
 import { webhookOutput } from './webhook.js';
 
 interface OutputContext {
@@ -15,13 +17,18 @@ type OutputFactory<S extends OutputSpec> = (spec: S, ctx: OutputContext) => Aler
 
 /** One factory per output `type`. */
 const OUTPUTS: { [T in OutputSpec['type']]: OutputFactory<Extract<OutputSpec, { type: T }>> } = {
-  webhook: (spec, ctx) => {
-    const secret = ctx.env[spec.secretEnv];
-    if (!secret) throw new ConfigError([`config: ${ctx.at}.secretEnv: environment variable ${spec.secretEnv} is not set`]);
-    return webhookOutput(spec, secret);
-  },
+  webhook: (spec, ctx) => webhookOutput(spec, secretOf(ctx, 'secretEnv', spec.secretEnv)),
   alertmanager: (spec, ctx) => alertmanagerOutput(spec, ctx.incidentGap),
+  slack: (spec, ctx) => slackOutput(spec, secretOf(ctx, 'urlEnv', spec.urlEnv)),
+  pagerduty: (spec, ctx) => pagerDutyOutput(spec, secretOf(ctx, 'routingKeyEnv', spec.routingKeyEnv)),
 };
+
+/** A secret the spec names by environment variable; its absence is a config problem naming the key. */
+function secretOf(ctx: OutputContext, key: string, variable: string): string {
+  const value = ctx.env[variable];
+  if (!value) throw new ConfigError([`config: ${ctx.at}.${key}: environment variable ${variable} is not set`]);
+  return value;
+}
 
 export function isOutput(spec: Config['alerts']['sinks'][number]): spec is OutputSpec {
   return (OUTPUT_TYPES as readonly string[]).includes(spec.type);

@@ -1,0 +1,46 @@
+import type { Alert } from '../../alerts/alert.js';
+import type { OutputSpec } from '../../config/schema.js';
+import { SEVERITY_RANK } from '../../detectors/detector.js';
+import { postWithRetries } from '../http/post.js';
+import { alertFilter, outputName, retrySettings, type AlertOutput } from './output.js';
+
+type PagerDutySpec = Extract<OutputSpec, { type: 'pagerduty' }>;
+
+/** A PagerDuty Events API v2 trigger for an alert: the alert id is the dedup key, so its revisions are one incident. */
+export function pagerDutyEvent(a: Alert, routingKey: string): Record<string, unknown> {
+  return {
+    routing_key: routingKey,
+    event_action: 'trigger',
+    dedup_key: a.id,
+    payload: {
+      summary: `${a.severity} ${a.detector}: ${a.principal} on ${a.resourceType} in ${a.environment}`.slice(0, 1024),
+      source: 'auditwatch',
+      severity: a.severity === 'info' ? 'info' : a.severity,
+      timestamp: new Date(a.detectedAt).toISOString(),
+      component: a.resourceType,
+      group: a.environment,
+      class: a.detector,
+      custom_details: { reason: a.reason, context: a.context, action: a.action, principal: a.principal, revision: a.revision, eventCount: a.eventCount, objectCount: a.objectCount },
+    },
+  };
+}
+
+/**
+ * Pages on an incident's first revision and when its severity rises; later revisions at the same severity would only
+ * re-page the same incident (PagerDuty dedupes them by the dedup key anyway, so a restart that forgets what was sent
+ * costs nothing).
+ */
+export function pagerDutyOutput(spec: PagerDutySpec, routingKey: string): AlertOutput {
+  const sent = new Map<string, number>();
+  const accepts = alertFilter(spec);
+  return {
+    name: outputName(spec), type: 'pagerduty',
+    accepts: (a) => accepts(a) && SEVERITY_RANK[a.severity] > (sent.get(a.id) ?? -1),
+    deliver: async (alert, onRetry) => {
+      const done = await postWithRetries(spec.url, JSON.stringify(pagerDutyEvent(alert, routingKey)), { ...retrySettings(spec), onRetry, headers: () => ({}) });
+      if (sent.size >= 100_000) sent.clear();
+      sent.set(alert.id, SEVERITY_RANK[alert.severity]);
+      return done;
+    },
+  };
+}
