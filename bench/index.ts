@@ -11,6 +11,7 @@ import { PROJECT_ROOT } from '../src/kafka/local-broker.js';
 export const SUITES: Record<string, { file: string; flags?: string[]; what: string }> = {
   throughput: { file: 'throughput.ts', what: 'events/s end to end against bare kafkajs, replay, produce→alert latency, memory (the default)' },
   freeze: { file: 'freeze-latency.ts', what: 'first delete produced → alert, PostgreSQL, write gate, IAM policy, admission denial' },
+  delivery: { file: 'delivery.ts', what: 'produce→alert with no output, an endpoint answering after 5 s, one refusing until it recovers; every revision delivered after' },
   gate: { file: 'gate-check.ts', what: 'the write gate\'s answer: in process, over HTTP, the admission webhook over HTTPS' },
   decoders: { file: 'decoders.ts', what: 'each input format\'s decoder against JSON.parse of the same bytes' },
   pipeline: { file: 'in-process.ts', what: 'the detection pipeline in process, with and without the learned model' },

@@ -84,6 +84,8 @@ const outputCommon = {
   retries: z.number().int().min(0).max(100).default(5),
   /** The first backoff; doubled per retry, up to 1 min. */
   backoff: duration.default(500),
+  /** Alerts in flight to the endpoint at once (revisions of one alert always one after another, in order). */
+  concurrency: z.number().int().min(1).max(256).default(8),
 };
 const httpUrl = z.string().url().refine((u) => /^https?:/.test(u), { message: 'expected an http or https URL' });
 

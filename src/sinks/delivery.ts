@@ -1,4 +1,4 @@
-import type { Consumer, Kafka, Producer } from 'kafkajs';
+import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Alert } from '../alerts/alert.js';
 import { AuditwatchError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -49,37 +49,75 @@ export class AlertDelivery {
     await consumer.run({
       autoCommit: true,
       eachBatchAutoResolve: false,
+      // A slow endpoint may keep a batch a while: the other partitions' batches go on meanwhile.
+      partitionsConsumedConcurrently: 3,
       eachBatch: async ({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }) => {
+        if (!isRunning() || isStale() || batch.messages.length === 0) return;
+        // One lane per alert (the topic is keyed by alert id): its revisions go one after another, in order; up to
+        // `concurrency` lanes at once, so one slow request does not hold every other alert behind it.
+        const lanes = new Map<string, KafkaMessage[]>();
         for (const m of batch.messages) {
-          if (!isRunning() || isStale()) return;
-          const started = performance.now();
-          let alert: Alert | undefined;
-          try {
-            if (!m.value) throw new AuditwatchError('DECODE_EMPTY', 'an empty record on the alerts topic');
-            alert = decodeAlert(m.value);
-            if (!output.accepts(alert)) {
-              this.metrics.outputDeliveries.inc({ output: output.name, outcome: 'skipped' });
-            } else {
-              // Retries can outlast the session: the membership is kept alive between attempts.
-              await output.deliver(alert, (reason) => {
-                this.metrics.outputRetries.inc({ output: output.name });
-                log.warn({ alertId: alert!.id, revision: alert!.revision, reason }, 'delivery failed; retrying');
-                void heartbeat().catch(() => undefined);
-              });
-              this.metrics.outputDeliveries.inc({ output: output.name, outcome: 'delivered' });
-              this.metrics.outputSeconds.observe({ output: output.name }, (performance.now() - started) / 1000);
-            }
-          } catch (err) {
-            await this.undeliverable(output, m.value ?? null, alert, errorMessage(err), { partition: batch.partition, offset: m.offset });
-          }
-          resolveOffset(m.offset);
-          await commitOffsetsIfNecessary();
-          await heartbeat();
+          const key = m.key?.toString() ?? '';
+          const lane = lanes.get(key);
+          if (lane) lane.push(m);
+          else lanes.set(key, [m]);
         }
+        const queue = [...lanes.values()];
+        const keepAlive = () => void heartbeat().catch(() => undefined);
+        // A slow endpoint can hold a batch for minutes: the membership is kept alive meanwhile, or the group would
+        // hand the partition over and the batch would be delivered twice.
+        const beat = setInterval(keepAlive, 3000);
+        // Offsets are resolved in order, each once it and every record before it was accepted or parked.
+        const offsets = batch.messages.map((m) => m.offset);
+        const done = new Set<string>();
+        let next = 0;
+        const settled = (offset: string) => {
+          done.add(offset);
+          while (next < offsets.length && done.has(offsets[next]!)) resolveOffset(offsets[next++]!);
+        };
+        try {
+          await Promise.all(Array.from({ length: Math.min(output.concurrency, queue.length) }, async () => {
+            for (let lane = queue.shift(); lane; lane = queue.shift()) {
+              for (const m of lane) {
+                await this.deliverOne(output, log, m, batch.partition, keepAlive);
+                settled(m.offset);
+                await commitOffsetsIfNecessary().catch(() => undefined);
+              }
+            }
+          }));
+        } finally {
+          clearInterval(beat);
+        }
+        await commitOffsetsIfNecessary();
+        await heartbeat();
       },
     });
     await joined;
     log.info({ topic: this.alertsTopic }, 'delivering alerts');
+  }
+
+  /** One record: decoded, filtered, delivered (retries keep the membership alive), or parked with the reason. */
+  private async deliverOne(output: AlertOutput, log: Logger, m: KafkaMessage, partition: number, keepAlive: () => void): Promise<void> {
+    const started = performance.now();
+    let alert: Alert | undefined;
+    try {
+      if (!m.value) throw new AuditwatchError('DECODE_EMPTY', 'an empty record on the alerts topic');
+      alert = decodeAlert(m.value);
+      if (!output.accepts(alert)) {
+        this.metrics.outputDeliveries.inc({ output: output.name, outcome: 'skipped' });
+        return;
+      }
+      const { id, revision } = alert;
+      await output.deliver(alert, (reason) => {
+        this.metrics.outputRetries.inc({ output: output.name });
+        log.warn({ alertId: id, revision, reason }, 'delivery failed; retrying');
+        keepAlive();
+      });
+      this.metrics.outputDeliveries.inc({ output: output.name, outcome: 'delivered' });
+      this.metrics.outputSeconds.observe({ output: output.name }, (performance.now() - started) / 1000);
+    } catch (err) {
+      await this.undeliverable(output, m.value ?? null, alert, errorMessage(err), { partition, offset: m.offset });
+    }
   }
 
   /**

@@ -31,7 +31,7 @@ export function alertmanagerAlert(a: Alert, incidentGap: number): Record<string,
 export function alertmanagerOutput(spec: AlertmanagerSpec, incidentGap: number): AlertOutput {
   const url = `${spec.url.replace(/\/+$/, '')}/api/v2/alerts`;
   return {
-    name: outputName(spec), type: 'alertmanager', accepts: alertFilter(spec),
+    name: outputName(spec), concurrency: spec.concurrency, type: 'alertmanager', accepts: alertFilter(spec),
     deliver: (alert, onRetry) => postWithRetries(url, JSON.stringify([alertmanagerAlert(alert, incidentGap)]), { ...retrySettings(spec), onRetry, headers: () => ({}) }),
   };
 }

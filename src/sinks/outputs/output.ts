@@ -7,6 +7,8 @@ import { globToRegExp } from '../../util/glob.js';
 export interface AlertOutput {
   readonly name: string;
   readonly type: OutputSpec['type'];
+  /** Alerts in flight at once. */
+  readonly concurrency: number;
   accepts(alert: Alert): boolean;
   /** Resolves once the endpoint accepted the alert; throws DELIVERY_FAILED after the configured attempts. */
   deliver(alert: Alert, onRetry: (reason: string) => void): Promise<{ attempts: number }>;

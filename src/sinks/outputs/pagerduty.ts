@@ -34,7 +34,7 @@ export function pagerDutyOutput(spec: PagerDutySpec, routingKey: string): AlertO
   const sent = new Map<string, number>();
   const accepts = alertFilter(spec);
   return {
-    name: outputName(spec), type: 'pagerduty',
+    name: outputName(spec), concurrency: spec.concurrency, type: 'pagerduty',
     accepts: (a) => accepts(a) && SEVERITY_RANK[a.severity] > (sent.get(a.id) ?? -1),
     deliver: async (alert, onRetry) => {
       const done = await postWithRetries(spec.url, JSON.stringify(pagerDutyEvent(alert, routingKey)), { ...retrySettings(spec), onRetry, headers: () => ({}) });

@@ -19,7 +19,7 @@ export function alertWebhookBody(alert: Alert): string {
 export function webhookOutput(spec: WebhookSpec, secret: string): AlertOutput {
   const accepts = alertFilter(spec);
   return {
-    name: outputName(spec), type: 'webhook', accepts,
+    name: outputName(spec), concurrency: spec.concurrency, type: 'webhook', accepts,
     deliver: (alert, onRetry) => {
       const body = alertWebhookBody(alert);
       const id = `${alert.id}.${alert.revision}`;
