@@ -259,3 +259,20 @@ export async function auditwatchProcess(kafka: Kafka, brokers: string, topic: st
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * The baseline of the latency benches: bare kafkajs on the input topic, noting when the first record of each bench
+ * incident (header `bench-incident`) arrives. Disconnected by the teardown.
+ */
+export async function incidentArrivals(kafka: Kafka, topic: string, groupId: string): Promise<Map<string, number>> {
+  const firstSeen = new Map<string, number>();
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
+  teardown.add(`the baseline consumer ${groupId}`, () => consumer.disconnect());
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: false });
+  await consumer.run({ eachMessage: async ({ message }) => {
+    const id = message.headers?.['bench-incident']?.toString();
+    if (id && !firstSeen.has(id)) firstSeen.set(id, Date.now());
+  } });
+  return firstSeen;
+}

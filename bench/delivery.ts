@@ -16,7 +16,7 @@ import { PROJECT_ROOT } from '../src/kafka/local-broker.js';
 import { ephemeralSigning } from '../src/sim/config.js';
 import { decodeAlert } from '../src/sinks/kafka.js';
 import { freePort } from '../src/util/net.js';
-import { benchBroker } from './consumers.js';
+import { benchBroker, incidentArrivals } from './consumers.js';
 import { machine, percentile, saveResults } from './stats.js';
 import { stopProcess, teardown } from './teardown.js';
 
@@ -66,14 +66,7 @@ async function phase(mode: Mode, brokers: string, kafka: Awaited<ReturnType<type
   const auditwatch = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'auditwatch.js'), 'run', '--config', configPath], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, BENCH_HOOK: SECRET, KAFKA_BROKERS: '' } });
   teardown.addProcess(`auditwatch run (${mode})`, auditwatch, 30_000);
 
-  const firstSeen = new Map<string, number>();
-  const baseline = kafka.consumer({ groupId: `baseline-${run}`, maxWaitTimeInMs: 100 });
-  await baseline.connect();
-  await baseline.subscribe({ topics: [topics.input], fromBeginning: false });
-  await baseline.run({ eachMessage: async ({ message }) => {
-    const id = message.headers?.['bench-incident']?.toString();
-    if (id && !firstSeen.has(id)) firstSeen.set(id, Date.now());
-  } });
+  const firstSeen = await incidentArrivals(kafka, topics.input, `baseline-${run}`);
   const alertSeen = new Map<string, number>();
   const revisions = new Set<string>();
   const alerts = kafka.consumer({ groupId: `alerts-${run}`, maxWaitTimeInMs: 100 });
@@ -127,7 +120,6 @@ async function phase(mode: Mode, brokers: string, kafka: Awaited<ReturnType<type
     delivered = { all: [...expected].every((id) => accepted.includes(id)), seconds: Math.round((Date.now() - recoveredAt) / 100) / 10, distinct: new Set(accepted).size, duplicates: accepted.length - new Set(accepted).size };
   }
   await producer.disconnect();
-  await baseline.disconnect();
   await alerts.disconnect();
   await stopProcess(auditwatch, 30_000);
   const col = (k: 'baseline' | 'alert') => rows.map((r) => r[k]).filter((x) => !Number.isNaN(x));

@@ -32,7 +32,7 @@ import { PROJECT_ROOT } from '../src/kafka/local-broker.js';
 import { internalTopicNames } from '../src/runtime/topology.js';
 import { decodeAlert } from '../src/sinks/kafka.js';
 import { startLocalPostgres } from '../test/helpers/postgres.js';
-import { benchBroker } from './consumers.js';
+import { benchBroker, incidentArrivals } from './consumers.js';
 import { machine, percentile, saveResults } from './stats.js';
 
 const INCIDENTS = Number(process.env.BENCH_INCIDENTS ?? 20);
@@ -92,15 +92,7 @@ async function main(): Promise<void> {
   teardown.addProcess('auditwatch run', auditwatch, 30_000);
 
   // Observers: bare kafkajs on the input topic (the baseline), the alerts topic, and a write gate.
-  const firstSeen = new Map<string, number>();
-  const baseline = kafka.consumer({ groupId: `baseline-${run}`, maxWaitTimeInMs: 100 });
-  teardown.add('the baseline consumer', () => baseline.disconnect());
-  await baseline.connect();
-  await baseline.subscribe({ topics: [topics.input], fromBeginning: false });
-  await baseline.run({ eachMessage: async ({ message }) => {
-    const id = message.headers?.['bench-incident']?.toString();
-    if (id && !firstSeen.has(id)) firstSeen.set(id, Date.now());
-  } });
+  const firstSeen = await incidentArrivals(kafka, topics.input, `baseline-${run}`);
   const alertSeen = new Map<string, number>();
   const alerts = kafka.consumer({ groupId: `alerts-${run}`, maxWaitTimeInMs: 100 });
   teardown.add('the alerts consumer', () => alerts.disconnect());
