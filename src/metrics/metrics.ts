@@ -1,4 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The package's version (package.json at the root, from src/metrics or dist/metrics). */
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 import { RunCounts } from '../util/run-counts.js';
 
 /**
@@ -45,10 +49,12 @@ export class Metrics {
   readonly stateRestoreSeconds = new Histogram({ name: 'auditwatch_state_restore_seconds', help: 'Time to restore the state of newly assigned partitions', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers: [this.registry] });
   readonly repartitioned = new Counter({ name: 'auditwatch_repartitioned_events_total', help: 'Events re-keyed by principal onto the repartition topic', registers: [this.registry] });
   // With several worker processes, ready only when every one is.
+  readonly buildInfo = new Gauge({ name: 'auditwatch_build_info', help: 'Always 1: the auditwatch version and the Node.js it runs on, as labels', labelNames: ['version', 'node'], aggregator: 'max', registers: [this.registry] });
   readonly ready = new Gauge({ name: 'auditwatch_ready', help: '1 when the model is loaded and the consumer is running', aggregator: 'min', registers: [this.registry] });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'auditwatch_' });
+    this.buildInfo.set({ version: VERSION, node: process.versions.node }, 1);
   }
 
   /** A settled batch's records and dead letters, counted once per batch (detection and the repartition stage). */
