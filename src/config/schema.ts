@@ -123,9 +123,24 @@ const pagerDutySinkSpec = z.strictObject({
   url: httpUrl.default('https://events.pagerduty.com/v2/enqueue'),
   ...outputCommon,
 });
-export const sinkSpec = z.discriminatedUnion('type', [kafkaSinkSpec, ndjsonSinkSpec, webhookSinkSpec, alertmanagerSinkSpec, slackSinkSpec, pagerDutySinkSpec]);
+const syslogSinkSpec = z.strictObject({
+  /** RFC 5424 syslog over TCP (octet-counted frames): the alert in structured data, the reason or a CEF record as the message. */
+  type: z.literal('syslog'),
+  /** The syslog server. */
+  host: z.string().min(1),
+  /** Its TCP port. */
+  port: z.number().int().min(1).max(65535).default(514),
+  /** The facility of every message; severity follows the alert (critical 2, warning 4, info 6). */
+  facility: z.enum(['auth', 'authpriv', 'daemon', 'local0', 'local1', 'local2', 'local3', 'local4', 'local5', 'local6', 'local7', 'security', 'user']).default('authpriv'),
+  /** APP-NAME in every message. */
+  appName: z.string().regex(/^[!-~]{1,48}$/, 'expected 1 to 48 printable characters, no spaces').default('auditwatch'),
+  /** The message part: the alert's reason (rfc5424), or one CEF record (cef) for SIEMs that read CEF. */
+  format: z.enum(['rfc5424', 'cef']).default('rfc5424'),
+  ...outputCommon,
+});
+export const sinkSpec = z.discriminatedUnion('type', [kafkaSinkSpec, ndjsonSinkSpec, webhookSinkSpec, alertmanagerSinkSpec, slackSinkSpec, pagerDutySinkSpec, syslogSinkSpec]);
 /** Sinks delivered from the alerts topic by their own consumer group, not inline with detection. */
-export const OUTPUT_TYPES = ['webhook', 'alertmanager', 'slack', 'pagerduty'] as const;
+export const OUTPUT_TYPES = ['webhook', 'alertmanager', 'slack', 'pagerduty', 'syslog'] as const;
 export type OutputSpec = Extract<z.infer<typeof sinkSpec>, { type: (typeof OUTPUT_TYPES)[number] }>;
 
 const thresholdOverride = z.strictObject({

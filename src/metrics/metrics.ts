@@ -1,8 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-
-/** The package's version (package.json at the root, from src/metrics or dist/metrics). */
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+import { VERSION } from '../util/version.js';
 import { RunCounts } from '../util/run-counts.js';
 
 /**

@@ -10,6 +10,7 @@ import { verifyWebhook } from '../../src/sinks/http/standard-webhooks.js';
 import { KafkaAlertSink } from '../../src/sinks/kafka.js';
 import { buildOutputs } from '../../src/sinks/outputs/index.js';
 import { startLocalAlertmanager, type LocalAlertmanager } from '../helpers/alertmanager.js';
+import { startLocalRsyslog } from '../helpers/rsyslog.js';
 import { collect, fresh, inputProducer, testKafka, waitFor } from '../helpers/kafka.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -190,6 +191,31 @@ describe('alert outputs delivered from the alerts topic, to a real Alertmanager 
     } finally {
       await delivery.stop();
       server.close();
+    }
+  }, 60_000);
+
+  it('syslog: each revision is one RFC 5424 line in rsyslog\'s file, the alert in structured data; CEF when asked', async () => {
+    const rsyslog = await startLocalRsyslog();
+    const { delivery, sink } = await setup(0, {}, [
+      { type: 'syslog', host: '127.0.0.1', port: rsyslog.port },
+      { type: 'syslog', name: 'siem', host: '127.0.0.1', port: rsyslog.port, format: 'cef', facility: 'local4' },
+    ]);
+    try {
+      await sink.publish([alert('alert-s', 0, 'warning'), alert('alert-s', 1, 'critical')]);
+      await waitFor('four lines in rsyslog\'s file', () => rsyslog.lines().length >= 4);
+      const lines = rsyslog.lines();
+      const plain = lines.filter((l) => !l.includes('CEF:0'));
+      // authpriv (10) × 8 + warning (4) = 84; + critical (2) = 82.
+      expect(plain.map((l) => l.slice(0, 5))).toEqual(['<84>1', '<82>1']);
+      expect(plain[1]).toMatch(/^<82>1 \S+ \S+ auditwatch \d+ bulk-delete \[auditwatch@32473 alertId="alert-s" revision="1" severity="critical" detector="bulk-delete" environment="production" principal="arn:aws:iam::111111111111:role\/elb-janitor" resourceType="elasticloadbalancing:loadbalancer" action="freeze"\] revision 1$/);
+      const cef = lines.filter((l) => l.includes('CEF:0'));
+      expect(cef).toHaveLength(2);
+      // local4 (20) × 8 + critical (2) = 162; CEF severity 10 for critical.
+      expect(cef[1]).toMatch(/^<162>1 .* CEF:0\|auditwatch\|auditwatch\|[\d.]+\|bulk-delete\|critical bulk-delete on elasticloadbalancing:loadbalancer in production\|10\|rt=\d+ suser=arn:aws:iam::111111111111:role\/elb-janitor /);
+      expect(cef[1]).toContain('cs3Label=alertId cs3=alert-s');
+    } finally {
+      await delivery.stop();
+      await rsyslog.stop();
     }
   }, 60_000);
 

@@ -24,6 +24,11 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | u
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
+/** The wait before retry `attempt` (from 1): exponential from `backoff`, capped, with full jitter. */
+export function backoffMs(attempt: number, opts: { backoff: number; maxBackoff: number }, random: () => number = Math.random): number {
+  return Math.floor(random() * Math.min(opts.maxBackoff, opts.backoff * 2 ** (attempt - 1)));
+}
+
 /**
  * POSTs a body until the endpoint accepts it (2xx). Network errors, timeouts, 408, 429 and 5xx are retried with
  * exponential backoff and full jitter, or after the endpoint's Retry-After when it gives one; any other 4xx is final
@@ -37,7 +42,7 @@ export async function postWithRetries(url: string, body: string, opts: PostOptio
   for (let attempt = 0; attempt <= opts.retries; attempt++) {
     if (attempt > 0) {
       opts.onRetry?.(reason);
-      await sleep(wait || Math.floor(random() * Math.min(opts.maxBackoff, opts.backoff * 2 ** (attempt - 1))));
+      await sleep(wait || backoffMs(attempt, opts, random));
     }
     wait = 0;
     try {

@@ -4,6 +4,8 @@ import { alertmanagerOutput } from './alertmanager.js';
 import type { AlertOutput } from './output.js';
 import { pagerDutyOutput } from './pagerduty.js';
 import { slackOutput } from './slack.js';
+import { syslogOutput } from './syslog.js';
+import { VERSION } from '../../util/version.js';
 import { webhookOutput } from './webhook.js';
 
 interface OutputContext {
@@ -21,6 +23,7 @@ const OUTPUTS: { [T in OutputSpec['type']]: OutputFactory<Extract<OutputSpec, { 
   alertmanager: (spec, ctx) => alertmanagerOutput(spec, ctx.incidentGap),
   slack: (spec, ctx) => slackOutput(spec, secretOf(ctx, 'urlEnv', spec.urlEnv)),
   pagerduty: (spec, ctx) => pagerDutyOutput(spec, secretOf(ctx, 'routingKeyEnv', spec.routingKeyEnv)),
+  syslog: (spec) => syslogOutput(spec, VERSION),
 };
 
 /** A secret the spec names by environment variable; its absence is a config problem naming the key. */
