@@ -36,6 +36,8 @@ export async function admissionCommand(args: AdmissionArgs): Promise<number> {
   });
   const probes = config.metrics.enabled ? await startMetricsServer(() => metrics.registry.metrics(), config.metrics.host, config.metrics.port, () => gate.ready) : undefined;
   log.info({ host: config.admissionWebhook.host, port: server.port }, 'admission webhook listening (TLS); reading the control topic');
+  // Said once it is serving (a config that does not load is one line, nothing else), as `auditwatch gate` says it.
+  if (keys.size === 0) log.warn('freeze.trustedKeys is empty: every control record will be refused, so nothing is ever denied here');
   const done = untilSignal();
   await Promise.race([gate.start().then(() => log.info({ active: gate.active().length }, 'admission webhook ready')), done]);
   await done;
