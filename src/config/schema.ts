@@ -175,11 +175,14 @@ const suppression = z.strictObject({
   expires: z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)),
 });
 
+/** The volume windows when none are configured: what the model learns and bulk-read checks without bulk-delete. */
+export const DEFAULT_WINDOWS = [10_000, 60_000, 600_000, 3_600_000];
+
 const bulkDeleteDetectorSpec = z.strictObject({
   /** Unusual volumes of deleted objects per principal, environment and resource type, against learned peaks. */
   type: z.literal('bulk-delete'),
   /** Sliding windows checked on every event. */
-  windows: z.array(duration).min(1).default([10_000, 60_000, 600_000, 3_600_000]),
+  windows: z.array(duration).min(1).default(DEFAULT_WINDOWS),
   /** Headroom over the learned peak: observed must exceed peak × tolerance to be unusual. */
   tolerance: z.number().min(1).default(1.5),
   /** Never alert on fewer deleted objects than this in a window, whatever the baseline. */

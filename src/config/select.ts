@@ -1,4 +1,4 @@
-import type { BulkDeleteSpec, Config } from './schema.js';
+import { DEFAULT_WINDOWS, type BulkDeleteSpec, type Config } from './schema.js';
 
 /** The volume (bulk-delete) detector's spec: it owns the windows the model learns and the criticality table. */
 export function volumeSpec(config: Config): BulkDeleteSpec | undefined {
@@ -9,8 +9,6 @@ export function volumeSpec(config: Config): BulkDeleteSpec | undefined {
 export function volumeWindows(config: Config): number[] {
   return volumeSpec(config)?.windows ?? DEFAULT_WINDOWS;
 }
-
-export const DEFAULT_WINDOWS = [10_000, 60_000, 600_000, 3_600_000];
 
 /** The alerts topic: the first Kafka sink's, which the outputs read. */
 export function alertsTopicOf(config: Pick<Config, 'alerts'>): string | undefined {

@@ -326,7 +326,7 @@ export class VolumeDetector implements Detector, Reconfigurable<ReloadedSpec>, C
    */
   private leaderOf(agg: EntityState, key: string, scale: number): EntityState {
     const mine = this.state.get(key)!;
-    const last = this.spec.windows.length - 1;
+    const last = this.opts.spec.windows.length - 1;
     const current = agg.leader === undefined ? undefined : this.state.get(agg.leader);
     if (!current || agg.leader === key || mine.windows.sums[last]! * scale >= current.windows.sums[last]! * (agg.leaderScale ?? 1)) {
       agg.leader = key;
@@ -334,10 +334,6 @@ export class VolumeDetector implements Detector, Reconfigurable<ReloadedSpec>, C
       return mine;
     }
     return current;
-  }
-
-  private get spec(): VolumeSpec {
-    return this.opts.spec;
   }
 
   /** Adds the event's volume to one entity (its own, or an aggregate) and scores it. */

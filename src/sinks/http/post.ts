@@ -1,19 +1,10 @@
 import { AuditwatchError } from '../../errors.js';
 
-export interface PostOptions {
+export interface PostOptions extends RetryPolicy {
   /** Per attempt, ms. */
   timeout: number;
-  /** Attempts after the first. */
-  retries: number;
-  /** The first backoff, ms; each retry doubles it, with full jitter, up to `maxBackoff`. */
-  backoff: number;
-  maxBackoff: number;
   /** Headers for one attempt (a signature is fresh per attempt: its timestamp moves). */
   headers: (attempt: number) => Record<string, string>;
-  sleep?: (ms: number) => Promise<void>;
-  /** Called before each retry, with why the last attempt failed. */
-  onRetry?: (reason: string) => void;
-  random?: () => number;
 }
 
 /** A Retry-After header as ms: seconds, or an HTTP date; undefined when absent or unreadable. */
@@ -29,35 +20,55 @@ export function backoffMs(attempt: number, opts: { backoff: number; maxBackoff: 
   return Math.floor(random() * Math.min(opts.maxBackoff, opts.backoff * 2 ** (attempt - 1)));
 }
 
+/** What one attempt came to: done, or a reason to try again (after `waitMs`, when the endpoint said how long). */
+export type AttemptOutcome = { done: true } | { done: false; reason: string; waitMs?: number };
+
+export interface RetryPolicy {
+  retries: number;
+  backoff: number;
+  maxBackoff: number;
+  sleep?: (ms: number) => Promise<void>;
+  onRetry?: (reason: string) => void;
+  random?: () => number;
+}
+
 /**
- * POSTs a body until the endpoint accepts it (2xx). Network errors, timeouts, 408, 429 and 5xx are retried with
- * exponential backoff and full jitter, or after the endpoint's Retry-After when it gives one; any other 4xx is final
- * (the request itself is wrong, and sending it again will not help). Throws DELIVERY_FAILED with the last reason.
+ * The one retry loop every output shares: `attempt` until it is done, at most `retries` more times, with exponential
+ * backoff and full jitter (or the wait the endpoint asked for). An attempt that throws an AuditwatchError is final.
+ * Throws DELIVERY_FAILED with the last reason, named after `what`.
  */
-export async function postWithRetries(url: string, body: string, opts: PostOptions): Promise<{ attempts: number }> {
-  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const random = opts.random ?? Math.random;
-  let reason = '';
-  let wait = 0;
-  for (let attempt = 0; attempt <= opts.retries; attempt++) {
-    if (attempt > 0) {
-      opts.onRetry?.(reason);
-      await sleep(wait || backoffMs(attempt, opts, random));
+export async function withRetries(what: string, attempt: (n: number) => Promise<AttemptOutcome>, policy: RetryPolicy): Promise<{ attempts: number }> {
+  const sleep = policy.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  let last: AttemptOutcome = { done: false, reason: '' };
+  for (let n = 0; n <= policy.retries; n++) {
+    if (n > 0 && !last.done) {
+      policy.onRetry?.(last.reason);
+      await sleep(last.waitMs || backoffMs(n, policy, policy.random));
     }
-    wait = 0;
+    last = await attempt(n);
+    if (last.done) return { attempts: n + 1 };
+  }
+  throw new AuditwatchError('DELIVERY_FAILED', `${what}: ${last.done ? '' : last.reason} after ${policy.retries + 1} attempts`, { retriable: true });
+}
+
+/**
+ * POSTs a body until the endpoint accepts it (2xx). Network errors, timeouts, 408, 429 and 5xx are retried (after
+ * the endpoint's Retry-After when it gives one); any other 4xx is final (the request itself is wrong, and sending it
+ * again will not help).
+ */
+export function postWithRetries(url: string, body: string, opts: PostOptions): Promise<{ attempts: number }> {
+  return withRetries(url, async (n) => {
     try {
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...opts.headers(attempt) }, body, signal: AbortSignal.timeout(opts.timeout) });
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...opts.headers(n) }, body, signal: AbortSignal.timeout(opts.timeout) });
       await res.arrayBuffer();
-      if (res.ok) return { attempts: attempt + 1 };
-      reason = `HTTP ${res.status}`;
+      if (res.ok) return { done: true };
       if (res.status < 500 && res.status !== 429 && res.status !== 408) {
-        throw new AuditwatchError('DELIVERY_FAILED', `${url}: refused with ${reason}; not retried`, { retriable: false });
+        throw new AuditwatchError('DELIVERY_FAILED', `${url}: refused with HTTP ${res.status}; not retried`, { retriable: false });
       }
-      wait = Math.min(opts.maxBackoff, retryAfterMs(res.headers.get('retry-after')) ?? 0);
+      return { done: false, reason: `HTTP ${res.status}`, waitMs: Math.min(opts.maxBackoff, retryAfterMs(res.headers.get('retry-after')) ?? 0) };
     } catch (err) {
       if (err instanceof AuditwatchError) throw err;
-      reason = (err as Error).name === 'TimeoutError' ? `timed out after ${opts.timeout} ms` : (err as Error).message;
+      return { done: false, reason: (err as Error).name === 'TimeoutError' ? `timed out after ${opts.timeout} ms` : (err as Error).message };
     }
-  }
-  throw new AuditwatchError('DELIVERY_FAILED', `${url}: ${reason} after ${opts.retries + 1} attempts`, { retriable: true });
+  }, opts);
 }

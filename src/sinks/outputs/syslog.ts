@@ -2,9 +2,9 @@ import { Socket } from 'node:net';
 import { hostname } from 'node:os';
 import type { Alert } from '../../alerts/alert.js';
 import type { OutputSpec } from '../../config/schema.js';
-import { AuditwatchError, errorMessage } from '../../errors.js';
-import { backoffMs } from '../http/post.js';
-import { alertFilter, outputName, type AlertOutput } from './output.js';
+import { errorMessage } from '../../errors.js';
+import { withRetries } from '../http/post.js';
+import { alertFilter, outputName, retrySettings, type AlertOutput } from './output.js';
 
 type SyslogSpec = Extract<OutputSpec, { type: 'syslog' }>;
 
@@ -74,26 +74,20 @@ export function syslogOutput(spec: SyslogSpec, version: string): AlertOutput {
   };
   return {
     name: outputName(spec), type: 'syslog', concurrency: 1, accepts: alertFilter(spec),
-    deliver: async (alert, onRetry) => {
+    deliver: (alert, onRetry) => {
       const message = syslogMessage(alert, spec, undefined, version);
       const frame = `${Buffer.byteLength(message)} ${message}`;
-      let reason = '';
-      for (let attempt = 0; attempt <= spec.retries; attempt++) {
-        if (attempt > 0) {
-          onRetry(reason);
-          await new Promise((r) => setTimeout(r, backoffMs(attempt, { backoff: spec.backoff, maxBackoff: 60_000 })));
-        }
+      return withRetries(`syslog ${spec.host}:${spec.port}`, async () => {
         try {
           await write(frame);
-          return { attempts: attempt + 1 };
+          return { done: true };
         } catch (err) {
           socket?.destroy();
           socket = undefined;
           connecting = undefined;
-          reason = errorMessage(err);
+          return { done: false, reason: errorMessage(err) };
         }
-      }
-      throw new AuditwatchError('DELIVERY_FAILED', `syslog ${spec.host}:${spec.port}: ${reason} after ${spec.retries + 1} attempts`, { retriable: true });
+      }, { ...retrySettings(spec), onRetry });
     },
   };
 }
