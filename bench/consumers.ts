@@ -183,7 +183,7 @@ export interface AuditwatchRunOptions {
 export async function auditwatchRun({ brokers }: Pick<BenchBroker, 'kafka' | 'brokers'>, topic: string, format: 'cloudtrail' | 'canonical-avro', n: number, alertsTopic: string,
   { partitionState = true, consumerThread, decodeShare }: AuditwatchRunOptions = {}): Promise<Span> {
   const config = loadConfig(join(PROJECT_ROOT, 'config', 'simulation.yaml'), {});
-  config.alerts.sinks = [{ type: 'kafka', topic: alertsTopic }];
+  config.alerts.sinks = [{ type: 'kafka', topic: alertsTopic, format: 'avro' }];
   config.kafka.brokers = brokers.split(',');
   config.kafka.groupId = `aw-${Date.now()}-${Math.random().toString(36).slice(2)}`;
   config.sources = [{ type: 'kafka', topics: [topic], format, fromBeginning: true, keyedByPrincipal: true }];

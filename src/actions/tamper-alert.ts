@@ -32,6 +32,7 @@ export function controlTamperAlert(r: ControlRejection): Alert {
     action: 'none',
     context: [],
     contextScore: 1,
+    windows: [],
   };
 }
 
@@ -62,5 +63,6 @@ export function freezeFailedAlert(op: 'apply' | 'revert', actuator: string, c: F
     action: 'none',
     context: [],
     contextScore: 1,
+    windows: [],
   };
 }

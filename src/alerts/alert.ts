@@ -1,4 +1,4 @@
-import type { Severity } from '../detectors/detector.js';
+import type { Severity, WindowMeasure } from '../detectors/detector.js';
 
 /** change-approved: inside an approved change (`auditwatch change approve`), so never frozen. */
 export type AlertAction = 'none' | 'freeze' | 'freeze-dry-run' | 'freeze-proposed' | 'freeze-refused' | 'change-approved';
@@ -25,4 +25,6 @@ export interface Alert {
   context: string[];
   /** The detector's score weighed with that context (ranks alerts; severity and freezes stay the detector's). */
   contextScore: number;
+  /** Volume detectors: what was observed in each window and the learned baseline it was compared with. */
+  windows: WindowMeasure[];
 }

@@ -139,6 +139,7 @@ export class AlertPolicy implements Changelogged {
           action: 'none',
           context: [],
           contextScore: 0,
+          windows: [],
         },
         lastAnomalous: t,
         lastEmitted: t,
@@ -167,6 +168,7 @@ export class AlertPolicy implements Changelogged {
       objectCount: f.objectCount,
       context: f.context?.reasons ?? [],
       contextScore: f.context?.score ?? f.score,
+      windows: f.windows ?? [],
     });
     inc.lastEmitted = t;
     const suppressed = this.suppressionFor(a);

@@ -52,16 +52,23 @@ const ticketRule = z.strictObject({
 }).refine((r) => r.from !== 'tag' || r.key !== undefined, { message: 'from: tag needs the tag\'s key', path: ['key'] });
 
 const kafkaSinkSpec = z.strictObject({
-  /** Alerts as Avro (schemas/alert.avsc) on a Kafka topic, keyed by alert id. */
+  /** Alerts on a Kafka topic, keyed by alert id. */
   type: z.literal('kafka'),
   /** The alerts topic. */
   topic: z.string().min(1),
+  /**
+   * avro: schemas/alert.avsc (the outputs read the first avro one); ocsf: OCSF JSON, each
+   * alert a Detection Finding and each freeze and lift a Remediation Activity.
+   */
+  format: z.enum(['avro', 'ocsf']).default('avro'),
 });
 const ndjsonSinkSpec = z.strictObject({
   /** Alerts as one JSON object per line. */
   type: z.literal('ndjson'),
   /** A file to append to, or - for stdout. */
   path: z.string().min(1).default('-'),
+  /** json: the alert as auditwatch has it; ocsf: OCSF Detection Findings, and a Remediation Activity per freeze and lift. */
+  format: z.enum(['json', 'ocsf']).default('json'),
 });
 /** What every output delivered from the alerts topic shares: which alerts, and how hard to try. */
 const outputCommon = {
@@ -96,6 +103,11 @@ const webhookSinkSpec = z.strictObject({
   url: httpUrl,
   /** The environment variable holding the signing secret (`whsec_…` base64, or any string). */
   secretEnv: z.string().min(1),
+  /**
+   * json: Standard Webhooks' {type, timestamp, data: the alert}; ocsf: the OCSF record itself, a Detection Finding per
+   * alert revision and a Remediation Activity per freeze and lift (read from freeze.auditTopic).
+   */
+  format: z.enum(['json', 'ocsf']).default('json'),
   ...outputCommon,
 });
 const alertmanagerSinkSpec = z.strictObject({
@@ -506,7 +518,7 @@ export const configSchema = z.strictObject({
        * outputs (webhook, alertmanager) read the alerts topic as their own consumer group, so a slow or dead endpoint
        * never holds detection back, and commit only after the endpoint accepted.
        */
-      sinks: z.array(sinkSpec).default([{ type: 'kafka', topic: 'auditwatch.alerts' }, { type: 'ndjson', path: '-' }]),
+      sinks: z.array(sinkSpec).default([{ type: 'kafka', topic: 'auditwatch.alerts', format: 'avro' }, { type: 'ndjson', path: '-', format: 'json' }]),
       /** Where outputs run: inside `run` (inline), or only in `auditwatch deliver` processes (separate). */
       delivery: z.enum(['inline', 'separate']).default('inline'),
     })
@@ -613,8 +625,8 @@ export const configSchema = z.strictObject({
     ctx.addIssue({ code: 'custom', path: ['workers'], message: 'more than one worker splits the partitions between processes, which needs state.changelog: true' });
   }
   const outputs = c.alerts.sinks.map((s, i) => [s, i] as const).filter(([s]) => (OUTPUT_TYPES as readonly string[]).includes(s.type));
-  if (outputs.length && !c.alerts.sinks.some((s) => s.type === 'kafka')) {
-    ctx.addIssue({ code: 'custom', path: ['alerts', 'sinks', outputs[0]![1], 'type'], message: `${outputs[0]![0].type} is delivered from the alerts topic: add a sink of type kafka` });
+  if (outputs.length && !c.alerts.sinks.some((s) => s.type === 'kafka' && s.format === 'avro')) {
+    ctx.addIssue({ code: 'custom', path: ['alerts', 'sinks', outputs[0]![1], 'type'], message: `${outputs[0]![0].type} is delivered from the alerts topic: add a sink of type kafka with format avro` });
   }
   const names = outputs.map(([s]) => (s as { name?: string }).name ?? s.type);
   names.forEach((n, k) => {

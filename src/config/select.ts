@@ -10,8 +10,8 @@ export function volumeWindows(config: Config): number[] {
   return volumeSpec(config)?.windows ?? DEFAULT_WINDOWS;
 }
 
-/** The alerts topic: the first Kafka sink's, which the outputs read. */
+/** The alerts topic: the first Kafka sink's in Avro, which the outputs read. */
 export function alertsTopicOf(config: Pick<Config, 'alerts'>): string | undefined {
-  for (const s of config.alerts.sinks) if (s.type === 'kafka') return s.topic;
+  for (const s of config.alerts.sinks) if (s.type === 'kafka' && s.format === 'avro') return s.topic;
   return undefined;
 }

@@ -4,6 +4,14 @@ import type { AlertContext } from './signals.js';
 export type Severity = 'info' | 'warning' | 'critical';
 export const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
 
+/** One window of a volume finding: observed in it, the learned baseline for it, and the threshold that made the score. */
+export interface WindowMeasure {
+  windowMs: number;
+  observed: number;
+  baseline: number;
+  threshold: number;
+}
+
 /** What a detector says about one event: this entity's behaviour, as of this event, is unusual. */
 export interface Finding {
   detector: string;
@@ -24,6 +32,8 @@ export interface Finding {
   /** Destructive calls and the objects they addressed in that run, this event included. */
   eventCount: number;
   objectCount: number;
+  /** Volume detectors: every window, observed against its baseline (an alert's evidence, e.g. OCSF anomaly_analyses). */
+  windows?: WindowMeasure[];
   /** Added by the detection processor: the context signals of this event (src/detectors/signals.ts). */
   context?: AlertContext;
 }

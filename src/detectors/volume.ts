@@ -397,14 +397,17 @@ export class VolumeDetector implements Detector, Reconfigurable<ReloadedSpec>, C
     const hour = utcHour(e.time);
     // Aggregates sum many schedules: their all-day peak is the norm, not one hour's.
     const seasonal = resourceType !== ANY && !key.startsWith(ANY_PRINCIPAL) && own?.hourly;
-    for (let w = 0; w < spec.windows.length; w++) {
+    // Seasonal: this hour's peak and its neighbours' (a job at 01:00 may start at 00:58 or run past 02:00).
+    const expectedIn = (w: number): number => {
       const m = this.windowIndex[w]!;
-      // Seasonal: this hour's peak and its neighbours' (a job at 01:00 may start at 00:58 or run past 02:00).
-      const expected = own
+      return own
         ? seasonal && own.hourly
           ? Math.max(own.hourly[m]![(hour + 23) % 24]!, own.hourly[m]![hour]!, own.hourly[m]![(hour + 1) % 24]!)
           : own.peaks[m]!
         : population?.peaks[m] ?? 0;
+    };
+    for (let w = 0; w < spec.windows.length; w++) {
+      const expected = expectedIn(w);
       const threshold = Math.max(expected * tolerance, minObjects);
       const score = s.windows.sums[w]! / threshold;
       if (score > bestScore) {
@@ -444,6 +447,10 @@ export class VolumeDetector implements Detector, Reconfigurable<ReloadedSpec>, C
       firstEventTime: s.runStart,
       eventCount: s.runEvents,
       objectCount: s.runObjects,
+      windows: spec.windows.map((windowMs, w) => {
+        const expected = expectedIn(w);
+        return { windowMs, observed: s.windows.sums[w]!, baseline: expected, threshold: Math.round(Math.max(expected * tolerance, minObjects) * 100) / 100 };
+      }),
     };
   }
 }

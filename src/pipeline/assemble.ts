@@ -4,6 +4,7 @@ import { ControlPublisher } from '../actions/control-publisher.js';
 import { FreezeStage } from '../actions/freeze-stage.js';
 import type { Signer } from '../actions/signing.js';
 import { KafkaFreezeAuditLog, LogFreezeAuditLog } from '../actions/freeze-audit.js';
+import { withRemediationRecords } from '../actions/freeze-ocsf.js';
 import { AlertPolicy } from '../alerts/policy.js';
 import { BaselineLearner } from '../baseline/learner.js';
 import type { BaselineModel } from '../baseline/model.js';
@@ -62,7 +63,8 @@ interface BuiltTask extends DetectionTask {
 /** The one detection pipeline: `run`, `replay` and `demo` differ only in source, sinks and freeze mode. */
 export function buildDetectionPipeline(opts: DetectionOptions) {
   const { config, model, metrics, log, producer } = opts;
-  const audit = producer ? new KafkaFreezeAuditLog(producer, config.freeze.auditTopic) : new LogFreezeAuditLog(log);
+  const sinks = opts.sinks ?? buildSinks(config.alerts.sinks, { producer });
+  const audit = withRemediationRecords(producer ? new KafkaFreezeAuditLog(producer, config.freeze.auditTopic) : new LogFreezeAuditLog(log), sinks);
   const publisher = producer && opts.signer ? new ControlPublisher(producer, config.freeze.controlTopic, opts.signer) : undefined;
   const dispatcher = new ActionDispatcher(config.freeze, publisher, audit, metrics, log.child({ component: 'actions' }));
   const suppressionObserver = {
@@ -98,7 +100,6 @@ export function buildDetectionPipeline(opts: DetectionOptions) {
   const tasks = opts.partitioned ? new DetectionTasks(buildTask) : undefined;
   const single = tasks ? undefined : buildTask();
   const liveTasks = (): BuiltTask[] => (tasks ? tasks.all() : [single!]);
-  const sinks = opts.sinks ?? buildSinks(config.alerts.sinks, { producer });
   const parts = {
     admission: new EventAdmission({ maxFutureSkewMs: config.admission.maxFutureSkew, dedupeWindow: config.admission.dedupeWindow }),
     stats: () => (tasks ?? single!).stats(),

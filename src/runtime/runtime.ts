@@ -4,6 +4,7 @@ import { publishAlert, reportRejections } from '../actions/control-watch.js';
 import type { ActionDispatcher } from '../actions/dispatcher.js';
 import { FreezeExecutor } from '../actions/executor.js';
 import { KafkaFreezeAuditLog } from '../actions/freeze-audit.js';
+import { remediationFeed, withRemediationRecords } from '../actions/freeze-ocsf.js';
 import { buildActuators, type Actuator } from '../actions/index.js';
 import { WriteGate } from '../actions/write-gate.js';
 import { ChangeFeed } from '../actions/change-feed.js';
@@ -122,11 +123,11 @@ export async function buildRuntime(config: Config, opts: RuntimeOptions): Promis
   // Freezes by other instances in the group (or operators) hold their scopes here too.
   gate.onChange((change) => dispatcher.observeRecord(change.record));
   const publisher = signer ? new ControlPublisher(producer, config.freeze.controlTopic, signer) : undefined;
-  const executor = new FreezeExecutor(gate, publisher, actuators, new KafkaFreezeAuditLog(producer, config.freeze.auditTopic), metrics,
+  const executor = new FreezeExecutor(gate, publisher, actuators, withRemediationRecords(new KafkaFreezeAuditLog(producer, config.freeze.auditTopic), sinks), metrics,
     log.child({ component: 'freeze-executor' }), Date.now, publishAlert(sinks, log));
   await executor.start();
   // The outputs join their groups before detection writes its first alert, so none is missed.
-  const delivery = outputs.length ? new AlertDelivery(kafka, alertsTopicOf(config)!, config.kafka.groupId, outputs, producer, metrics, log.child({ component: 'delivery' })) : undefined;
+  const delivery = outputs.length ? new AlertDelivery(kafka, alertsTopicOf(config)!, config.kafka.groupId, outputs, producer, metrics, log.child({ component: 'delivery' }), remediationFeed(config.freeze.auditTopic)) : undefined;
   await delivery?.start();
 
   const state = tasks ? new PartitionState(kafka, producer, tasks, { topic: topology.changelogTopic, dir: config.state.dir }, metrics, log.child({ component: 'state' })) : undefined;

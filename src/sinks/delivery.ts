@@ -1,11 +1,28 @@
 import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
-import type { Alert } from '../alerts/alert.js';
 import { AuditwatchError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { retryWhileTransient } from '../util/retry.js';
 import { decodeAlert } from './kafka.js';
+import type { OcsfRecord } from './ocsf.js';
 import type { AlertOutput } from './outputs/index.js';
+
+/** The freeze audit topic as OCSF Remediation Activities: null for an entry that is not a remediation (a dry run). */
+export interface RemediationFeed {
+  topic: string;
+  decode(value: Buffer): OcsfRecord | null;
+}
+
+type Deliver = (output: AlertOutput, onRetry: (reason: string) => void) => Promise<{ attempts: number }> | null;
+
+/** A topic the outputs follow: how a record becomes something to deliver (null from `deliver`: not for this output). */
+interface Feed {
+  topic: string;
+  /** Appended to the output's group id. */
+  group: string;
+  what: 'alert' | 'remediation';
+  item(value: Buffer): { key: string; revision?: number; deliver: Deliver };
+}
 
 /** Where an output's alerts go when its endpoint never accepted them: beside the alerts topic, with the reason. */
 export const undeliveredTopic = (alertsTopic: string): string => `${alertsTopic}.undelivered`;
@@ -29,23 +46,45 @@ export class AlertDelivery {
     private readonly producer: Producer,
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    /** The freeze audit topic, as OCSF Remediation Activities, for the outputs that deliver them (format: ocsf). */
+    private readonly remediations?: RemediationFeed,
   ) {}
 
   /** Resolves once every output's consumer has joined its group, so alerts written from then on reach them all. */
   async start(): Promise<void> {
-    await Promise.all(this.outputs.map((o) => this.startOne(o)));
+    const alerts: Feed = {
+      topic: this.alertsTopic, group: '', what: 'alert',
+      item: (value) => {
+        const alert = decodeAlert(value);
+        return { key: alert.id, revision: alert.revision, deliver: (output, onRetry) => (output.accepts(alert) ? output.deliver(alert, onRetry) : null) };
+      },
+    };
+    const feeds = this.outputs.map((o) => this.startFeed(o, alerts));
+    const remediations = this.remediations;
+    if (remediations) {
+      const feed: Feed = {
+        topic: remediations.topic, group: '-remediation', what: 'remediation',
+        item: (value) => {
+          const record = remediations.decode(value);
+          const key = (record?.metadata as { uid?: string } | undefined)?.uid ?? '';
+          return { key, deliver: (output, onRetry) => (record && output.deliverRemediation ? output.deliverRemediation(record, onRetry) : null) };
+        },
+      };
+      for (const o of this.outputs) if (o.deliverRemediation) feeds.push(this.startFeed(o, feed));
+    }
+    await Promise.all(feeds);
   }
 
-  private async startOne(output: AlertOutput): Promise<void> {
-    const log = this.log.child({ output: output.name });
-    const groupId = `${this.groupId}-deliver-${output.name}`;
+  private async startFeed(output: AlertOutput, feed: Feed): Promise<void> {
+    const log = this.log.child({ output: output.name, topic: feed.topic });
+    const groupId = `${this.groupId}-deliver-${output.name}${feed.group}`;
     // A new group's coordinator may not be elected yet (NOT_COORDINATOR): transient, retried.
-    await retryWhileTransient(() => this.startAtEndIfNew(groupId), { what: 'positioning a new output group', log, stopping: () => this.stopped });
+    await retryWhileTransient(() => this.startAtEndIfNew(groupId, feed.topic), { what: 'positioning a new output group', log, stopping: () => this.stopped });
     const consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
     this.consumers.push(consumer);
     const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
     await consumer.connect();
-    await consumer.subscribe({ topics: [this.alertsTopic], fromBeginning: true });
+    await consumer.subscribe({ topics: [feed.topic], fromBeginning: true });
     await consumer.run({
       autoCommit: true,
       eachBatchAutoResolve: false,
@@ -79,7 +118,7 @@ export class AlertDelivery {
           await Promise.all(Array.from({ length: Math.min(output.concurrency, queue.length) }, async () => {
             for (let lane = queue.shift(); lane; lane = queue.shift()) {
               for (const m of lane) {
-                await this.deliverOne(output, log, m, batch.partition, keepAlive);
+                await this.deliverOne(output, feed, log, m, batch.partition, keepAlive);
                 settled(m.offset);
                 await commitOffsetsIfNecessary().catch(() => undefined);
               }
@@ -93,30 +132,31 @@ export class AlertDelivery {
       },
     });
     await joined;
-    log.info({ topic: this.alertsTopic }, 'delivering alerts');
+    log.info(`delivering ${feed.what}s`);
   }
 
   /** One record: decoded, filtered, delivered (retries keep the membership alive), or parked with the reason. */
-  private async deliverOne(output: AlertOutput, log: Logger, m: KafkaMessage, partition: number, keepAlive: () => void): Promise<void> {
+  private async deliverOne(output: AlertOutput, feed: Feed, log: Logger, m: KafkaMessage, partition: number, keepAlive: () => void): Promise<void> {
     const started = performance.now();
-    let alert: Alert | undefined;
+    let key: string | undefined;
     try {
-      if (!m.value) throw new AuditwatchError('DECODE_EMPTY', 'an empty record on the alerts topic');
-      alert = decodeAlert(m.value);
-      if (!output.accepts(alert)) {
+      if (!m.value) throw new AuditwatchError('DECODE_EMPTY', `an empty record on ${feed.topic}`);
+      const item = feed.item(m.value);
+      key = item.key;
+      const delivering = item.deliver(output, (reason) => {
+        this.metrics.outputRetries.inc({ output: output.name });
+        log.warn({ [feed.what === 'alert' ? 'alertId' : 'uid']: item.key, revision: item.revision, reason }, 'delivery failed; retrying');
+        keepAlive();
+      });
+      if (!delivering) {
         this.metrics.outputDeliveries.inc({ output: output.name, outcome: 'skipped' });
         return;
       }
-      const { id, revision } = alert;
-      await output.deliver(alert, (reason) => {
-        this.metrics.outputRetries.inc({ output: output.name });
-        log.warn({ alertId: id, revision, reason }, 'delivery failed; retrying');
-        keepAlive();
-      });
+      await delivering;
       this.metrics.outputDeliveries.inc({ output: output.name, outcome: 'delivered' });
       this.metrics.outputSeconds.observe({ output: output.name }, (performance.now() - started) / 1000);
     } catch (err) {
-      await this.undeliverable(output, m.value ?? null, alert, errorMessage(err), { partition, offset: m.offset });
+      await this.undeliverable(output, feed, m.value ?? null, key, errorMessage(err), { partition, offset: m.offset });
     }
   }
 
@@ -126,28 +166,31 @@ export class AlertDelivery {
    * (Left to kafkajs's `fromBeginning: false`, the end would be read only after the join, and an alert written in
    * between would be skipped.)
    */
-  private async startAtEndIfNew(groupId: string): Promise<void> {
+  private async startAtEndIfNew(groupId: string, topic: string): Promise<void> {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      const committed = await admin.fetchOffsets({ groupId, topics: [this.alertsTopic] });
+      const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
       if (committed.some((t) => t.partitions.some((p) => Number(p.offset) >= 0))) return;
-      const ends = await admin.fetchTopicOffsets(this.alertsTopic);
-      await admin.setOffsets({ groupId, topic: this.alertsTopic, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
+      const ends = await admin.fetchTopicOffsets(topic);
+      await admin.setOffsets({ groupId, topic, partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })) });
     } finally {
       await admin.disconnect();
     }
   }
 
-  /** The alert, as it was on the topic, with why it was not delivered; retried until written, never dropped. */
-  private async undeliverable(output: AlertOutput, value: Buffer | null, alert: Alert | undefined, reason: string, at: { partition: number; offset: string }): Promise<void> {
+  /** The record, as it was on its topic, with why it was not delivered; retried until written, never dropped. */
+  private async undeliverable(output: AlertOutput, feed: Feed, value: Buffer | null, key: string | undefined, reason: string, at: { partition: number; offset: string }): Promise<void> {
     this.metrics.outputDeliveries.inc({ output: output.name, outcome: 'failed' });
-    this.log.error({ output: output.name, alertId: alert?.id, revision: alert?.revision, reason, ...at }, 'alert not delivered; written to the undelivered topic');
+    this.log.error({ output: output.name, topic: feed.topic, key, reason, ...at }, `${feed.what} not delivered; written to the undelivered topic`);
     for (let attempt = 0; ; attempt++) {
       try {
         await this.producer.send({
           topic: undeliveredTopic(this.alertsTopic), acks: -1,
-          messages: [{ key: alert?.id ?? null, value, headers: { 'auditwatch-output': output.name, 'auditwatch-reason': reason, 'auditwatch-source-partition': String(at.partition), 'auditwatch-source-offset': at.offset } }],
+          messages: [{
+            key: key ?? null, value,
+            headers: { 'auditwatch-output': output.name, 'auditwatch-reason': reason, 'auditwatch-source-topic': feed.topic, 'auditwatch-source-partition': String(at.partition), 'auditwatch-source-offset': at.offset },
+          }],
         });
         return;
       } catch (err) {

@@ -1,7 +1,7 @@
 import type { Producer } from 'kafkajs';
 import type { Config, OutputSpec, SinkSpec } from '../config/schema.js';
 import { isOutput } from './outputs/index.js';
-import { KafkaAlertSink } from './kafka.js';
+import { KafkaAlertSink, KafkaOcsfSink } from './kafka.js';
 import { NdjsonSink } from './ndjson.js';
 import type { AlertSink } from './sink.js';
 
@@ -17,9 +17,9 @@ type InlineSpec = Exclude<SinkSpec, OutputSpec>;
 const SINKS: { [T in InlineSpec['type']]: SinkFactory<Extract<InlineSpec, { type: T }>> } = {
   kafka: (spec, deps) => {
     if (!deps.producer) throw new Error(`sink kafka:${spec.topic} needs a Kafka connection`);
-    return new KafkaAlertSink(deps.producer, spec.topic);
+    return spec.format === 'ocsf' ? new KafkaOcsfSink(deps.producer, spec.topic) : new KafkaAlertSink(deps.producer, spec.topic);
   },
-  ndjson: (spec) => new NdjsonSink(spec.path),
+  ndjson: (spec) => new NdjsonSink(spec.path, spec.format),
 };
 
 /** The inline sinks, written as detection emits; outputs (webhook, alertmanager) are not among them. */

@@ -12,13 +12,15 @@ import { buildOutputs } from '../../src/sinks/outputs/index.js';
 import { startLocalAlertmanager, type LocalAlertmanager } from '../helpers/alertmanager.js';
 import { startLocalRsyslog } from '../helpers/rsyslog.js';
 import { collect, fresh, inputProducer, testKafka, waitFor } from '../helpers/kafka.js';
-import { mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/kafka/local-broker.js';
 import { simulateElbIncident } from '../../src/sim/cloudtrail-sim.js';
 import { JANITOR_ARN, produceCloudTrail, runNames, writeRunConfig } from '../helpers/elb-run.js';
 import { brokers } from '../helpers/kafka.js';
+import { ocsfProblems } from '../helpers/ocsf.js';
 import { freePort, startAuditwatch } from '../helpers/run-process.js';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
@@ -44,7 +46,7 @@ function alert(id: string, revision: number, severity: Alert['severity'], detect
     id, revision, principal: 'arn:aws:iam::111111111111:role/elb-janitor', principalKind: 'service', environment: 'production',
     resourceType: 'elasticloadbalancing:loadbalancer', severity, score: 3, detector: 'bulk-delete', reason: `revision ${revision}`,
     firstEventTime: detectedAt - 1000, detectedAt, triggerEventId: `e-${revision}`, eventCount: revision + 1, objectCount: revision + 1,
-    action: 'freeze', context: ['production is a critical environment'], contextScore: 4,
+    action: 'freeze', context: ['production is a critical environment'], contextScore: 4, windows: [{ windowMs: 60_000, observed: 40, baseline: 2, threshold: 10 }],
   };
 }
 
@@ -129,37 +131,76 @@ describe('alert outputs delivered from the alerts topic, to a real Alertmanager 
     }
   }, 60_000);
 
-  it('through `auditwatch run`: an ELB-style incident reaches Alertmanager and the signed webhook with the same alert id, and the metrics count it', async () => {
+  it('through `auditwatch run`: an ELB-style incident reaches Alertmanager, the signed webhook and OCSF (webhook and file, every record valid) with the same alert id; its freeze and lift arrive as Remediation Activities', async () => {
     const port = await freePort();
     const hook = await receiver(port);
+    const ocsfPort = await freePort();
+    const ocsfHook = await receiver(ocsfPort);
     const names = runNames('deliver');
     const admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({ topics: [{ topic: names.input, numPartitions: 2 }], waitForLeaders: true });
     await admin.disconnect();
     const metricsPort = await freePort();
-    const configPath = writeRunConfig(mkdtempSync(join(tmpdir(), 'aw-deliver-')), names, {
+    const dir = mkdtempSync(join(tmpdir(), 'aw-deliver-'));
+    const ocsfFile = join(dir, 'ocsf.ndjson');
+    const configPath = writeRunConfig(dir, names, {
       brokers: brokers(), port: metricsPort,
-      outputs: [{ type: 'alertmanager', url: am.url }, { type: 'webhook', url: `http://127.0.0.1:${port}/hook`, secretEnv: 'HOOK', minSeverity: 'critical' }],
+      outputs: [
+        { type: 'alertmanager', url: am.url },
+        { type: 'webhook', url: `http://127.0.0.1:${port}/hook`, secretEnv: 'HOOK', minSeverity: 'critical' },
+        { type: 'webhook', name: 'siem', format: 'ocsf', url: `http://127.0.0.1:${ocsfPort}/ocsf`, secretEnv: 'HOOK', minSeverity: 'critical' },
+        { type: 'ndjson', path: ocsfFile, format: 'ocsf' },
+      ],
     });
     const aw = startAuditwatch(['--config', configPath, '--model-dir', join(PROJECT_ROOT, 'models')], metricsPort, { HOOK: SECRET });
+    let exited = false;
     try {
       await aw.waitForLog(/delivering alerts/, 0, 60_000);
+      await aw.waitForLog(/delivering remediations/, 0, 60_000);
       await aw.waitForLog(/consuming/, 0, 60_000);
       await produceCloudTrail(producer, names.input, simulateElbIncident({ seed: 5, at: Date.now(), loadBalancers: 40, callsPerSecond: 20 }));
       const critical = await waitFor('a critical alert at the webhook', () => hook.got.find((g) => g.body.data.principal === JANITOR_ARN && g.body.data.severity === 'critical'), 60_000);
       expect(critical.verified).toBe(true);
-      await waitFor('the same alert in Alertmanager', async () => (await am.alerts()).some((a) => a.labels.alert_id === critical.body.data.id && a.labels.severity === 'critical'), 30_000);
+      const id = critical.body.data.id;
+      await waitFor('the same alert in Alertmanager', async () => (await am.alerts()).some((a) => a.labels.alert_id === id && a.labels.severity === 'critical'), 30_000);
       // Every revision the webhook took, once each.
       const ids = hook.got.map((g) => g.id);
       expect(new Set(ids).size).toBe(ids.length);
       expect(await aw.metric(/^auditwatch_output_deliveries_total\{output="webhook",outcome="delivered"\}/)).toBeGreaterThanOrEqual(1);
-    } finally {
+
+      // OCSF: the same revisions as Detection Findings, signed the same way, and the freeze as a Remediation Activity.
+      const ocsf = () => ocsfHook.got.map((g) => ({ id: g.id, verified: g.verified, record: g.body as unknown as Record<string, any> }));
+      await waitFor('the freeze at the OCSF webhook', () => ocsf().some((g) => g.record.class_uid === 7001 && g.record.metadata.correlation_uid === id), 30_000);
+      await waitFor('every critical revision at the OCSF webhook', () => hook.got.every((g) => ocsf().some((o) => o.id === g.id)), 30_000);
+      const findings = ocsf().filter((g) => g.record.class_uid === 2004);
+      expect(findings.find((g) => g.id === critical.id)!.record.finding_info.uid).toBe(id);
+      expect(new Set(ocsf().map((g) => g.id)).size).toBe(ocsf().length);
+      expect(ocsf().every((g) => g.verified)).toBe(true);
+      expect(ocsf().flatMap((g) => ocsfProblems(g.record))).toEqual([]);
+
+      // An operator lifts the freeze with the CLI: the lift reaches the OCSF webhook (from the audit topic) as Restore.
+      const lifted = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'auditwatch.js'), 'unfreeze', '--environment', 'production', '--principal', JANITOR_ARN, '--operator', 'jane', '--config', configPath], { encoding: 'utf8', env: { ...process.env, KAFKA_BROKERS: '' } });
+      expect(lifted.stderr).toBe('');
+      expect(lifted.status).toBe(0);
+      const restore = await waitFor('the lift at the OCSF webhook', () => ocsf().find((g) => g.record.class_uid === 7001 && g.record.activity_id === 3 && g.record.unmapped.auditwatch_action === 'Unfreeze'), 30_000);
+      expect(restore.record).toMatchObject({ metadata: { correlation_uid: id }, actor: { user: { uid: 'jane' } } });
+      expect(ocsfProblems(restore.record)).toEqual([]);
+
       aw.child.kill('SIGTERM');
       expect(await aw.exited).toBe(0);
+      exited = true;
+      // The file sink: every alert of the run as a valid Detection Finding, and this process's own freeze records.
+      const lines = readFileSync(ocsfFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+      expect(lines.flatMap((r) => ocsfProblems(r))).toEqual([]);
+      expect(lines.some((r) => r.class_uid === 2004 && r.finding_info.uid === id && r.severity_id === 5)).toBe(true);
+      expect(lines.some((r) => r.class_uid === 7001 && r.activity_id === 1 && r.metadata.correlation_uid === id)).toBe(true);
+    } finally {
+      if (!exited) aw.child.kill('SIGTERM');
       await hook.close();
+      await ocsfHook.close();
     }
-  }, 120_000);
+  }, 150_000);
 
   it('Slack gets a blocks message with the freeze and a link; PagerDuty a trigger on the first revision and on the severity rise only', async () => {
     const got: Array<{ path: string; body: Record<string, any> }> = [];

@@ -1,4 +1,5 @@
 import { createKafka, ensureOutputTopics } from '../../kafka/client.js';
+import { remediationFeed } from '../../actions/freeze-ocsf.js';
 import { alertsTopicOf } from '../../config/select.js';
 import { createLogger } from '../../log.js';
 import { Metrics } from '../../metrics/metrics.js';
@@ -22,7 +23,7 @@ export async function deliverCommand(args: { config?: string }): Promise<number>
   const kafka = createKafka(config.kafka, log);
   await ensureOutputTopics(kafka, config);
   const producer = await connectProducer(kafka);
-  const delivery = new AlertDelivery(kafka, alertsTopicOf(config)!, config.kafka.groupId, outputs, producer, metrics, log);
+  const delivery = new AlertDelivery(kafka, alertsTopicOf(config)!, config.kafka.groupId, outputs, producer, metrics, log, remediationFeed(config.freeze.auditTopic));
   let ready = false;
   const server = config.metrics.enabled ? await startMetricsServer(() => metrics.registry.metrics(), config.metrics.host, config.metrics.port, () => ready) : undefined;
   const done = untilSignal();

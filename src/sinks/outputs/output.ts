@@ -1,6 +1,7 @@
 import type { Alert } from '../../alerts/alert.js';
 import { SEVERITY_RANK } from '../../detectors/detector.js';
 import type { OutputSpec } from '../../config/schema.js';
+import type { OcsfRecord } from '../ocsf.js';
 import { globToRegExp } from '../../util/glob.js';
 
 /** An alert output delivered from the alerts topic (src/sinks/delivery.ts): it says which alerts it takes, and sends one. */
@@ -12,6 +13,8 @@ export interface AlertOutput {
   accepts(alert: Alert): boolean;
   /** Resolves once the endpoint accepted the alert; throws DELIVERY_FAILED after the configured attempts. */
   deliver(alert: Alert, onRetry: (reason: string) => void): Promise<{ attempts: number }>;
+  /** OCSF outputs: a freeze or a lift, as a Remediation Activity (read from freeze.auditTopic). */
+  deliverRemediation?(record: OcsfRecord, onRetry: (reason: string) => void): Promise<{ attempts: number }>;
 }
 
 /** The spec's `minSeverity` and `match`, as one test. */

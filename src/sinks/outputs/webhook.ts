@@ -1,5 +1,6 @@
 import type { Alert } from '../../alerts/alert.js';
 import type { OutputSpec } from '../../config/schema.js';
+import { detectionFinding, type OcsfRecord } from '../ocsf.js';
 import { postWithRetries } from '../http/post.js';
 import { webhookHeaders } from '../http/standard-webhooks.js';
 import { alertFilter, outputName, retrySettings, type AlertOutput } from './output.js';
@@ -14,16 +15,17 @@ export function alertWebhookBody(alert: Alert): string {
 /**
  * A signed JSON POST per alert revision. The webhook-id is the alert id and revision, the same on every retry and on
  * every redelivery after a restart, so the receiver can drop what it already has; the timestamp and signature are
- * fresh per attempt.
+ * fresh per attempt. With format ocsf the body is the OCSF record itself (a Detection Finding), and each freeze and
+ * lift is posted too, as a Remediation Activity whose webhook-id is its metadata.uid.
  */
 export function webhookOutput(spec: WebhookSpec, secret: string): AlertOutput {
   const accepts = alertFilter(spec);
+  const post = (id: string, body: string, onRetry: (reason: string) => void) =>
+    postWithRetries(spec.url, body, { ...retrySettings(spec), onRetry, headers: () => webhookHeaders(secret, id, body) });
+  const ocsf = spec.format === 'ocsf';
   return {
     name: outputName(spec), concurrency: spec.concurrency, type: 'webhook', accepts,
-    deliver: (alert, onRetry) => {
-      const body = alertWebhookBody(alert);
-      const id = `${alert.id}.${alert.revision}`;
-      return postWithRetries(spec.url, body, { ...retrySettings(spec), onRetry, headers: () => webhookHeaders(secret, id, body) });
-    },
+    deliver: (alert, onRetry) => post(`${alert.id}.${alert.revision}`, ocsf ? JSON.stringify(detectionFinding(alert)) : alertWebhookBody(alert), onRetry),
+    ...(ocsf ? { deliverRemediation: (record: OcsfRecord, onRetry: (reason: string) => void) => post((record.metadata as { uid: string }).uid, JSON.stringify(record), onRetry) } : {}),
   };
 }
