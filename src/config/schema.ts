@@ -136,7 +136,7 @@ const pagerDutySinkSpec = z.strictObject({
   ...outputCommon,
 });
 const syslogSinkSpec = z.strictObject({
-  /** RFC 5424 syslog over TCP (octet-counted frames): the alert in structured data, the reason or a CEF record as the message. */
+  /** RFC 5424 syslog over TCP or TLS (octet-counted frames): the alert in structured data, the reason or a CEF record as the message. */
   type: z.literal('syslog'),
   /** The syslog server. */
   host: z.string().min(1),
@@ -148,6 +148,17 @@ const syslogSinkSpec = z.strictObject({
   appName: z.string().regex(/^[!-~]{1,48}$/, 'expected 1 to 48 printable characters, no spaces').default('auditwatch'),
   /** The message part: the alert's reason (rfc5424), or one CEF record (cef) for SIEMs that read CEF. */
   format: z.enum(['rfc5424', 'cef']).default('rfc5424'),
+  /** Syslog over TLS (RFC 5425; the port is then usually 6514). The server's certificate is always verified. */
+  tls: z.strictObject({
+    /** PEM CA bundle the server's certificate must chain to; default: Node's bundled public CAs. */
+    caFile: z.string().min(1).optional(),
+    /** PEM client certificate, for a server that asks for one (mutual TLS); with keyFile. */
+    certFile: z.string().min(1).optional(),
+    /** PEM private key of certFile. */
+    keyFile: z.string().min(1).optional(),
+    /** The name the server's certificate must carry; default: host. */
+    serverName: z.string().min(1).optional(),
+  }).refine((t) => !t.certFile === !t.keyFile, { message: 'certFile and keyFile go together' }).optional(),
   ...outputCommon,
 });
 export const sinkSpec = z.discriminatedUnion('type', [kafkaSinkSpec, ndjsonSinkSpec, webhookSinkSpec, alertmanagerSinkSpec, slackSinkSpec, pagerDutySinkSpec, syslogSinkSpec]);

@@ -260,6 +260,29 @@ describe('alert outputs delivered from the alerts topic, to a real Alertmanager 
     }
   }, 60_000);
 
+  it('syslog over TLS: verified against the CA it names, delivered to rsyslog\'s TLS input; a server it cannot verify gets nothing and the alert is parked with the reason', async () => {
+    const rsyslog = await startLocalRsyslog({ tls: true });
+    const { topic, delivery, sink } = await setup(0, {}, [
+      { type: 'syslog', host: '127.0.0.1', port: rsyslog.port, tls: { caFile: rsyslog.caFile } },
+      // The same server, trusted only through Node's public CAs: its test CA is not among them.
+      { type: 'syslog', name: 'untrusted', host: '127.0.0.1', port: rsyslog.port, tls: {}, retries: 1, backoff: '50ms' },
+    ]);
+    const undelivered = await collect(kafka, undeliveredTopic(topic));
+    try {
+      await sink.publish([alert('alert-t', 0, 'critical')]);
+      await waitFor('the line in rsyslog\'s file', () => rsyslog.lines().length >= 1);
+      expect(rsyslog.lines()[0]).toMatch(/^<82>1 .* \[auditwatch@32473 alertId="alert-t" revision="0"/);
+      const parked = await waitFor('the untrusted output\'s alert parked', () => undelivered.messages[0], 30_000);
+      expect(parked.headers!['auditwatch-output']!.toString()).toBe('untrusted');
+      expect(parked.headers!['auditwatch-reason']!.toString()).toMatch(/certificate/);
+      expect(rsyslog.lines()).toHaveLength(1);
+    } finally {
+      await undelivered.stop();
+      await delivery.stop();
+      await rsyslog.stop();
+    }
+  }, 60_000);
+
   it('an endpoint that refuses every attempt: the alert goes to <topic>.undelivered with the reason, and delivery goes on', async () => {
     const port = await freePort();
     let refuse = true;

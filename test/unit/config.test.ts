@@ -105,10 +105,15 @@ describe('alert outputs in the config', () => {
     expect(problems({ alerts: { sinks: [{ type: 'kafka', topic: 'a' }, { type: 'pager' }] } })).toEqual([expect.stringMatching(/^config: alerts\.sinks\.1\.type: .*got "pager"/)]);
     expect(problems({ alerts: { sinks: [{ type: 'kafka', topic: 'a' }, { type: 'alertmanager', url: 'ftp://am' }] } })).toEqual([expect.stringMatching(/^config: alerts\.sinks\.1\.url: expected an http or https URL/)]);
     expect(problems({ alerts: { sinks: [{ type: 'alertmanager', url: 'http://am:9093' }] } })).toEqual([expect.stringMatching(/^config: alerts\.sinks\.0\.type: alertmanager is delivered from the alerts topic: add a sink of type kafka/)]);
+    // An OCSF topic is not one the outputs can read.
+    expect(problems({ alerts: { sinks: [{ type: 'kafka', topic: 'a', format: 'ocsf' }, { type: 'alertmanager', url: 'http://am:9093' }] } })).toEqual([expect.stringMatching(/^config: alerts\.sinks\.1\.type: .*add a sink of type kafka with format avro/)]);
+    expect(problems({ alerts: { sinks: [{ type: 'kafka', topic: 'a' }, { type: 'syslog', host: 'siem', tls: { certFile: 'c.pem' } }] } })).toEqual([expect.stringMatching(/^config: alerts\.sinks\.1\.tls: certFile and keyFile go together/)]);
     expect(problems({ alerts: { sinks: [{ type: 'kafka', topic: 'a' }, { type: 'alertmanager', url: 'http://a' }, { type: 'alertmanager', url: 'http://b' }] } }))
       .toEqual([expect.stringMatching(/^config: alerts\.sinks\.2\.name: output name alertmanager is used twice/)]);
     const config = validateConfig({ alerts: { sinks: [{ type: 'kafka', topic: 'a' }, { type: 'webhook', url: 'https://hooks.example/x', secretEnv: 'HOOK_SECRET' }] } }, {});
     expect(() => buildOutputs(config, {})).toThrow('config: alerts.sinks.1.secretEnv: environment variable HOOK_SECRET is not set');
+    const tls = validateConfig({ alerts: { sinks: [{ type: 'kafka', topic: 'a' }, { type: 'syslog', host: 'siem', port: 6514, tls: { caFile: '/nonexistent/ca.pem' } }] } }, {});
+    expect(() => buildOutputs(tls, {})).toThrow('config: alerts.sinks.1.tls.caFile: cannot read /nonexistent/ca.pem: ENOENT');
     expect(buildOutputs(config, { HOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }).map((o) => o.name)).toEqual(['webhook']);
   });
 });

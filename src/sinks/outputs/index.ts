@@ -1,5 +1,6 @@
 import { OUTPUT_TYPES, type Config, type OutputSpec } from '../../config/schema.js';
-import { ConfigError } from '../../errors.js';
+import { readFileSync } from 'node:fs';
+import { ConfigError, errorMessage } from '../../errors.js';
 import { alertmanagerOutput } from './alertmanager.js';
 import type { AlertOutput } from './output.js';
 import { pagerDutyOutput } from './pagerduty.js';
@@ -23,7 +24,10 @@ const OUTPUTS: { [T in OutputSpec['type']]: OutputFactory<Extract<OutputSpec, { 
   alertmanager: (spec, ctx) => alertmanagerOutput(spec, ctx.incidentGap),
   slack: (spec, ctx) => slackOutput(spec, secretOf(ctx, 'urlEnv', spec.urlEnv)),
   pagerduty: (spec, ctx) => pagerDutyOutput(spec, secretOf(ctx, 'routingKeyEnv', spec.routingKeyEnv)),
-  syslog: (spec) => syslogOutput(spec, VERSION),
+  syslog: (spec, ctx) => syslogOutput(spec, VERSION, spec.tls && {
+    ca: fileOf(ctx, 'tls.caFile', spec.tls.caFile), cert: fileOf(ctx, 'tls.certFile', spec.tls.certFile),
+    key: fileOf(ctx, 'tls.keyFile', spec.tls.keyFile), serverName: spec.tls.serverName,
+  }),
 };
 
 /** A secret the spec names by environment variable; its absence is a config problem naming the key. */
@@ -31,6 +35,16 @@ function secretOf(ctx: OutputContext, key: string, variable: string): string {
   const value = ctx.env[variable];
   if (!value) throw new ConfigError([`config: ${ctx.at}.${key}: environment variable ${variable} is not set`]);
   return value;
+}
+
+/** A file the spec names (a certificate, a key); one that cannot be read is a config problem naming the key. */
+function fileOf(ctx: OutputContext, key: string, path: string | undefined): Buffer | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new ConfigError([`config: ${ctx.at}.${key}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`]);
+  }
 }
 
 export function isOutput(spec: Config['alerts']['sinks'][number]): spec is OutputSpec {

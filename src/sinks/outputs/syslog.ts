@@ -1,4 +1,5 @@
 import { Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { hostname } from 'node:os';
 import type { Alert } from '../../alerts/alert.js';
 import type { OutputSpec } from '../../config/schema.js';
@@ -38,25 +39,31 @@ export function syslogMessage(a: Alert, spec: Pick<SyslogSpec, 'facility' | 'app
   return `<${pri}>1 ${new Date(a.detectedAt).toISOString()} ${host || '-'} ${spec.appName} ${process.pid} ${a.detector} ${sd} ${msg}`;
 }
 
+/** What TLS needs from the spec's files, read once at build (a file that cannot be read is a config problem). */
+export interface SyslogTls {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  serverName?: string;
+}
+
 /**
- * RFC 5424 over TCP with octet-counting framing (RFC 6587), one connection kept open and made again after an error.
- * A message counts as accepted once the kernel took the whole frame; a connection that fails is retried with the
- * output's backoff, then the alert goes to the undelivered topic like any other output's.
+ * RFC 5424 over TCP, or TLS (RFC 5425), with octet-counting framing (RFC 6587), one connection kept open and made
+ * again after an error. A message counts as accepted once the kernel took the whole frame; a connection that fails
+ * (a certificate that does not verify included) is retried with the output's backoff, then the alert goes to the
+ * undelivered topic like any other output's.
  */
-export function syslogOutput(spec: SyslogSpec, version: string): AlertOutput {
+export function syslogOutput(spec: SyslogSpec, version: string, tls?: SyslogTls): AlertOutput {
   let socket: Socket | undefined;
   let connecting: Promise<Socket> | undefined;
   const connect = (): Promise<Socket> => connecting ??= new Promise<Socket>((resolve, reject) => {
-    const s = new Socket();
     const fail = (err: Error) => {
       s.destroy();
       socket = undefined;
       connecting = undefined;
       reject(err);
     };
-    s.setTimeout(spec.timeout, () => fail(new Error(`timed out after ${spec.timeout} ms`)));
-    s.once('error', fail);
-    s.connect(spec.port, spec.host, () => {
+    const ready = () => {
       s.setTimeout(0);
       s.removeListener('error', fail);
       s.on('error', () => undefined);
@@ -66,7 +73,12 @@ export function syslogOutput(spec: SyslogSpec, version: string): AlertOutput {
       });
       socket = s;
       resolve(s);
-    });
+    };
+    const s: Socket = tls
+      ? tlsConnect({ host: spec.host, port: spec.port, ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.serverName ?? spec.host }, ready)
+      : new Socket().connect(spec.port, spec.host, ready);
+    s.setTimeout(spec.timeout, () => fail(new Error(`timed out after ${spec.timeout} ms`)));
+    s.once('error', fail);
   });
   const write = async (frame: string): Promise<void> => {
     const s = socket ?? await connect();
@@ -77,7 +89,7 @@ export function syslogOutput(spec: SyslogSpec, version: string): AlertOutput {
     deliver: (alert, onRetry) => {
       const message = syslogMessage(alert, spec, undefined, version);
       const frame = `${Buffer.byteLength(message)} ${message}`;
-      return withRetries(`syslog ${spec.host}:${spec.port}`, async () => {
+      return withRetries(`syslog${tls ? '+tls' : ''} ${spec.host}:${spec.port}`, async () => {
         try {
           await write(frame);
           return { done: true };
