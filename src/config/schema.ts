@@ -624,7 +624,28 @@ export const configSchema = z.strictObject({
       port: z.number().int().min(0).max(65535).default(9464),
     })
     .prefault({}),
-/** Logging. */
+  /**
+   * A schema registry (the Confluent API: Confluent, Apicurio's /apis/ccompat/v7, Karapace, Redpanda). With it,
+   * Confluent-framed canonical Avro input is read with the writer schema its id names, and the Avro alerts topic is
+   * written in the Confluent wire format with its schema registered under `<topic>-value`. Without it, the schema id
+   * is ignored and the alerts topic is raw Avro.
+   */
+  schemaRegistry: z.strictObject({
+    /** The registry's base URL. */
+    url: httpUrl,
+    /** Credentials from environment variables: usernameEnv and passwordEnv (basic), or tokenEnv (bearer). */
+    auth: z.strictObject({
+      /** The variable holding the user name (basic auth). */
+      usernameEnv: z.string().min(1).optional(),
+      /** The variable holding the password (basic auth). */
+      passwordEnv: z.string().min(1).optional(),
+      /** The variable holding a bearer token. */
+      tokenEnv: z.string().min(1).optional(),
+    }).refine((a) => (a.tokenEnv ? !a.usernameEnv && !a.passwordEnv : !!a.usernameEnv && !!a.passwordEnv), { message: 'either usernameEnv and passwordEnv, or tokenEnv' }).optional(),
+    /** Per request. */
+    timeout: duration.default(5_000),
+  }).optional(),
+  /** Logging. */
   log: z
     .strictObject({
       /** Logs are JSON lines on stderr (stdout stays for NDJSON alerts). */

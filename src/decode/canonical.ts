@@ -1,6 +1,7 @@
 import { DecodeError } from '../errors.js';
 import { OUTCOMES, PRINCIPAL_KINDS, VERBS, type AuditEvent } from '../events/audit-event.js';
 import { auditEventType, decodeEventBatch } from '../events/avro.js';
+import { confluentSchemaId, type WriterSchemas } from '../kafka/schema-registry.js';
 import type { DecodeContext, DecodeResult } from './context.js';
 import { isObject, optionalString, parseJson, parseTime, requireString, type JsonObject } from './json.js';
 
@@ -56,12 +57,15 @@ export function canonicalFromDocument(doc: unknown): DecodeResult {
 }
 
 /**
- * Canonical Avro, raw or in the Confluent wire format. Without a schema registry the schema id is not looked up:
- * the body is read with the canonical schema in schemas/audit-event.avsc, and a body that does not fit is rejected.
+ * Canonical Avro, raw or in the Confluent wire format. With a schema registry the body is read with the writer schema
+ * its id names (Avro schema resolution: a field added with a default decodes); without one the schema id is not
+ * looked up, the body is read with schemas/audit-event.avsc, and a body that does not fit is rejected.
  */
-export function decodeCanonicalAvro(value: Buffer, _ctx: DecodeContext): DecodeResult {
+export function decodeCanonicalAvro(value: Buffer, ctx: DecodeContext): DecodeResult {
   if (value.length === 0) throw new DecodeError('DECODE_EMPTY', 'empty record');
-  const body = value[0] === 0 && value.length > 5 ? value.subarray(5) : value;
+  const schemaId = confluentSchemaId(value);
+  if (schemaId !== undefined && ctx.writerSchemas) return { events: [canonicalToEvent(withWriterSchema(value, schemaId, ctx.writerSchemas))], ignored: 0 };
+  const body = schemaId !== undefined ? value.subarray(5) : value;
   let decoded: unknown;
   try {
     decoded = auditEventType.fromBuffer(body);
@@ -89,4 +93,15 @@ export function decodeCanonicalAvroBatch(value: Buffer, _ctx: DecodeContext): De
     throw new DecodeError('DECODE_NOT_AVRO', `not a canonical Avro event batch: ${(err as Error).message}`, err);
   }
   return { events: (decoded as JsonObject[]).map(canonicalToEvent), ignored: 0 };
+}
+
+function withWriterSchema(value: Buffer, schemaId: number, writers: WriterSchemas): JsonObject {
+  const writer = writers.lookup(schemaId);
+  if (!writer) throw new DecodeError('DECODE_SCHEMA_PENDING', `schema id ${schemaId} not looked up yet`);
+  if ('unreadable' in writer) throw new DecodeError('DECODE_SCHEMA_UNKNOWN', writer.unreadable);
+  try {
+    return auditEventType.fromBuffer(value.subarray(5), writer.resolver) as JsonObject;
+  } catch (err) {
+    throw new DecodeError('DECODE_NOT_AVRO', `does not decode with schema id ${schemaId}: ${(err as Error).message}`, err);
+  }
 }

@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.js';
 import type { AuditEvent, PrincipalKind } from '../events/audit-event.js';
+import type { WriterSchemas } from '../kafka/schema-registry.js';
 import { globToRegExp } from '../util/glob.js';
 import { memo } from '../util/memo.js';
 
@@ -18,6 +19,8 @@ export interface DecodeContext {
   readonly ticketRules: boolean;
   /** The change ticket a CloudTrail record carries by the configured rules (`changes.tickets`), or null. */
   changeTicket(where: TicketSources): string | null;
+  /** Set when a schema registry is configured: Confluent-framed Avro is read with the writer schema its id names. */
+  readonly writerSchemas?: WriterSchemas;
 }
 
 /** What a record offers the ticket rules. */
@@ -36,14 +39,20 @@ export interface DecodeResult {
 export type Decoder = (value: Buffer, ctx: DecodeContext) => DecodeResult;
 
 /** The part of the config decoders read: plain data, so that a decode thread can be given it. */
-export type DecodeSettings = Pick<Config, 'environments' | 'principals'> & Partial<Pick<Config, 'changes'>>;
+export type DecodeSettings = Pick<Config, 'environments' | 'principals'> & Partial<Pick<Config, 'changes' | 'schemaRegistry'>>;
 
 /** Only the decode settings of a config: what a decode thread is given, rather than the whole config. */
 export function decodeSettingsOf(config: DecodeSettings): DecodeSettings {
-  return { environments: config.environments, principals: config.principals, changes: config.changes };
+  return { environments: config.environments, principals: config.principals, changes: config.changes, schemaRegistry: config.schemaRegistry };
 }
 
-export function decodeContextFrom(config: DecodeSettings): DecodeContext {
+/**
+ * With a schema registry configured, `writerSchemas` is what the detection thread looked up; a decode thread has none
+ * of its own and hands a Confluent-framed record back undecoded (DECODE_SCHEMA_PENDING) for the detection thread.
+ */
+const NONE_LOOKED_UP: WriterSchemas = { lookup: () => undefined };
+
+export function decodeContextFrom(config: DecodeSettings, writerSchemas?: WriterSchemas): DecodeContext {
   const env = config.environments;
   const namespaceRules = Object.entries(env.kubernetesNamespaces).map(([glob, name]) => [globToRegExp(glob), name] as const);
   const servicePatterns = config.principals.servicePatterns.map((p) => new RegExp(p));
@@ -55,6 +64,7 @@ export function decodeContextFrom(config: DecodeSettings): DecodeContext {
   const subscriptions = new Map(Object.entries(env.azureSubscriptions).map(([id, name]) => [id.toLowerCase(), name]));
   const ticketRules = (config.changes?.tickets ?? []).map((r) => ({ ...r, re: new RegExp(r.pattern) }));
   return {
+    writerSchemas: config.schemaRegistry ? writerSchemas ?? NONE_LOOKED_UP : undefined,
     ticketRules: ticketRules.length > 0,
     changeTicket: (where) => {
       for (const rule of ticketRules) {

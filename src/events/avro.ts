@@ -13,6 +13,15 @@ function loadType(file: string): avro.Type {
 export const auditEventType = loadType('audit-event.avsc');
 export const alertType = loadType('alert.avsc');
 /**
+ * Alerts written before `windows` was added (raw Avro carries no schema): read through Avro schema resolution, with
+ * windows from its default. Alerts written with a registry carry their schema id instead.
+ */
+export const alertFromBeforeWindows = (() => {
+  const schema = JSON.parse(readFileSync(join(SCHEMA_DIR, 'alert.avsc'), 'utf8')) as { fields: Array<{ name: string }> };
+  const older = avro.Type.forSchema({ ...schema, fields: schema.fields.filter((f) => f.name !== 'windows') } as avro.Schema);
+  return alertType.createResolver(older);
+})();
+/**
  * Many events in one record, as the repartition topic carries them: a 4-byte big-endian count, then each event as
  * a 4-byte length and its Avro body. Framed by hand rather than as an Avro array: an array's item count comes
  * from the bytes, and arbitrary bytes could make the reader allocate without bound.

@@ -26,6 +26,8 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { KafkaDeadLetterSink, LogDeadLetterSink } from '../sinks/dead-letter.js';
 import { buildSinks, type AlertSink } from '../sinks/index.js';
+import { SchemaRegistryClient } from '../kafka/schema-registry.js';
+import { auditEventType } from '../events/avro.js';
 import { EventAdmission } from './admission.js';
 import { Pipeline, type EventProcessor } from './pipeline.js';
 import { DetectionProcessor, LearningProcessor } from './processors.js';
@@ -60,10 +62,16 @@ interface BuiltTask extends DetectionTask {
   context: ContextSignals;
 }
 
+/** The schema registry client, when one is configured (its credentials read now: a missing variable is a config problem). */
+function schemaRegistryOf(config: Config): SchemaRegistryClient | undefined {
+  return config.schemaRegistry ? new SchemaRegistryClient(config.schemaRegistry, auditEventType) : undefined;
+}
+
 /** The one detection pipeline: `run`, `replay` and `demo` differ only in source, sinks and freeze mode. */
 export function buildDetectionPipeline(opts: DetectionOptions) {
   const { config, model, metrics, log, producer } = opts;
-  const sinks = opts.sinks ?? buildSinks(config.alerts.sinks, { producer });
+  const registry = schemaRegistryOf(config);
+  const sinks = opts.sinks ?? buildSinks(config.alerts.sinks, { producer, registry });
   const audit = withRemediationRecords(producer ? new KafkaFreezeAuditLog(producer, config.freeze.auditTopic) : new LogFreezeAuditLog(log), sinks);
   const publisher = producer && opts.signer ? new ControlPublisher(producer, config.freeze.controlTopic, opts.signer) : undefined;
   const dispatcher = new ActionDispatcher(config.freeze, publisher, audit, metrics, log.child({ component: 'actions' }));
@@ -103,7 +111,7 @@ export function buildDetectionPipeline(opts: DetectionOptions) {
   const parts = {
     admission: new EventAdmission({ maxFutureSkewMs: config.admission.maxFutureSkew, dedupeWindow: config.admission.dedupeWindow }),
     stats: () => (tasks ?? single!).stats(),
-    decode: decodeContextFrom(config),
+    decode: decodeContextFrom(config, registry),
     processor: tasks ?? (opts.wrap ?? ((d: DetectionProcessor): EventProcessor => d))(single!.processor),
     sinks,
     dispatcher,
@@ -142,7 +150,7 @@ export function buildDetectionPipeline(opts: DetectionOptions) {
       task.context.reconfigure(next.environments.critical);
     }
     dispatcher.reconfigure(next.freeze);
-    parts.decode = decodeContextFrom(next);
+    parts.decode = decodeContextFrom(next, registry);
     const needsRestart = RESTART_ONLY.filter((path) => JSON.stringify(pick(running, path)) !== JSON.stringify(pick(next, path)));
     running = next;
     return { refused: [], needsRestart };
@@ -180,7 +188,7 @@ export function buildTrainingPipeline(config: Config, metrics: Metrics, log: Log
   const pipeline = new Pipeline({
     // Training admits events as detection does: a redelivered delete must not inflate a learned peak.
     admission: new EventAdmission({ maxFutureSkewMs: config.admission.maxFutureSkew, dedupeWindow: config.admission.dedupeWindow }),
-    decode: decodeContextFrom(config),
+    decode: decodeContextFrom(config, schemaRegistryOf(config)),
     processor: learning,
     sinks: [],
     deadLetter: new LogDeadLetterSink(log),

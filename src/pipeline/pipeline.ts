@@ -11,6 +11,7 @@ import type { AlertSink } from '../sinks/sink.js';
 import type { SourceRecord } from '../sources/source.js';
 import { ADMITTED, admitRecords, type Admitter } from './admission.js';
 import { Rejections } from './rejections.js';
+import { lookUpWriterSchemas } from './schema-lookup.js';
 
 /** What happens to each decoded event: detection (run, replay) or learning (train). */
 export interface EventProcessor {
@@ -72,6 +73,7 @@ export class Pipeline {
     let oldestEventTime = Infinity;
     let events = 0;
 
+    await lookUpWriterSchemas(records, decode, this.parts.log, () => this.stopping);
     const { dead, ignored, duplicates } = admitRecords(records, decode, this.parts.admission ?? ADMIT_ALL, (event, record) => {
       events++;
       perSource.add(event.source);

@@ -2,10 +2,12 @@ import type { Message, Producer } from 'kafkajs';
 import type { DecodeContext } from '../decode/index.js';
 import type { AuditEvent } from '../events/audit-event.js';
 import { encodeEventBatch } from '../events/avro.js';
+import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { DeadLetterSink } from '../sinks/dead-letter.js';
 import type { SourceRecord } from '../sources/source.js';
 import { admitRecords, type EventTimeBounds } from './admission.js';
+import { lookUpWriterSchemas } from './schema-lookup.js';
 
 /** Events per repartition record: a few hundred KB of Avro, under the broker's 1 MB limit. */
 const EVENTS_PER_RECORD = 1000;
@@ -38,12 +40,15 @@ export class Repartitioner {
     private readonly bounds: EventTimeBounds,
     private readonly deadLetter: DeadLetterSink,
     private readonly metrics: Metrics,
+    private readonly log: Logger,
   ) {}
 
   handle = async (records: SourceRecord[]): Promise<void> => {
     const byPartition: AuditEvent[][] = Array.from({ length: this.partitions }, () => []);
     let events = 0;
-    const { dead } = admitRecords(records, this.decode(), this.bounds, (e) => {
+    const decode = this.decode();
+    await lookUpWriterSchemas(records, decode, this.log, () => false);
+    const { dead } = admitRecords(records, decode, this.bounds, (e) => {
       byPartition[partitionOf(e.principal.id, this.partitions)]!.push(e);
       events++;
     });

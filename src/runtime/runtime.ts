@@ -137,7 +137,7 @@ export async function buildRuntime(config: Config, opts: RuntimeOptions): Promis
     ? {
       source: new KafkaGroupSource(kafka, `${config.kafka.groupId}-repartition`, topology.repartition, config.kafka.consumer, metrics, log.child({ stage: 'repartition' })),
       stage: new Repartitioner(producer, topology.repartitionTopic, repartitionPartitions, decodeContext, new EventTimeBounds(config.admission.maxFutureSkew),
-        new KafkaDeadLetterSink(producer, config.deadLetter.topic, log.child({ component: 'dead-letter' })), metrics),
+        new KafkaDeadLetterSink(producer, config.deadLetter.topic, log.child({ component: 'dead-letter' })), metrics, log.child({ stage: 'repartition' })),
     }
     : undefined;
 

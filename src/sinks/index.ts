@@ -1,4 +1,5 @@
 import type { Producer } from 'kafkajs';
+import type { SchemaRegistryClient } from '../kafka/schema-registry.js';
 import type { Config, OutputSpec, SinkSpec } from '../config/schema.js';
 import { isOutput } from './outputs/index.js';
 import { KafkaAlertSink, KafkaOcsfSink } from './kafka.js';
@@ -8,6 +9,8 @@ import type { AlertSink } from './sink.js';
 export interface SinkDeps {
   /** Absent when running without Kafka (replay or train from a file): Kafka sinks are then refused. */
   producer?: Producer;
+  /** With a schema registry, the Avro alerts topic is written in the Confluent wire format, its schema registered. */
+  registry?: SchemaRegistryClient;
 }
 
 type SinkFactory<S extends SinkSpec> = (spec: S, deps: SinkDeps) => AlertSink;
@@ -17,7 +20,7 @@ type InlineSpec = Exclude<SinkSpec, OutputSpec>;
 const SINKS: { [T in InlineSpec['type']]: SinkFactory<Extract<InlineSpec, { type: T }>> } = {
   kafka: (spec, deps) => {
     if (!deps.producer) throw new Error(`sink kafka:${spec.topic} needs a Kafka connection`);
-    return spec.format === 'ocsf' ? new KafkaOcsfSink(deps.producer, spec.topic) : new KafkaAlertSink(deps.producer, spec.topic);
+    return spec.format === 'ocsf' ? new KafkaOcsfSink(deps.producer, spec.topic) : new KafkaAlertSink(deps.producer, spec.topic, deps.registry);
   },
   ndjson: (spec) => new NdjsonSink(spec.path, spec.format),
 };
