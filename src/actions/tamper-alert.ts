@@ -33,6 +33,7 @@ export function controlTamperAlert(r: ControlRejection): Alert {
     context: [],
     contextScore: 1,
     windows: [],
+    closed: false,
   };
 }
 
@@ -64,5 +65,6 @@ export function freezeFailedAlert(op: 'apply' | 'revert', actuator: string, c: F
     context: [],
     contextScore: 1,
     windows: [],
+    closed: false,
   };
 }

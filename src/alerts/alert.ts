@@ -27,4 +27,9 @@ export interface Alert {
   contextScore: number;
   /** Volume detectors: what was observed in each window and the learned baseline it was compared with. */
   windows: WindowMeasure[];
+  /**
+   * The incident's last revision: quiet for long enough that no finding can continue it (Alertmanager resolves it,
+   * PagerDuty gets a resolve). Its detectedAt is the event time it closed at.
+   */
+  closed: boolean;
 }

@@ -3,6 +3,7 @@ import type { Config, Suppression } from '../config/schema.js';
 import { volumeSpec } from '../config/select.js';
 import { SEVERITY_RANK, type Finding, type Severity } from '../detectors/detector.js';
 import { stableId } from '../util/hash.js';
+import { formatDuration } from '../util/duration.js';
 import { globToRegExp } from '../util/glob.js';
 import type { Alert } from './alert.js';
 import { ChangeTracker, type Changelogged } from '../state/changelogged.js';
@@ -39,6 +40,10 @@ export class AlertPolicy implements Changelogged {
   private suppressions: CompiledSuppression[] = [];
   private newest = -Infinity;
   private sinceSweep = 0;
+  /** How long an incident stays open after its last anomalous event: past it, no finding could continue it. */
+  private quiet = 0;
+  /** Event time past which the earliest open incident is due to close (checked on every event: one comparison). */
+  private nextClose = Infinity;
 
   constructor(private config: Config, private readonly observer?: SuppressionObserver) {
     this.reconfigure(config);
@@ -71,13 +76,48 @@ export class AlertPolicy implements Changelogged {
 
   restoreEntry(key: string, value: unknown): void {
     const inc = value as Incident;
-    this.incidents.set(key, { alert: { ...inc.alert }, lastAnomalous: inc.lastAnomalous, lastEmitted: inc.lastEmitted });
+    this.incidents.set(key, { alert: Object.assign({ windows: [], closed: false }, inc.alert), lastAnomalous: inc.lastAnomalous, lastEmitted: inc.lastEmitted });
     if (inc.lastAnomalous > this.newest) this.newest = inc.lastAnomalous;
+    this.nextClose = -Infinity;
+  }
+
+  /** The incident's last revision, closed at event time `at` (unless it was never emitted, or is suppressed). */
+  private close(key: string, inc: Incident, at: number, closed: Alert[]): void {
+    this.incidents.delete(key);
+    this.changes.mark(key);
+    const a = inc.alert;
+    if (a.revision < 0) return; // never emitted (suppressed from its first finding)
+    const last: Alert = {
+      ...a, revision: a.revision + 1, detectedAt: at, closed: true,
+      reason: `closed: no finding for ${formatDuration(at - inc.lastAnomalous)} after the last at ${new Date(inc.lastAnomalous).toISOString()}. ${a.reason}`,
+    };
+    if (!this.suppressionFor(last)) closed.push(last);
+  }
+
+  /**
+   * Event time reached `t`: each incident quiet for longer than any finding could reach back (the incident gap or
+   * the longest window, whichever is longer) is closed, with a last revision saying so, stamped with the event time
+   * it closed at. The same events close the same incidents at the same time, however they are batched.
+   */
+  advance(t: number, closed: Alert[]): void {
+    if (t <= this.nextClose) return;
+    let next = Infinity;
+    for (const [key, inc] of this.incidents) {
+      const due = inc.lastAnomalous + this.quiet;
+      if (t <= due) {
+        if (due < next) next = due;
+        continue;
+      }
+      this.close(key, inc, due, closed);
+    }
+    this.nextClose = next;
   }
 
   /** A reloaded config: new incident timing and suppressions; open incidents keep their ids. */
   reconfigure(config: Config): void {
     this.config = config;
+    this.quiet = Math.max(this.quiet, config.alerts.incidentGap, ...config.detectors.flatMap((d) => ('windows' in d ? d.windows : [])));
+    this.nextClose = -Infinity; // recomputed at the next event
     this.suppressions = config.suppressions.map((spec) => ({
       spec,
       principal: spec.principal ? new RegExp(spec.principal) : undefined,
@@ -105,9 +145,10 @@ export class AlertPolicy implements Changelogged {
 
   /**
    * The incident's alert when this finding raises or updates it (the incident's own object: the freeze stage records
-   * its action there), or undefined when it changes nothing anyone should hear about, or is suppressed.
+   * its action there), or undefined when it changes nothing anyone should hear about, or is suppressed. An incident
+   * on the same entity that this finding comes too late to continue is closed first, into `closed`.
    */
-  onFinding(f: Finding): Alert | undefined {
+  onFinding(f: Finding, closed: Alert[] = []): Alert | undefined {
     const { incidentGap, updateEvery } = this.config.alerts;
     const key = `${f.detector}\u0002${f.entityKey}`;
     const t = f.event.time;
@@ -118,6 +159,8 @@ export class AlertPolicy implements Changelogged {
     // A finding whose window still reaches back to the incident's last anomalous event is that incident's
     // aftermath (a 1 h window keeps a wipe's objects for an hour), not a new incident: no new id, no new freeze.
     if (!inc || t - inc.lastAnomalous > Math.max(incidentGap, f.windowMs)) {
+      // A new incident on the same entity: the one before it is over, and says so first.
+      if (inc) this.close(key, inc, inc.lastAnomalous + Math.max(incidentGap, f.windowMs), closed);
       const { principal, environment, resourceType } = splitEntityKey(f.entityKey);
       inc = {
         alert: {
@@ -140,6 +183,7 @@ export class AlertPolicy implements Changelogged {
           context: [],
           contextScore: 0,
           windows: [],
+          closed: false,
         },
         lastAnomalous: t,
         lastEmitted: t,
@@ -152,7 +196,10 @@ export class AlertPolicy implements Changelogged {
       emit = true;
     }
     inc.lastAnomalous = Math.max(inc.lastAnomalous, t);
-    if (!f.oneShot) this.changes.mark(key);
+    if (!f.oneShot) {
+      this.changes.mark(key);
+      if (inc.lastAnomalous + this.quiet < this.nextClose) this.nextClose = inc.lastAnomalous + this.quiet;
+    }
     if (!emit) return undefined;
 
     const a = inc.alert;

@@ -29,6 +29,8 @@ export class DetectionProcessor implements EventProcessor {
   ) {}
 
   process(event: AuditEvent, out: DetectionOutput): void {
+    // Incidents this event's time leaves behind for good go out closed, before its own findings.
+    this.policy.advance(event.time, out.alerts);
     const signals = this.signals;
     let recent: RecentActivity | undefined;
     if (signals) {
@@ -55,7 +57,7 @@ export class DetectionProcessor implements EventProcessor {
     }
     if (this.signals) finding.context = this.signals.context.describe(finding, recent ?? this.pendingContext.get(finding.event.id) ?? { reads: 0, failures: 0 });
     this.onFinding?.(finding);
-    const alert = this.policy.onFinding(finding);
+    const alert = this.policy.onFinding(finding, out.alerts);
     if (!alert) return;
     // Decided before the freeze stage sees it: an incident inside an approved change is never frozen.
     if (approval && alert.action === 'none') alert.action = 'change-approved';

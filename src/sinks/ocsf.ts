@@ -55,9 +55,9 @@ function disposition(action: Alert['action']): { action_id: number; disposition_
   return { action_id: 3, disposition_id: 19 };
 }
 
-/** One alert revision as an OCSF Detection Finding (class 2004): Create on the first revision, Update after. */
+/** One alert revision as an OCSF Detection Finding (class 2004): Create on the first revision, Update after, Close (Resolved) at its end. */
 export function detectionFinding(alert: Alert): OcsfRecord {
-  const activity = alert.revision <= 0 ? { id: 1, name: 'Create' } : { id: 2, name: 'Update' };
+  const activity = alert.closed ? { id: 3, name: 'Close' } : alert.revision <= 0 ? { id: 1, name: 'Create' } : { id: 2, name: 'Update' };
   const severity = SEVERITY[alert.severity];
   const actor = { user: ocsfUser(alert.principal, alert.principalKind) };
   const resource = { type: alert.resourceType, name: alert.resourceType, namespace: alert.environment, role_id: 1, labels: [`environment:${alert.environment}`] };
@@ -68,7 +68,7 @@ export function detectionFinding(alert: Alert): OcsfRecord {
     activity_id: activity.id, activity_name: activity.name, type_uid: 2004_00 + activity.id, type_name: `Detection Finding: ${activity.name}`,
     time: alert.detectedAt, start_time: alert.firstEventTime,
     severity_id: severity.id, severity: severity.name,
-    status_id: alert.revision <= 0 ? 1 : 2,
+    status_id: alert.closed ? 4 : alert.revision <= 0 ? 1 : 2,
     is_alert: alert.severity !== 'info',
     message: alert.reason,
     count: alert.eventCount,

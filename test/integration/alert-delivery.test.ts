@@ -46,7 +46,7 @@ function alert(id: string, revision: number, severity: Alert['severity'], detect
     id, revision, principal: 'arn:aws:iam::111111111111:role/elb-janitor', principalKind: 'service', environment: 'production',
     resourceType: 'elasticloadbalancing:loadbalancer', severity, score: 3, detector: 'bulk-delete', reason: `revision ${revision}`,
     firstEventTime: detectedAt - 1000, detectedAt, triggerEventId: `e-${revision}`, eventCount: revision + 1, objectCount: revision + 1,
-    action: 'freeze', context: ['production is a critical environment'], contextScore: 4, windows: [{ windowMs: 60_000, observed: 40, baseline: 2, threshold: 10 }],
+    action: 'freeze', context: ['production is a critical environment'], contextScore: 4, windows: [{ windowMs: 60_000, observed: 40, baseline: 2, threshold: 10 }], closed: false,
   };
 }
 
@@ -103,6 +103,10 @@ describe('alert outputs delivered from the alerts topic, to a real Alertmanager 
       // Below the webhook's minSeverity: counted as skipped, never sent; Alertmanager (minSeverity warning too) likewise.
       await waitFor('the info alert counted as skipped', async () => (await metrics.registry.getSingleMetricAsString('auditwatch_output_deliveries_total')).includes('outcome="skipped"} 1'));
       expect((await am.alerts()).some((a) => a.labels.alert_id === 'alert-b')).toBe(false);
+      // The incident closes: its last revision resolves it in Alertmanager at once, not incidentGap later.
+      await sink.publish([{ ...alert('alert-a', 2, 'critical', Date.now()), closed: true }]);
+      await waitFor('the incident resolved in Alertmanager', async () => !(await am.alerts()).some((a) => a.labels.alert_id === 'alert-a' && a.labels.severity === 'critical' && a.status.state === 'active'), 30_000);
+      await waitFor('the closing revision at the webhook', () => hook.got.some((g) => g.id === 'alert-a.2' && g.body.data.closed === true));
     } finally {
       await delivery.stop();
       await hook.close();
@@ -221,12 +225,18 @@ describe('alert outputs delivered from the alerts topic, to a real Alertmanager 
     try {
       await sink.publish([alert('alert-p', 0, 'warning'), alert('alert-p', 1, 'warning'), alert('alert-p', 2, 'critical')]);
       await waitFor('three Slack messages and two PagerDuty events', () => got.filter((g) => g.path === '/slack').length === 3 && got.filter((g) => g.path === '/pd').length === 2);
-      const slack = got.filter((g) => g.path === '/slack').at(-1)!.body;
+      // The incident closes: PagerDuty gets a resolve for the same dedup key, Slack a RESOLVED message.
+      await sink.publish([{ ...alert('alert-p', 3, 'critical'), closed: true }]);
+      await waitFor('the resolve', () => got.filter((g) => g.path === '/pd').length === 3);
+      expect(got.filter((g) => g.path === '/pd').at(-1)!.body).toEqual({ routing_key: 'R0UT1NGKEY', event_action: 'resolve', dedup_key: 'alert-p' });
+      await waitFor('the RESOLVED Slack message', () => got.filter((g) => g.path === '/slack').length === 4);
+      expect(got.filter((g) => g.path === '/slack').at(-1)!.body.text).toMatch(/^RESOLVED CRITICAL bulk-delete/);
+      const slack = got.filter((g) => g.path === '/slack')[2]!.body;
       expect(slack.text).toMatch(/CRITICAL bulk-delete: arn:aws:iam::111111111111:role\/elb-janitor in production/);
       expect(slack.blocks.map((b: { type: string }) => b.type)).toEqual(['header', 'section', 'section', 'context', 'context', 'actions']);
       expect(JSON.stringify(slack.blocks[1])).toContain('*frozen*');
       expect(slack.blocks[5].elements[0].url).toBe('https://console.example/alerts/alert-p?env=production');
-      const pd = got.filter((g) => g.path === '/pd').map((g) => g.body);
+      const pd = got.filter((g) => g.path === '/pd').slice(0, 2).map((g) => g.body);
       expect(pd.map((e) => [e.event_action, e.dedup_key, e.payload.severity])).toEqual([['trigger', 'alert-p', 'warning'], ['trigger', 'alert-p', 'critical']]);
       expect(pd[1]).toMatchObject({ routing_key: 'R0UT1NGKEY', payload: { source: 'auditwatch', component: 'elasticloadbalancing:loadbalancer', group: 'production', class: 'bulk-delete' } });
     } finally {

@@ -75,9 +75,13 @@ describe('OCSF records', () => {
   });
 
   it('the schemas refuse what OCSF does not allow (an unknown severity, a field the class lacks, a missing finding uid)', () => {
-    const alert = { id: 'a', revision: 0, principal: 'p', principalKind: 'service', environment: 'production', resourceType: 's3:object', severity: 'warning', score: 2, detector: 'bulk-read', reason: 'r', firstEventTime: 1, detectedAt: 2, triggerEventId: 'e', eventCount: 1, objectCount: 5, action: 'none', context: [], contextScore: 2, windows: [] } satisfies Alert;
+    const alert = { id: 'a', revision: 0, principal: 'p', principalKind: 'service', environment: 'production', resourceType: 's3:object', severity: 'warning', score: 2, detector: 'bulk-read', reason: 'r', firstEventTime: 1, detectedAt: 2, triggerEventId: 'e', eventCount: 1, objectCount: 5, action: 'none', context: [], contextScore: 2, windows: [], closed: false } satisfies Alert;
     const good = detectionFinding(alert);
     expect(ocsfProblems(good)).toEqual([]);
+    // The incident's closing revision closes the finding.
+    const closed = detectionFinding({ ...alert, revision: 1, closed: true });
+    expect(ocsfProblems(closed)).toEqual([]);
+    expect(closed).toMatchObject({ activity_id: 3, type_uid: 200403, status_id: 4 });
     expect(ocsfProblems({ ...good, severity_id: 7 }).join('\n')).toMatch(/severity_id/);
     expect(ocsfProblems({ ...good, principal: 'p' }).join('\n')).toMatch(/additional properties \(principal\)/);
     expect(ocsfProblems({ ...good, finding_info: { title: 't' } }).join('\n')).toMatch(/uid/);

@@ -74,7 +74,7 @@ describe('canonical Avro with a schema registry', () => {
   });
 
   it('alerts on the topic read back whether Confluent-framed or raw, and from before alerts carried windows', () => {
-    const alert: Alert = { id: 'a-1', revision: 0, principal: 'p', principalKind: 'service', environment: 'production', resourceType: 'r', severity: 'critical', score: 3, detector: 'bulk-delete', reason: 'r', firstEventTime: 1, detectedAt: 2, triggerEventId: 'e', eventCount: 1, objectCount: 40, action: 'freeze', context: [], contextScore: 3, windows: [{ windowMs: 60_000, observed: 40, baseline: 2, threshold: 10 }] };
+    const alert: Alert = { id: 'a-1', revision: 0, principal: 'p', principalKind: 'service', environment: 'production', resourceType: 'r', severity: 'critical', score: 3, detector: 'bulk-delete', reason: 'r', firstEventTime: 1, detectedAt: 2, triggerEventId: 'e', eventCount: 1, objectCount: 40, action: 'freeze', context: [], contextScore: 3, windows: [{ windowMs: 60_000, observed: 40, baseline: 2, threshold: 10 }], closed: false };
     expect(decodeAlert(alertType.toBuffer(alert))).toEqual(alert);
     expect(decodeAlert(confluentFrame(3, alertType.toBuffer(alert)))).toEqual(alert);
     const schema = alertType.schema() as { fields: Array<{ name: string }> };

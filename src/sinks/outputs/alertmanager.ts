@@ -8,7 +8,7 @@ type AlertmanagerSpec = Extract<OutputSpec, { type: 'alertmanager' }>;
 /**
  * An alert as Alertmanager's API v2 takes it. The labels identify the incident (Alertmanager groups and dedupes by
  * them); every revision re-posts it with a later `endsAt`: the incident's last event plus `incidentGap`, after which
- * auditwatch would open a new incident, so a closed incident resolves by itself.
+ * auditwatch would open a new incident, so an incident resolves by itself; its closing revision resolves it at once.
  */
 export function alertmanagerAlert(a: Alert, incidentGap: number): Record<string, unknown> {
   return {
@@ -24,7 +24,7 @@ export function alertmanagerAlert(a: Alert, incidentGap: number): Record<string,
       revision: String(a.revision),
     },
     startsAt: new Date(a.firstEventTime).toISOString(),
-    endsAt: new Date(a.detectedAt + incidentGap).toISOString(),
+    endsAt: new Date(a.closed ? a.detectedAt : a.detectedAt + incidentGap).toISOString(),
   };
 }
 

@@ -6,8 +6,12 @@ import { alertFilter, outputName, retrySettings, type AlertOutput } from './outp
 
 type PagerDutySpec = Extract<OutputSpec, { type: 'pagerduty' }>;
 
-/** A PagerDuty Events API v2 trigger for an alert: the alert id is the dedup key, so its revisions are one incident. */
+/**
+ * A PagerDuty Events API v2 event for an alert: the alert id is the dedup key, so its revisions are one incident; a
+ * closed incident resolves it.
+ */
 export function pagerDutyEvent(a: Alert, routingKey: string): Record<string, unknown> {
+  if (a.closed) return { routing_key: routingKey, event_action: 'resolve', dedup_key: a.id };
   return {
     routing_key: routingKey,
     event_action: 'trigger',
@@ -26,20 +30,21 @@ export function pagerDutyEvent(a: Alert, routingKey: string): Record<string, unk
 }
 
 /**
- * Pages on an incident's first revision and when its severity rises; later revisions at the same severity would only
- * re-page the same incident (PagerDuty dedupes them by the dedup key anyway, so a restart that forgets what was sent
- * costs nothing).
+ * Pages on an incident's first revision and when its severity rises, and resolves it when it closes; later revisions
+ * at the same severity would only re-page the same incident (PagerDuty dedupes them by the dedup key anyway, so a
+ * restart that forgets what was sent costs nothing). A close is sent for an incident that reached minSeverity.
  */
 export function pagerDutyOutput(spec: PagerDutySpec, routingKey: string): AlertOutput {
   const sent = new Map<string, number>();
   const accepts = alertFilter(spec);
   return {
     name: outputName(spec), concurrency: spec.concurrency, type: 'pagerduty',
-    accepts: (a) => accepts(a) && SEVERITY_RANK[a.severity] > (sent.get(a.id) ?? -1),
+    accepts: (a) => accepts(a) && (a.closed || SEVERITY_RANK[a.severity] > (sent.get(a.id) ?? -1)),
     deliver: async (alert, onRetry) => {
       const done = await postWithRetries(spec.url, JSON.stringify(pagerDutyEvent(alert, routingKey)), { ...retrySettings(spec), onRetry, headers: () => ({}) });
       if (sent.size >= 100_000) sent.clear();
-      sent.set(alert.id, SEVERITY_RANK[alert.severity]);
+      if (alert.closed) sent.delete(alert.id);
+      else sent.set(alert.id, SEVERITY_RANK[alert.severity]);
       return done;
     },
   };

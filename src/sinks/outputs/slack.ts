@@ -20,7 +20,7 @@ const FREEZE_TEXT: Record<Alert['action'], string> = {
 
 /** A Slack incoming-webhook message in blocks: severity, entity, reason, context, the freeze, and a link. */
 export function slackMessage(a: Alert, linkTemplate: string | undefined): Record<string, unknown> {
-  const title = `${ICON[a.severity]} ${a.severity.toUpperCase()} ${a.detector}: ${a.principal} in ${a.environment}`;
+  const title = `${a.closed ? 'RESOLVED ' : `${ICON[a.severity]} `}${a.severity.toUpperCase()} ${a.detector}: ${a.principal} in ${a.environment}`;
   const blocks: Array<Record<string, unknown>> = [
     { type: 'header', text: { type: 'plain_text', text: title.slice(0, 150), emoji: true } },
     { type: 'section', fields: [

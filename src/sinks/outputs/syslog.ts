@@ -34,7 +34,7 @@ export function cefMessage(a: Alert, version: string): string {
 /** One RFC 5424 message: the alert in structured data, the reason (or a CEF record) as the message. */
 export function syslogMessage(a: Alert, spec: Pick<SyslogSpec, 'facility' | 'appName' | 'format'>, host = hostname(), version = '0'): string {
   const pri = FACILITY[spec.facility] * 8 + SEVERITY[a.severity];
-  const sd = `[${SD_ID} alertId="${sdValue(a.id)}" revision="${a.revision}" severity="${a.severity}" detector="${sdValue(a.detector)}" environment="${sdValue(a.environment)}" principal="${sdValue(a.principal)}" resourceType="${sdValue(a.resourceType)}" action="${a.action}"]`;
+  const sd = `[${SD_ID} alertId="${sdValue(a.id)}" revision="${a.revision}" severity="${a.severity}" detector="${sdValue(a.detector)}" environment="${sdValue(a.environment)}" principal="${sdValue(a.principal)}" resourceType="${sdValue(a.resourceType)}" action="${a.action}"${a.closed ? ' closed="true"' : ''}]`;
   const msg = spec.format === 'cef' ? cefMessage(a, version) : a.reason;
   return `<${pri}>1 ${new Date(a.detectedAt).toISOString()} ${host || '-'} ${spec.appName} ${process.pid} ${a.detector} ${sd} ${msg}`;
 }
