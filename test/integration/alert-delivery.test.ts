@@ -135,7 +135,8 @@ describe('alert outputs delivered from the alerts topic, to a real Alertmanager 
     }
   }, 60_000);
 
-  it('through `auditwatch run`: an ELB-style incident reaches Alertmanager, the signed webhook and OCSF (webhook and file, every record valid) with the same alert id; its freeze and lift arrive as Remediation Activities', async () => {
+  it('through `auditwatch run`: an ELB-style incident reaches Alertmanager, rsyslog, the signed webhook and OCSF (webhook and file, every record valid) with the same alert id; its freeze and lift arrive as Remediation Activities', async () => {
+    const rsyslog = await startLocalRsyslog();
     const port = await freePort();
     const hook = await receiver(port);
     const ocsfPort = await freePort();
@@ -152,6 +153,7 @@ describe('alert outputs delivered from the alerts topic, to a real Alertmanager 
       brokers: brokers(), port: metricsPort,
       outputs: [
         { type: 'alertmanager', url: am.url },
+        { type: 'syslog', host: '127.0.0.1', port: rsyslog.port, minSeverity: 'critical' },
         { type: 'webhook', url: `http://127.0.0.1:${port}/hook`, secretEnv: 'HOOK', minSeverity: 'critical' },
         { type: 'webhook', name: 'siem', format: 'ocsf', url: `http://127.0.0.1:${ocsfPort}/ocsf`, secretEnv: 'HOOK', minSeverity: 'critical' },
         { type: 'ndjson', path: ocsfFile, format: 'ocsf' },
@@ -168,9 +170,12 @@ describe('alert outputs delivered from the alerts topic, to a real Alertmanager 
       expect(critical.verified).toBe(true);
       const id = critical.body.data.id;
       await waitFor('the same alert in Alertmanager', async () => (await am.alerts()).some((a) => a.labels.alert_id === id && a.labels.severity === 'critical'), 30_000);
-      // Every revision the webhook took, once each.
+      // Every revision the webhook took, once each; and the same revisions, once each, as RFC 5424 lines in rsyslog's file.
       const ids = hook.got.map((g) => g.id);
       expect(new Set(ids).size).toBe(ids.length);
+      const syslogIds = () => rsyslog.lines().map((l) => /alertId="([^"]+)" revision="(\d+)"/.exec(l)).filter((m) => m !== null).map((m) => `${m![1]}.${m![2]}`);
+      await waitFor('the webhook\'s revisions in rsyslog\'s file', () => ids.every((i) => syslogIds().includes(i)), 30_000);
+      expect(new Set(syslogIds()).size).toBe(syslogIds().length);
       expect(await aw.metric(/^auditwatch_output_deliveries_total\{output="webhook",outcome="delivered"\}/)).toBeGreaterThanOrEqual(1);
 
       // OCSF: the same revisions as Detection Findings, signed the same way, and the freeze as a Remediation Activity.
@@ -203,6 +208,7 @@ describe('alert outputs delivered from the alerts topic, to a real Alertmanager 
       if (!exited) aw.child.kill('SIGTERM');
       await hook.close();
       await ocsfHook.close();
+      await rsyslog.stop();
     }
   }, 150_000);
 
