@@ -21,6 +21,7 @@ describe('the incident report for a simulated ELB-style incident', () => {
   writeFileSync(input, `${lines.join('\n')}\n`);
   const json = join(dir, 'report.json');
   const html = join(dir, 'report.html');
+  const report0 = () => JSON.parse(readFileSync(json, 'utf8')) as IncidentReport;
 
   it('names the first destructive event, the restore point, what was deleted and what to re-apply', () => {
     const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'auditwatch.js'), 'report', '--input', input, '--format', 'cloudtrail', '--config', join(PROJECT_ROOT, 'config', 'simulation.yaml'), '--out', json, '--html', html], { encoding: 'utf8', env: { ...process.env, KAFKA_BROKERS: '' } });
@@ -37,8 +38,39 @@ describe('the incident report for a simulated ELB-style incident', () => {
     // Everything others changed in production after the restore point, and nothing of the janitor's or of staging.
     const expected = normal.filter((x) => Date.parse(x.eventTime) >= Date.parse(firstDelete.eventTime) && x.recipientAccountId === '111111111111' && !x.readOnly && !x.errorCode);
     expect(inc.reapply.map((c) => c.id).sort()).toEqual(expected.map((x) => x.eventID).sort());
+    // Collapsed to one row per resource, whose last change is the last call on it.
+    const resources = new Set(inc.reapply.map((c) => `${c.resourceType} ${c.resourceId}`));
+    expect(inc.netChanges).toHaveLength(resources.size);
+    expect(inc.netChanges.length).toBeLessThan(inc.reapply.length);
+    for (const row of inc.netChanges) {
+      const calls = inc.reapply.filter((c) => c.resourceType === row.resourceType && c.resourceId === row.resourceId);
+      expect(row.changes).toBe(calls.length);
+      expect(row.lastEventId).toBe(calls[calls.length - 1]!.id);
+    }
+    expect(inc.deletedByType).toEqual([
+      expect.objectContaining({ resourceType: 'elasticloadbalancing:loadbalancer', calls: 120, objects: 120 }),
+      expect.objectContaining({ resourceType: 'elasticloadbalancing:targetgroup', calls: 120, objects: 120 }),
+    ]);
+    // The incident's own chart spans a little before the restore point to a little after its last delete.
+    expect(inc.timeline.start).toBeLessThan(inc.restorePoint.epochMs);
+    expect(inc.timeline.start + inc.timeline.counts[0]!.length * inc.timeline.bucketMs).toBeGreaterThan(inc.lastDestructiveEvent.time);
+    expect(inc.timeline.bucketMs).toBeLessThan(report.timeline.bucketMs);
+    // The exports beside the page: the CSV holds exactly the JSON's rows.
+    const exported = JSON.parse(readFileSync(join(dir, 'report.reapply.json'), 'utf8')) as Array<Record<string, unknown>>;
+    expect(exported).toEqual(inc.netChanges);
+    const csv = readFileSync(join(dir, 'report.reapply.csv'), 'utf8').trimEnd().split('\r\n');
+    const header = csv[0]!.split(',');
+    const parsed = csv.slice(1).map((line) => Object.fromEntries([...line.matchAll(/"((?:[^"]|"")*)"/g)].map((m, k) => [header[k]!, m[1]!.replace(/""/g, '"')])));
+    expect(parsed).toEqual(exported.map((row) => Object.fromEntries(header.map((h) => [h, String(row[h])]))));
     expect(report.timeline.counts.flat().some((n) => n > 0)).toBe(true);
     expect(report.timeline.score.some((s) => s >= 2)).toBe(true);
+  });
+
+  it('a report for an alert id that is not in the window: one line naming it, exit 2', () => {
+    const r = spawnSync(process.execPath, [join(PROJECT_ROOT, 'bin', 'auditwatch.js'), 'report', '--input', input, '--format', 'cloudtrail', '--config', join(PROJECT_ROOT, 'config', 'simulation.yaml'), '--alert', 'alert-nope', '--out', join(dir, 'x.json')], { encoding: 'utf8', env: { ...process.env, KAFKA_BROKERS: '' } });
+    expect(r.status).toBe(2);
+    const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('{'));
+    expect(lines).toEqual([expect.stringMatching(/^error: no alert alert-nope in this window \(\d+ alerts raised: alert-/)]);
   });
 
   it.skipIf(!existsSync(CHROMIUM))('opens in headless Chromium from a file, with data in the charts and the restore point shown', async () => {
@@ -53,6 +85,32 @@ describe('the incident report for a simulated ELB-style incident', () => {
       page.on('request', (req) => requests.push(req.url()));
       await page.goto(`file://${html}`);
       expect(requests.every((u) => u.startsWith('file://'))).toBe(true); // self-contained
+      // At a glance, without scrolling: when it started, what was deleted by type, and where to restore from.
+      const viewport = page.viewportSize()!;
+      for (const selector of ['#started', 'svg[data-chart="deleted-by-type"]', '#restore-point', 'svg[data-chart="incident"]']) {
+        const box = (await page.locator(selector).boundingBox())!;
+        expect({ selector, bottom: box.y + box.height <= viewport.height }).toEqual({ selector, bottom: true });
+      }
+      expect(await page.locator('svg[data-chart="deleted-by-type"] g.bar').count()).toBe(2);
+      // Every chart has a title; its numbered marker badges never overlap, and each is explained in its legend.
+      for (const name of ['incident', 'incident-score', 'events', 'score']) {
+        expect(await page.locator(`svg[data-chart="${name}"] > title`).count()).toBe(1);
+        const boxes = await page.locator(`svg[data-chart="${name}"] g.marker-label`).evaluateAll((els) => els.map((e) => {
+          const r = e.getBoundingClientRect();
+          return { left: r.left, right: r.right, top: r.top, bottom: r.bottom };
+        }));
+        expect(boxes.length).toBeGreaterThanOrEqual(4);
+        const overlaps = boxes.flatMap((a, i) => boxes.slice(i + 1).filter((b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom).map(() => i));
+        expect({ name, overlaps }).toEqual({ name, overlaps: [] });
+        expect(await page.locator(`ol.markers[data-chart="${name}"] li`).count()).toBe(boxes.length);
+      }
+      // Readable axes: more than two value ticks and more than three time ticks on the incident chart.
+      expect(await page.locator('svg[data-chart="incident"] text').evaluateAll((els) => els.filter((e) => /^\d\d:\d\d(:\d\d)?$|^\d\d-\d\d /.test(e.textContent ?? '')).length)).toBeGreaterThan(3);
+      // Grouped tables: a row per resource type, expandable to its calls; the re-apply list one row per resource.
+      expect(await page.locator('#deleted details').count()).toBe(2);
+      expect(await page.locator('#deleted details[data-type="elasticloadbalancing:loadbalancer"] tbody tr').count()).toBe(120);
+      expect(await page.locator('#reapply tbody tr').count()).toBe(report0().incident!.netChanges.length);
+      expect(await page.getAttribute('p.exports a:first-child', 'href')).toBe('report.reapply.csv');
       const eventsPoints = Number(await page.getAttribute('svg[data-chart="events"]', 'data-points'));
       const scorePoints = Number(await page.getAttribute('svg[data-chart="score"]', 'data-points'));
       expect(eventsPoints).toBeGreaterThan(50);
@@ -65,6 +123,7 @@ describe('the incident report for a simulated ELB-style incident', () => {
       expect(await page.locator('#restore-point').isVisible()).toBe(true);
       expect(Number(await page.getAttribute('#deleted', 'data-rows'))).toBe(240);
       mkdirSync(SCREENSHOT_DIR, { recursive: true });
+      await page.screenshot({ path: join(SCREENSHOT_DIR, 'incident-report-full.png'), fullPage: true });
       const shot = join(SCREENSHOT_DIR, 'incident-report.png');
       await page.screenshot({ path: shot, fullPage: false });
       expect(existsSync(shot)).toBe(true);
