@@ -43,6 +43,14 @@ export class AuditwatchError extends Error {
   }
 }
 
+/** A bad argument or request: one line (exit 2 from the CLI, a message in the console). */
+export class UsageError extends AuditwatchError {
+  constructor(message: string) {
+    super('USAGE', message);
+    this.name = 'UsageError';
+  }
+}
+
 /** A record that cannot become an AuditEvent. Never retriable: the same bytes fail the same way. */
 export class DecodeError extends AuditwatchError {
   constructor(code: Extract<ErrorCode, `DECODE_${string}`>, message: string, cause?: unknown) {

@@ -2,15 +2,9 @@ import { isAbsolute, resolve } from 'node:path';
 import { Option } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { INPUT_FORMATS, type Config, type InputFormat } from '../config/schema.js';
-import { AuditwatchError } from '../errors.js';
 
-/** A bad argument: printed as one line, exit code 2. */
-export class UsageError extends AuditwatchError {
-  constructor(message: string) {
-    super('USAGE', message);
-    this.name = 'UsageError';
-  }
-}
+import { UsageError } from '../errors.js';
+export { UsageError };
 
 export const formatOption = () => new Option('--format <format>', 'input format').choices(INPUT_FORMATS).default('auto');
 

@@ -9,6 +9,7 @@ import { evaluateCommand } from './commands/evaluate.js';
 import { changeApproveCommand, changesCommand } from './commands/change.js';
 import { deliverCommand } from './commands/deliver.js';
 import { freezeCommand, freezesCommand, unfreezeCommand } from './commands/freeze.js';
+import { consoleCommand } from './commands/console.js';
 import { gateCommand, keysGenerateCommand } from './commands/gate.js';
 import { admissionCommand } from './commands/admission.js';
 import { ingestCommand } from './commands/ingest.js';
@@ -145,6 +146,15 @@ export function program(setExit: (code: number) => void = () => {}): Command {
     .description('deliver the alerts topic to the configured outputs (webhook, alertmanager) as a process of its own, until SIGTERM')
     .option('--config <file>', 'YAML config file')
     .action((o) => done(deliverCommand(o)));
+
+  root.command('console')
+    .description('a local web console: live alerts with filters, incidents and their revisions, freezes and proposals; approve and lift, signed and audited as the operator')
+    .option('--config <file>', 'YAML config file (kafka, alerts.sinks, freeze, console)')
+    .option('--host <host>', 'address to listen on (default console.host, 127.0.0.1); beyond loopback needs console.auth')
+    .option('--port <port>', 'port to listen on (default console.port, 8470; 0: any free port)')
+    .option('--operator <name>', 'who approves and lifts from it (default console.operator, $AUDITWATCH_OPERATOR or your user name)')
+    .option('--alerts-topic <topic>', 'the alerts topic to follow (default: the first Avro kafka sink\'s)')
+    .action((o) => done(consoleCommand(o)));
 
   root.command('gate')
     .description('serve the write gate over HTTP (GET /v1/check?environment=&principal=&resourceType= answers 200 or 423) beside a service')

@@ -624,6 +624,26 @@ export const configSchema = z.strictObject({
       port: z.number().int().min(0).max(65535).default(9464),
     })
     .prefault({}),
+  /** `auditwatch console`: a local web console of alerts, freezes and proposals, with approve and lift. */
+  console: z
+    .strictObject({
+      /** Where it listens. Anything but loopback (127.0.0.1, ::1, localhost) needs `auth`. */
+      host: z.string().min(1).default('127.0.0.1'),
+      /** Its port. */
+      port: z.number().int().min(1).max(65535).default(8470),
+      /** Who approves and lifts from this console, named in every signed record and audit entry; default $AUDITWATCH_OPERATOR, else the user name. Signed with freeze.signing. */
+      operator: z.string().min(1).optional(),
+      /** HTTP basic authentication, the credentials from environment variables; required on a non-loopback host. */
+      auth: z.strictObject({
+        /** The variable holding the user name. */
+        usernameEnv: z.string().min(1),
+        /** The variable holding the password. */
+        passwordEnv: z.string().min(1),
+      }).optional(),
+      /** The audit-event topic a report link replays; default: the first source's first topic. */
+      reportTopic: z.string().min(1).optional(),
+    })
+    .prefault({}),
   /**
    * A schema registry (the Confluent API: Confluent, Apicurio's /apis/ccompat/v7, Karapace, Redpanda). With it,
    * Confluent-framed canonical Avro input is read with the writer schema its id names, and the Avro alerts topic is

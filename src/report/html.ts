@@ -8,7 +8,8 @@ const NET_TEXT: Record<NetChange['net'], string> = {
   created: 'created: re-create', updated: 'updated: re-apply', deleted: 'deleted: delete again', undone: 'undone: nothing to do',
 };
 
-function esc(v: unknown): string {
+/** Text for HTML, escaped. */
+export function esc(v: unknown): string {
   return String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 

@@ -16,7 +16,12 @@ export interface RunningAuditwatch {
 
 /** `auditwatch run` as a child process (the built dist/), with its stderr lines collected. */
 export function startAuditwatch(args: string[], metricsPort: number, env: NodeJS.ProcessEnv = {}): RunningAuditwatch {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'auditwatch.js'), 'run', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KAFKA_BROKERS: '', ...env } });
+  return startCommand(['run', ...args], env, metricsPort);
+}
+
+/** Any auditwatch command as a child process (the built dist/), with its stderr lines collected. */
+export function startCommand(args: string[], env: NodeJS.ProcessEnv = {}, metricsPort = 0): RunningAuditwatch {
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'auditwatch.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KAFKA_BROKERS: '', ...env } });
   const stderr: string[] = [];
   let partial = '';
   child.stderr!.on('data', (d: Buffer) => {

@@ -35,17 +35,19 @@ function folderImports(): Map<string, Map<string, string>> {
 
 /**
  * Data flows source → decode → features/baselines → detectors → alert policy → freeze decisions → sinks and
- * actuators; the runtime wires them, the CLI runs it. A stage does not import what comes after it.
+ * actuators; the runtime wires them, the CLI runs it, reports and the console look at it. A stage does not import what
+ * comes after it.
  */
 const MUST_NOT_IMPORT: Record<string, string[]> = {
-  decode: ['sources', 'baseline', 'detectors', 'alerts', 'actions', 'sinks', 'pipeline', 'runtime', 'report', 'cli'],
-  baseline: ['detectors', 'alerts', 'actions', 'sinks', 'pipeline', 'runtime', 'report', 'cli'],
-  detectors: ['alerts', 'actions', 'sinks', 'pipeline', 'runtime', 'report', 'cli'],
-  alerts: ['actions', 'sinks', 'pipeline', 'runtime', 'report', 'cli'],
-  actions: ['pipeline', 'runtime', 'report', 'cli'],
-  sinks: ['actions', 'pipeline', 'runtime', 'report', 'cli'],
-  pipeline: ['runtime', 'report', 'cli'],
-  runtime: ['report', 'cli'],
+  decode: ['sources', 'baseline', 'detectors', 'alerts', 'actions', 'sinks', 'pipeline', 'runtime', 'report', 'console', 'cli'],
+  baseline: ['detectors', 'alerts', 'actions', 'sinks', 'pipeline', 'runtime', 'report', 'console', 'cli'],
+  detectors: ['alerts', 'actions', 'sinks', 'pipeline', 'runtime', 'report', 'console', 'cli'],
+  alerts: ['actions', 'sinks', 'pipeline', 'runtime', 'report', 'console', 'cli'],
+  actions: ['pipeline', 'runtime', 'report', 'console', 'cli'],
+  sinks: ['actions', 'pipeline', 'runtime', 'report', 'console', 'cli'],
+  pipeline: ['runtime', 'report', 'console', 'cli'],
+  runtime: ['report', 'console', 'cli'],
+  report: ['console', 'cli'],
 };
 
 describe('the layout of src/', () => {

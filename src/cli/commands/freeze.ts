@@ -1,10 +1,11 @@
 import { userInfo } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
-import { freezeAuditEntry, KafkaFreezeAuditLog, type FreezeAuditEntry } from '../../actions/freeze-audit.js';
+import { freezeAuditEntry, type FreezeAuditEntry } from '../../actions/freeze-audit.js';
 import { scopeKey, type FreezeCommand, type FreezeScope } from '../../actions/freeze-command.js';
 import { WriteGate } from '../../actions/write-gate.js';
-import { ControlPublisher, controlKeys } from '../../actions/control-publisher.js';
+import { controlKeys } from '../../actions/control-publisher.js';
+import { approvalOf, checkAllowed, liftOf, publishOperatorRecord, requireSigner, waitingProposals, type Operator } from '../../actions/operator.js';
 import type { Signer } from '../../actions/signing.js';
 import type { ControlOp } from '../../actions/control-record.js';
 import type { Config } from '../../config/schema.js';
@@ -12,7 +13,6 @@ import { createKafka, ensureOutputTopics } from '../../kafka/client.js';
 import { createLogger } from '../../log.js';
 import { connectProducer } from '../../pipeline/assemble.js';
 import { KafkaTopicReader } from '../../sources/kafka/topic-reader.js';
-import { globToRegExp } from '../../util/glob.js';
 import { formatDuration, parseDuration } from '../../util/duration.js';
 import { configFrom, UsageError } from '../common.js';
 
@@ -34,7 +34,7 @@ export interface FreezeArgs extends OperatorArgs {
   approve?: string;
 }
 
-function operator(args: OperatorArgs): { id: string; kind: 'human' } {
+export function operator(args: { operator?: string }): Operator {
   return { id: args.operator ?? process.env.AUDITWATCH_OPERATOR ?? userInfo().username, kind: 'human' };
 }
 
@@ -45,14 +45,6 @@ function scopeFrom(args: ScopeArgs): FreezeScope {
   if (args.principal) scope.principal = args.principal;
   if (args.resourceType) scope.resourceType = args.resourceType;
   return scope;
-}
-
-function checkAllowed(config: Config, scope: FreezeScope): void {
-  const { environments, resourceTypes } = config.freeze.allow;
-  if (!environments.includes(scope.environment)) throw new UsageError(`environment ${scope.environment} is not in freeze.allow.environments (${environments.join(', ')})`);
-  if (scope.resourceType && !resourceTypes.some((g) => globToRegExp(g).test(scope.resourceType!))) {
-    throw new UsageError(`resource type ${scope.resourceType} is not in freeze.allow.resourceTypes`);
-  }
 }
 
 /** Everything on a topic from the beginning to where it ends now, parsed as JSON (tombstones as null). */
@@ -91,26 +83,16 @@ async function withControl<T>(config: Config, write: boolean, use: (view: Contro
   }
 }
 
-/**
- * Signs the operator's record with the operator's key (freeze.signing in their config), above the scope's current
- * sequence as `view` read it, and writes it with its audit entry.
- */
+/** Writes the operator's signed record and its audit entry (src/actions/operator.ts). */
 async function publish(config: Config, view: ControlView, op: ControlOp, command: FreezeCommand, audit: FreezeAuditEntry): Promise<void> {
-  const signer = requireSigner(view.signer);
+  requireSigner(view.signer);
   await ensureOutputTopics(view.kafka, config);
   const producer = await connectProducer(view.kafka);
   try {
-    const seq = view.gate.nextSeq(command.scopeKey);
-    await new ControlPublisher(producer, config.freeze.controlTopic, signer).publish([{ op, scopeKey: command.scopeKey, seq, freeze: command, at: audit.time, by: audit.principal.id }]);
-    await new KafkaFreezeAuditLog(producer, config.freeze.auditTopic).write([audit]);
+    await publishOperatorRecord(config, producer, view.gate, view.signer, op, command, audit);
   } finally {
     await producer.disconnect();
   }
-}
-
-function requireSigner(signer: Signer | undefined): Signer {
-  if (!signer) throw new UsageError('freeze.signing is not set: a freeze or a lift is signed with the operator\'s key (set freeze.signing in the config)');
-  return signer;
 }
 
 /** `auditwatch freeze`: freeze a scope by hand, or confirm a proposal made in approval mode. */
@@ -124,14 +106,7 @@ export async function freezeCommand(args: FreezeArgs): Promise<number> {
     if (args.environment || args.principal || args.resourceType) throw new UsageError('--approve takes an alert id alone; the proposal says what to freeze');
     const kafka = createKafka(config.kafka, createLogger(config.log.level));
     const entries = (await readTopic(kafka, config.freeze.auditTopic)).map((e) => e.value as FreezeAuditEntry | null).filter((e): e is FreezeAuditEntry => !!e);
-    const proposal = entries.filter((e) => e.action === 'FreezeProposed' && e.freeze.alertId === args.approve).at(-1);
-    if (!proposal) throw new UsageError(`no freeze proposal for alert ${args.approve} on ${config.freeze.auditTopic}`);
-    if (entries.some((e) => e.action === 'FreezeApproved' && e.freeze.alertId === args.approve)) throw new UsageError(`the proposal for alert ${args.approve} was already approved`);
-    checkAllowed(config, proposal.freeze.scope);
-    // The TTL runs from the approval, not from the detection: an operator who confirms late still gets the full freeze.
-    const ttl = proposal.freeze.expiresAt - proposal.freeze.createdAt;
-    command = { ...proposal.freeze, createdAt: now, expiresAt: now + ttl, issuedBy: who.id };
-    audit = freezeAuditEntry('FreezeApproved', command, now, who, args.reason ?? `approved by ${who.id}`);
+    ({ command, entry: audit } = approvalOf(config, entries, args.approve, who, now, args.reason));
   } else {
     const ttl = parseDuration(args.ttl);
     if (!ttl) throw new UsageError(`--ttl: expected a duration such as 30m or 1h, got "${args.ttl}"`);
@@ -152,10 +127,9 @@ export async function unfreezeCommand(args: OperatorArgs): Promise<number> {
   const who = operator(args);
   const key = args.scope ?? scopeKey(scopeFrom(args));
   const current = await withControl(config, true, async (view) => {
-    const found = view.gate.active().find((c) => c.scopeKey === key);
-    if (!found) throw new UsageError(`no freeze in force for ${key} (see auditwatch freezes)`);
-    await publish(config, view, 'lift', found, freezeAuditEntry('Unfreeze', found, Date.now(), who, args.reason ?? `lifted by ${who.id}`));
-    return found;
+    const { command, entry } = liftOf(view.gate, key, who, Date.now(), args.reason);
+    await publish(config, view, 'lift', command, entry);
+    return command;
   });
   process.stdout.write(`unfrozen: ${key} (was alert ${current.alertId})\n`);
   return 0;
@@ -166,8 +140,7 @@ export async function freezesCommand(args: { config?: string; json?: boolean }):
   const config = configFrom(args);
   const { kafka, active, rejected } = await withControl(config, false, async ({ kafka, gate }) => ({ kafka, active: gate.active(), rejected: gate.tampered }));
   const audit = (await readTopic(kafka, config.freeze.auditTopic).catch(() => [])).map((e) => e.value as FreezeAuditEntry | null).filter((e): e is FreezeAuditEntry => !!e);
-  const approved = new Set(audit.filter((e) => e.action === 'FreezeApproved').map((e) => e.freeze.alertId));
-  const proposals = audit.filter((e) => e.action === 'FreezeProposed' && !approved.has(e.freeze.alertId));
+  const proposals = waitingProposals(audit);
   if (args.json) {
     process.stdout.write(`${JSON.stringify({ active, proposals: proposals.map((p) => p.freeze), tamperedRecords: rejected })}\n`);
     return 0;
