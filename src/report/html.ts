@@ -32,7 +32,7 @@ export function niceTicks(max: number, count = 5): number[] {
 const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400].map((s) => s * 1000);
 
 /** Ticks on whole UTC seconds, minutes or hours, about `count` of them between `from` and `to`. */
-export function timeTicks(from: number, to: number, count = 7): number[] {
+export function timeTicks(from: number, to: number, count = 9): number[] {
   const step = TIME_STEPS.find((s) => (to - from) / s <= count) ?? 86_400_000 * Math.ceil((to - from) / 86_400_000 / count);
   const ticks: number[] = [];
   for (let t = Math.ceil(from / step) * step; t <= to; t += step) ticks.push(t);
@@ -102,10 +102,18 @@ function chart(c: ChartSpec): string {
   const tTicks = timeTicks(start, end);
   const step = tTicks.length > 1 ? tTicks[1]! - tTicks[0]! : tl.bucketMs;
   const times = tTicks.map((t, k) => `<line x1="${xAt(t).toFixed(1)}" x2="${xAt(t).toFixed(1)}" y1="${T}" y2="${T + plotH + 4}" stroke="#edf0f2"/>` +
-    `<text x="${xAt(t).toFixed(1)}" y="${T + plotH + 16}" font-size="10" text-anchor="middle" fill="#495057">${esc(timeLabel(t, step, tTicks[k - 1]))}</text>`).join('');
+    `<text x="${xAt(t).toFixed(1)}" y="${T + plotH + 16}" font-size="10" text-anchor="${xAt(t) > W - R - 40 ? 'end' : xAt(t) < L + 40 ? 'start' : 'middle'}" fill="#495057">${esc(timeLabel(t, step, tTicks[k - 1]))}</text>`).join('');
   const lines = c.series.map((s) => `<polyline data-series="${esc(s.name)}" fill="none" stroke="${s.colour}" stroke-width="1.5" points="${s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}"/>`).join('');
-  const guides = (c.guides ?? []).map((g) => `<line x1="${L}" x2="${W - R}" y1="${y(g.y).toFixed(1)}" y2="${y(g.y).toFixed(1)}" stroke="#868e96" stroke-dasharray="2,3"/>` +
-    `<text x="${W - R - 4}" y="${(y(g.y) - 3).toFixed(1)}" font-size="10" text-anchor="end" fill="#868e96">${esc(g.label)}</text>`).join('');
+  // Guide labels close in height (alert 1 and critical 2 on a scale of 30) go side by side, not on top of each other.
+  let labelEnd = W - R - 4;
+  let lastLabelY = Infinity;
+  const guides = (c.guides ?? []).map((g) => {
+    const gy = y(g.y);
+    labelEnd = Math.abs(gy - lastLabelY) < 12 ? labelEnd - 8 - g.label.length * 6 : W - R - 4;
+    lastLabelY = gy;
+    return `<line x1="${L}" x2="${W - R}" y1="${gy.toFixed(1)}" y2="${gy.toFixed(1)}" stroke="#868e96" stroke-dasharray="2,3"/>` +
+      `<text class="guide-label" x="${labelEnd}" y="${(gy - 3).toFixed(1)}" font-size="10" text-anchor="end" fill="#868e96">${esc(g.label)}</text>`;
+  }).join('');
   const marks = markers.map((m, k) => {
     const mx = badgeX[k]!;
     const cy = 8 + lanes[k]! * LANE + BADGE;
@@ -172,7 +180,7 @@ export interface ReportExports { csv: string; json: string }
 export function renderReportHtml(r: IncidentReport, exports?: ReportExports): string {
   const inc = r.incident;
   const markers: Marker[] = [
-    ...r.alerts.map((a) => ({ at: a.detectedAt, label: `${a.severity} ${a.detector} alert ${a.id}`, colour: a.severity === 'critical' ? '#c92a2a' : a.severity === 'warning' ? '#e8590c' : '#868e96' })),
+    ...r.alerts.map((a) => ({ at: r.alertTimes[a.id]?.raised ?? a.detectedAt, label: `${a.severity} ${a.detector} alert ${a.id} raised`, colour: a.severity === 'critical' ? '#c92a2a' : a.severity === 'warning' ? '#e8590c' : '#868e96' })),
     ...r.freezes.map((f) => ({ at: f.at, label: `freeze ${f.decision}: ${f.scopeKey}`, colour: '#1864ab' })),
     ...(inc ? [{ at: inc.restorePoint.epochMs, label: 'restore point', colour: '#2b8a3e', dashed: true, id: 'restore-marker' }] : []),
   ];
@@ -190,7 +198,7 @@ export function renderReportHtml(r: IncidentReport, exports?: ReportExports): st
          <div id="started"><dt>Started</dt><dd>${esc(iso(inc.firstDestructiveEvent.time))}<span class="meta">${esc(inc.firstDestructiveEvent.action)} ${esc(inc.firstDestructiveEvent.resourceId)}</span></dd></div>
          <div id="restore-point" data-restore-time="${esc(inc.restorePoint.time)}"><dt>Restore from</dt><dd><h2>Restore point: ${esc(inc.restorePoint.time)}</h2><span class="meta">${inc.restorePoint.offsets.map((o) => `${esc(o.topic)}/${o.partition} up to offset ${esc(o.lastOffsetBefore ?? '-')}`).join('; ')}</span></dd></div>
          <div><dt>Deleted</dt><dd>${inc.deletedObjects} objects in ${inc.deleted.length} calls, ${esc(iso(inc.firstDestructiveEvent.time))} to ${esc(iso(inc.lastDestructiveEvent.time))}</dd></div>
-         <div><dt>Alert</dt><dd><code>${esc(inc.alert.id)}</code> ${esc(inc.alert.detector)}, raised ${esc(iso(inc.alert.detectedAt))}, action <b>${esc(inc.alert.action)}</b></dd></div>
+         <div><dt>Alert</dt><dd><code>${esc(inc.alert.id)}</code> ${esc(inc.alert.detector)}, raised ${esc(iso(r.alertTimes[inc.alert.id]?.raised ?? inc.alert.detectedAt))}${r.alertTimes[inc.alert.id]?.closed ? `, closed ${esc(iso(r.alertTimes[inc.alert.id]!.closed!))}` : ''}; action <b>${esc(inc.alert.action)}</b></dd></div>
        </dl>
        <h3>Deleted by resource type</h3>${deletedBars(inc.deletedByType)}
        <p class="reason">${esc(inc.alert.reason)}</p></section>`
@@ -219,6 +227,6 @@ export function renderReportHtml(r: IncidentReport, exports?: ReportExports): st
   ${tables}
   ${overview}
   <section><h2>Top principals by writes</h2><table id="top-principals"><thead><tr><th scope="col">principal</th><th scope="col">events</th><th scope="col">writes</th><th scope="col">deletes</th></tr></thead><tbody>${r.topPrincipals.map((p) => `<tr><td>${esc(p.principal)}</td><td>${p.events}</td><td>${p.writes}</td><td>${p.deletes}</td></tr>`).join('')}</tbody></table></section>
-  <section><h2>Alerts</h2><table id="alerts"><thead><tr><th scope="col">raised</th><th scope="col">severity</th><th scope="col">id</th><th scope="col">principal</th><th scope="col">reason</th></tr></thead><tbody>${r.alerts.map((a) => `<tr><td>${esc(iso(a.detectedAt))}</td><td>${esc(a.severity)}</td><td><code>${esc(a.id)}</code></td><td>${esc(a.principal)}</td><td>${esc(a.reason)}</td></tr>`).join('')}</tbody></table></section>
+  <section><h2>Alerts</h2><table id="alerts"><thead><tr><th scope="col">raised</th><th scope="col">closed</th><th scope="col">severity</th><th scope="col">id</th><th scope="col">principal</th><th scope="col">reason</th></tr></thead><tbody>${r.alerts.map((a) => `<tr><td class="t">${esc(iso(r.alertTimes[a.id]?.raised ?? a.detectedAt))}</td><td class="t">${r.alertTimes[a.id]?.closed ? esc(iso(r.alertTimes[a.id]!.closed!)) : 'open'}</td><td>${esc(a.severity)}</td><td><code>${esc(a.id)}</code></td><td>${esc(a.principal)}</td><td>${esc(a.reason)}</td></tr>`).join('')}</tbody></table></section>
   </body></html>\n`;
 }

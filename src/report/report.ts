@@ -70,18 +70,32 @@ export interface IncidentReport {
     /** From a little before the restore point to a little after the last destructive event, finer than the overview. */
     timeline: Timeline;
   };
+  /** The latest revision of each alert before it closed. */
   alerts: Alert[];
+  /** Per alert id: raised (first revision), last revised, closed (null while open at the end of the window). */
+  alertTimes: Record<string, { raised: number; lastRevision: number; closed: number | null }>;
   freezes: ReportRecorder['freezes'];
   /** The whole window. */
   timeline: Timeline;
   topPrincipals: Array<{ principal: string; events: number; writes: number; deletes: number }>;
 }
 
-/** The latest revision of each alert, in the order incidents were raised. */
+/** The latest revision of each alert before it closed, in the order incidents were raised. */
 function latestRevisions(alerts: readonly Alert[]): Alert[] {
   const byId = new Map<string, Alert>();
-  for (const a of alerts) byId.set(a.id, a);
+  for (const a of alerts) if (!a.closed || !byId.has(a.id)) byId.set(a.id, a);
   return [...byId.values()];
+}
+
+/** When each alert was raised (its first revision), last revised, and closed (its closing revision, if any). */
+function alertTimes(alerts: readonly Alert[]): IncidentReport['alertTimes'] {
+  const times: IncidentReport['alertTimes'] = {};
+  for (const a of alerts) {
+    const t = (times[a.id] ??= { raised: a.detectedAt, lastRevision: a.detectedAt, closed: null });
+    if (a.closed) t.closed = a.detectedAt;
+    else t.lastRevision = a.detectedAt;
+  }
+  return times;
 }
 
 /** Which incident the report is about: the one asked for, else the first critical one, else the highest score. */
@@ -213,6 +227,7 @@ export function buildReport(rec: ReportRecorder, alerts: readonly Alert[], sourc
     window: { from: Number.isFinite(rec.from) ? new Date(rec.from).toISOString() : null, to: Number.isFinite(rec.to) ? new Date(rec.to).toISOString() : null, events: rec.events },
     incident,
     alerts: latest,
+    alertTimes: alertTimes(alerts),
     freezes: rec.freezes,
     timeline: timeline(rec),
     topPrincipals: [...rec.principals].map(([principal, p]) => ({ principal, ...p })).sort((a, b) => b.writes - a.writes || b.events - a.events).slice(0, 10),

@@ -92,17 +92,18 @@ describe('the incident report for a simulated ELB-style incident', () => {
         expect({ selector, bottom: box.y + box.height <= viewport.height }).toEqual({ selector, bottom: true });
       }
       expect(await page.locator('svg[data-chart="deleted-by-type"] g.bar').count()).toBe(2);
-      // Every chart has a title; its numbered marker badges never overlap, and each is explained in its legend.
+      // Every chart has a title; its numbered marker badges and guide labels never overlap, and each badge is explained
+      // in its legend.
       for (const name of ['incident', 'incident-score', 'events', 'score']) {
         expect(await page.locator(`svg[data-chart="${name}"] > title`).count()).toBe(1);
-        const boxes = await page.locator(`svg[data-chart="${name}"] g.marker-label`).evaluateAll((els) => els.map((e) => {
+        const boxes = await page.locator(`svg[data-chart="${name}"] g.marker-label, svg[data-chart="${name}"] text.guide-label`).evaluateAll((els) => els.map((e) => {
           const r = e.getBoundingClientRect();
           return { left: r.left, right: r.right, top: r.top, bottom: r.bottom };
         }));
         expect(boxes.length).toBeGreaterThanOrEqual(4);
         const overlaps = boxes.flatMap((a, i) => boxes.slice(i + 1).filter((b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom).map(() => i));
         expect({ name, overlaps }).toEqual({ name, overlaps: [] });
-        expect(await page.locator(`ol.markers[data-chart="${name}"] li`).count()).toBe(boxes.length);
+        expect(await page.locator(`ol.markers[data-chart="${name}"] li`).count()).toBe(await page.locator(`svg[data-chart="${name}"] g.marker-label`).count());
       }
       // Readable axes: more than two value ticks and more than three time ticks on the incident chart.
       expect(await page.locator('svg[data-chart="incident"] text').evaluateAll((els) => els.filter((e) => /^\d\d:\d\d(:\d\d)?$|^\d\d-\d\d /.test(e.textContent ?? '')).length)).toBeGreaterThan(3);
