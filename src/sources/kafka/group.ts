@@ -63,7 +63,17 @@ export class KafkaGroupSource implements Source {
         const records: SourceRecord[] = messages.map((m) => ({
           topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key ?? null, value: m.value ?? null, format,
         }));
-        if (records.length) await handle(records);
+        if (records.length) {
+          // A batch can wait a while (outputs retried through a broker restart, a schema registry that is down): the
+          // membership is kept alive meanwhile, or the group would hand its partitions over and the batch would be
+          // handled twice.
+          const beat = setInterval(() => void heartbeat().catch(() => {}), this.tuning.heartbeatInterval);
+          try {
+            await handle(records);
+          } finally {
+            clearInterval(beat);
+          }
+        }
         const last = batch.messages[batch.messages.length - 1]!.offset;
         if (hooks) await settlePartition(hooks, batch.topic, batch.partition, String(BigInt(last) + 1n), { log: this.log, stopping: () => !this.running, between: heartbeat });
         resolveOffset(last);
