@@ -419,7 +419,11 @@ export class VolumeDetector implements Detector, Reconfigurable<ReloadedSpec>, C
     }
     if (best < 0 || bestScore < 1) return null;
     const { measure } = this.opts;
-    const inCritical = bestScore >= criticalScore && this.opts.criticalEnvironments.includes(e.environment);
+    // Destruction of a type nobody destroyed here in the training history, spread over principals none of whom holds
+    // half of it (spread() checked that): no baseline makes it ordinary, and only coordination explains it (the
+    // many-identities attack, each identity under its own threshold). Critical as soon as it crosses at all.
+    const unprecedentedSpread = acrossPrincipals && !own && measure === DESTROYED;
+    const inCritical = (bestScore >= criticalScore || unprecedentedSpread) && this.opts.criticalEnvironments.includes(e.environment);
     // A bulk read is critical only from a principal that never read this environment's data.
     const critical = inCritical && (measure !== READ || !this.readIn.has(`${e.principal.id}\u0001${e.environment}`));
     const severity: Severity = critical ? 'critical' : 'warning';
