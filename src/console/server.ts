@@ -144,9 +144,22 @@ export async function startConsoleServer(deps: ConsoleDeps, host: string, port: 
     return html;
   };
 
+  // Without auth, only requests addressed to this machine by a loopback name: a page on another site that rebinds
+  // its own name to 127.0.0.1 (DNS rebinding) would otherwise be same-origin with the console, token and all.
+  const allowedHost = (hostHeader: string | undefined): boolean => {
+    if (deps.credentials) return true;
+    const name = (hostHeader ?? '').replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+    return LOOPBACK.has(name) || name === host;
+  };
+
   const server = createServer((req, res) => {
     const nonce = randomBytes(16).toString('base64');
     const page = { nonce, csrf };
+    if (!allowedHost(req.headers.host)) {
+      res.writeHead(403, { 'content-type': 'text/plain' });
+      res.end(`refused: requests to this console must name it by a loopback address, not ${req.headers.host ?? '(no host)'}\n`);
+      return;
+    }
     if (!authorised(req)) {
       res.writeHead(401, { 'www-authenticate': 'Basic realm="auditwatch console", charset="UTF-8"', 'content-type': 'text/plain' });
       res.end('authentication required\n');

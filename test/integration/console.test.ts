@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { request } from 'node:http';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,6 +122,11 @@ describe.skipIf(!existsSync(CHROMIUM))('auditwatch console in a real browser, on
       // A write without the page's token (another site in the operator's browser) is refused.
       const forged = await fetch(`http://127.0.0.1:${consolePort}/api/lift`, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'https://evil.example' }, body: JSON.stringify({ scopeKey: frozen.scopeKey }) });
       expect(forged.status).toBe(403);
+      // A page that rebinds its own name to 127.0.0.1 is refused before anything: the Host names it, not loopback.
+      const rebound = await new Promise<number>((resolve, reject) => {
+        request({ host: '127.0.0.1', port: consolePort, path: '/', headers: { host: `attacker.example:${consolePort}` } }, (res) => resolve(res.statusCode ?? 0)).on('error', reject).end();
+      });
+      expect(rebound).toBe(403);
     } finally {
       await audit.stop();
       await gate.stop();
