@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readConfigFile } from '../config/files.js';
+import { envSecret, readConfigFile } from '../config/files.js';
 import { ConfigError } from '../errors.js';
 
 /** Where the private key of the signer comes from: a file or an environment variable, never the config itself. */
@@ -102,9 +102,7 @@ export function loadSigner(spec: SigningSpec, env: NodeJS.ProcessEnv = process.e
     pem = readConfigFile(spec.privateKeyFile, where).toString('utf8');
   } else {
     where = `${at}.privateKeyEnv`;
-    const value = env[spec.privateKeyEnv ?? ''];
-    if (!value) throw new ConfigError([`config: ${where}: environment variable ${spec.privateKeyEnv} is not set`]);
-    pem = value;
+    pem = envSecret(env, where, spec.privateKeyEnv ?? '');
   }
   const key = ed25519Key('private', pem, where);
   return { keyId: spec.keyId, sign: (data) => sign(null, data, key) };

@@ -1,6 +1,5 @@
 import { splitEntityKey } from '../baseline/entity.js';
 import type { Config, Suppression } from '../config/schema.js';
-import { volumeSpec } from '../config/select.js';
 import { SEVERITY_RANK, type Finding, type Severity } from '../detectors/detector.js';
 import { stableId } from '../util/hash.js';
 import { formatDuration } from '../util/duration.js';
@@ -38,9 +37,10 @@ export class AlertPolicy implements Changelogged {
   readonly changes = new ChangeTracker();
   private readonly incidents = new Map<string, Incident>();
   private suppressions: CompiledSuppression[] = [];
-  private newest = -Infinity;
-  private sinceSweep = 0;
-  /** How long an incident stays open after its last anomalous event: past it, no finding could continue it. */
+  /**
+   * How long an incident stays open after its last anomalous event: past it, no finding could continue it (the
+   * incident gap, or the longest window a finding reaches back over). Closing there also keeps memory bounded.
+   */
   private quiet = 0;
   /** Event time past which the earliest open incident is due to close (checked on every event: one comparison). */
   private nextClose = Infinity;
@@ -48,23 +48,6 @@ export class AlertPolicy implements Changelogged {
   constructor(private config: Config, private readonly observer?: SuppressionObserver) {
     this.reconfigure(config);
   }
-
-  /**
-   * Drops incidents that are over for good: quiet for longer than the incident gap plus the longest window (at
-   * least a day), so no window could still continue them and the next finding would open a new incident anyway.
-   * Keeps memory bounded.
-   */
-  private sweep(): void {
-    this.sinceSweep = 0;
-    const longestWindow = Math.max(86_400_000, ...(volumeSpec(this.config)?.windows ?? []));
-    const horizon = this.newest - this.config.alerts.incidentGap - longestWindow;
-    for (const [key, inc] of this.incidents) if (inc.lastAnomalous < horizon) {
-      this.incidents.delete(key);
-      this.changes.mark(key);
-    }
-  }
-
-
 
   entryOf(key: string): Incident | undefined {
     return this.incidents.get(key);
@@ -77,7 +60,6 @@ export class AlertPolicy implements Changelogged {
   restoreEntry(key: string, value: unknown): void {
     const inc = value as Incident;
     this.incidents.set(key, { alert: Object.assign({ windows: [], closed: false }, inc.alert), lastAnomalous: inc.lastAnomalous, lastEmitted: inc.lastEmitted });
-    if (inc.lastAnomalous > this.newest) this.newest = inc.lastAnomalous;
     this.nextClose = -Infinity;
   }
 
@@ -152,8 +134,6 @@ export class AlertPolicy implements Changelogged {
     const { incidentGap, updateEvery } = this.config.alerts;
     const key = `${f.detector}\u0002${f.entityKey}`;
     const t = f.event.time;
-    if (t > this.newest) this.newest = t;
-    if (++this.sinceSweep >= 10_000) this.sweep();
     let inc = f.oneShot ? undefined : this.incidents.get(key);
     let emit = false;
     // A finding whose window still reaches back to the incident's last anomalous event is that incident's

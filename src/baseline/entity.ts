@@ -60,8 +60,9 @@ const PROTECTION_OFF: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Writes under a key the data's owner does not hold (src/baseline/entity.ts): a protection gone on a principal's
- * first use of one, whatever its history of deletes (those are counted as destruction by the volume detector too).
+ * Writes under a key the data's owner does not hold (the `:SSE-C` and `:ForeignKMS` qualifiers of DESTRUCTIVE_WRITES):
+ * a protection gone on a principal's first use of one, whatever its history of deletes (the volume detector counts
+ * them as destruction too).
  */
 export const FOREIGN_KEY = /:(SSE-C|ForeignKMS)$/;
 

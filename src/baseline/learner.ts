@@ -66,7 +66,9 @@ class PeakLearner {
       const { principal, environment, resourceType } = splitEntityKey(key);
       if (principal === ANY) continue;
       for (const pk of [populationKey(environment, resourceType), populationKey(environment, resourceType, this.kinds.get(key))]) {
-        byPopulation.set(pk, [...(byPopulation.get(pk) ?? []), entity]);
+        const list = byPopulation.get(pk);
+        if (list) list.push(entity);
+        else byPopulation.set(pk, [entity]);
       }
     }
     for (const [pk, list] of [...byPopulation].sort(([a], [b]) => (a < b ? -1 : 1))) {

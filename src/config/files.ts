@@ -9,3 +9,10 @@ export function readConfigFile(path: string, key: string): Buffer {
     throw new ConfigError([`config: ${key}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
   }
 }
+
+/** A secret the config names by environment variable: one ConfigError line naming the key if it is not set. */
+export function envSecret(env: NodeJS.ProcessEnv, key: string, variable: string): string {
+  const value = env[variable];
+  if (!value) throw new ConfigError([`config: ${key}: environment variable ${variable} is not set`]);
+  return value;
+}

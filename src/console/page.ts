@@ -1,9 +1,7 @@
 import type { Alert } from '../alerts/alert.js';
-import { esc } from '../report/html.js';
+import { esc, iso } from '../report/html.js';
 import type { AlertFilter, ConsoleSnapshot, Incident } from './state.js';
 
-
-const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
 
 const STYLE = `body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:16px auto;max-width:1200px;color:#212529;padding:0 12px}
 h1{font-size:20px;margin:0}h2{font-size:16px;margin:18px 0 6px}table{border-collapse:collapse;width:100%;font-size:12px}

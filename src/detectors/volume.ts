@@ -3,9 +3,6 @@ import { populationKey, type BaselineModel, type EntityBaseline, type Population
 import { WindowSet, type WindowSetJson } from '../baseline/windows.js';
 import { ChangeTracker, type Changelogged } from '../state/changelogged.js';
 import type { BulkDeleteSpec, BulkReadSpec, ThresholdOverride } from '../config/schema.js';
-
-/** A reloaded spec: bulk-read's has no windows of its own (it keeps bulk-delete's). */
-type ReloadedSpec = BulkDeleteSpec | BulkReadSpec;
 import { AuditwatchError } from '../errors.js';
 import type { AuditEvent, PrincipalKind } from '../events/audit-event.js';
 import { formatDuration } from '../util/duration.js';
@@ -15,6 +12,9 @@ import type { Criticality } from '../baseline/criticality.js';
 import { SEVERITY_RANK, type Detector, type Finding, type Reconfigurable, type Severity } from './detector.js';
 
 const ANY_PRINCIPAL = `${ANY}\u0001`;
+
+/** A reloaded spec: bulk-read's has no windows of its own (it keeps bulk-delete's). */
+type ReloadedSpec = BulkDeleteSpec | BulkReadSpec;
 
 interface Thresholds {
   tolerance: number;
@@ -190,9 +190,6 @@ export class VolumeDetector implements Detector, Reconfigurable<ReloadedSpec>, C
     t.minObjects /= weight;
     return t;
   }
-
-
-
 
   entryOf(key: string): EntityJson | undefined {
     const s = this.state.get(key);

@@ -13,14 +13,14 @@ function loadType(file: string): avro.Type {
 export const auditEventType = loadType('audit-event.avsc');
 export const alertType = loadType('alert.avsc');
 /** The fields added to the alert schema since alerts were first written as raw Avro, in the order they came. */
-export const ADDED_ALERT_FIELDS = ['windows', 'closed'] as const;
+const ADDED_ALERT_FIELDS = ['windows', 'closed'] as const;
 
 /**
- * Alerts written before `windows` and `closed` were added (raw Avro carries no schema): read through Avro schema
+ * Alerts written before ADDED_ALERT_FIELDS were added (raw Avro carries no schema): read through Avro schema
  * resolution, the new fields from their defaults. Alerts written with a registry carry their schema id instead.
  */
-export const alertFromBeforeWindows = (() => {
-  const schema = JSON.parse(readFileSync(join(SCHEMA_DIR, 'alert.avsc'), 'utf8')) as { fields: Array<{ name: string }> };
+export const alertFromOlderSchema = (() => {
+  const schema = alertType.schema() as { fields: Array<{ name: string }> };
   const older = avro.Type.forSchema({ ...schema, fields: schema.fields.filter((f) => !(ADDED_ALERT_FIELDS as readonly string[]).includes(f.name)) } as avro.Schema);
   return alertType.createResolver(older);
 })();

@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { freePort } from '../util/net.js';
+import { stopChild } from '../util/process.js';
 
 /** The package root, from src/kafka (tests) or dist/kafka (built). */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -165,15 +166,7 @@ export async function startLocalBroker(opts: { log?: (line: string) => void; hea
   const launch = () => java([`-Xmx${opts.heap ?? '768m'}`, '-Xms256m', '-XX:+UseG1GC', '-cp', cp, ...sysProps, 'kafka.Kafka', props], { logFile });
   let child = launch();
   const brokers = `127.0.0.1:${port}`;
-  const halt = async (signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM') => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise<void>((r) => child.once('exit', () => r()));
-      child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-      await exited;
-      clearTimeout(timer);
-    }
-  };
+  const halt = (signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM') => stopChild(child, 20_000, signal);
   const stop = async () => {
     await halt();
     rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 import avro from 'avsc';
 import type { Config } from '../config/schema.js';
-import { AuditwatchError, ConfigError, errorMessage } from '../errors.js';
+import { envSecret } from '../config/files.js';
+import { AuditwatchError, errorMessage } from '../errors.js';
 
 export type SchemaRegistrySpec = NonNullable<Config['schemaRegistry']>;
 
@@ -99,15 +100,8 @@ const unavailable = (message: string, cause?: unknown) =>
 function authHeader(spec: SchemaRegistrySpec, env: NodeJS.ProcessEnv): Record<string, string> {
   const auth = spec.auth;
   if (!auth) return {};
-  const problems: string[] = [];
-  const read = (key: string, variable: string) => {
-    const value = env[variable];
-    if (!value) problems.push(`config: schemaRegistry.auth.${key}: environment variable ${variable} is not set`);
-    return value ?? '';
-  };
-  const header = auth.tokenEnv
-    ? { authorization: `Bearer ${read('tokenEnv', auth.tokenEnv)}` }
-    : { authorization: `Basic ${Buffer.from(`${read('usernameEnv', auth.usernameEnv!)}:${read('passwordEnv', auth.passwordEnv!)}`).toString('base64')}` };
-  if (problems.length) throw new ConfigError(problems);
-  return header;
+  if (auth.tokenEnv) return { authorization: `Bearer ${envSecret(env, 'schemaRegistry.auth.tokenEnv', auth.tokenEnv)}` };
+  const user = envSecret(env, 'schemaRegistry.auth.usernameEnv', auth.usernameEnv!);
+  const password = envSecret(env, 'schemaRegistry.auth.passwordEnv', auth.passwordEnv!);
+  return { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
 }

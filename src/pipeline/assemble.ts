@@ -155,7 +155,7 @@ export function buildDetectionPipeline(opts: DetectionOptions) {
     running = next;
     return { refused: [], needsRestart };
   };
-  return { pipeline, dispatcher, sinks, reconfigure, tasks, decodeContext: () => parts.decode };
+  return { pipeline, dispatcher, sinks, audit, reconfigure, tasks, decodeContext: () => parts.decode };
 }
 
 function isChangelogged(d: Detector): d is Detector & Changelogged {

@@ -3,8 +3,7 @@ import { ControlPublisher, controlKeys } from '../actions/control-publisher.js';
 import { publishAlert, reportRejections } from '../actions/control-watch.js';
 import type { ActionDispatcher } from '../actions/dispatcher.js';
 import { FreezeExecutor } from '../actions/executor.js';
-import { KafkaFreezeAuditLog } from '../actions/freeze-audit.js';
-import { remediationFeed, withRemediationRecords } from '../actions/freeze-ocsf.js';
+import { remediationFeed } from '../actions/freeze-ocsf.js';
 import { buildActuators, type Actuator } from '../actions/index.js';
 import { WriteGate } from '../actions/write-gate.js';
 import { ChangeFeed } from '../actions/change-feed.js';
@@ -114,7 +113,7 @@ export async function buildRuntime(config: Config, opts: RuntimeOptions): Promis
   // Approved changes are read before the first event is judged, as the control topic is.
   const changeFeed = new ChangeFeed(kafka, config.changes.topic, keys, metrics, log.child({ component: 'changes' }));
   await changeFeed.start();
-  const { pipeline, dispatcher, sinks, reconfigure, tasks, decodeContext } = buildDetectionPipeline({
+  const { pipeline, dispatcher, sinks, audit, reconfigure, tasks, decodeContext } = buildDetectionPipeline({
     config, model, autoencoder, metrics, log, producer, signer, partitioned: config.state.changelog, changes: changeFeed.book,
   });
   // Freezes already in force are reconciled before the first event, and seed the dispatcher's scope and cap state.
@@ -123,7 +122,7 @@ export async function buildRuntime(config: Config, opts: RuntimeOptions): Promis
   // Freezes by other instances in the group (or operators) hold their scopes here too.
   gate.onChange((change) => dispatcher.observeRecord(change.record));
   const publisher = signer ? new ControlPublisher(producer, config.freeze.controlTopic, signer) : undefined;
-  const executor = new FreezeExecutor(gate, publisher, actuators, withRemediationRecords(new KafkaFreezeAuditLog(producer, config.freeze.auditTopic), sinks), metrics,
+  const executor = new FreezeExecutor(gate, publisher, actuators, audit, metrics,
     log.child({ component: 'freeze-executor' }), Date.now, publishAlert(sinks, log));
   await executor.start();
   // The outputs join their groups before detection writes its first alert, so none is missed.

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../kafka/local-broker.js';
 import { freePort } from '../util/net.js';
+import { stderrTail, stopChild, untilAnswering } from '../util/process.js';
 
 /** moto's standalone server, pinned, installed from PyPI into the project's own virtual environment. */
 export const MOTO_REQUIREMENT = 'moto[server]==5.2.6';
@@ -37,31 +38,8 @@ export async function startLocalIam(opts: { log?: (line: string) => void; timeou
   // The account the API answers for (moto's MOTO_ACCOUNT_ID): the simulator's production account in the demo.
   const env = { ...process.env, ...(opts.account ? { MOTO_ACCOUNT_ID: opts.account } : {}) };
   const child = spawn(MOTO_SERVER, ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'], env });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
   const endpoint = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
-  };
-  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`moto_server exited with code ${child.exitCode}: ${stderr.trim().split('\n').at(-1) ?? ''}`);
-    try {
-      const res = await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      if (res.ok) return { endpoint, stop };
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`moto_server did not answer on ${endpoint} within ${opts.timeoutMs ?? 30_000} ms`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const stop = () => stopChild(child, 5000);
+  await untilAnswering(`${endpoint}/moto-api/`, child, { what: 'moto_server', timeoutMs: opts.timeoutMs ?? 30_000, stderr: stderrTail(child) });
+  return { endpoint, stop };
 }

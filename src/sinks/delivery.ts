@@ -66,7 +66,7 @@ export class AlertDelivery {
         topic: remediations.topic, group: '-remediation', what: 'remediation',
         item: (value) => {
           const record = remediations.decode(value);
-          const key = (record?.metadata as { uid?: string } | undefined)?.uid ?? '';
+          const key = record?.metadata.uid ?? '';
           return { key, deliver: (output, onRetry) => (record && output.deliverRemediation ? output.deliverRemediation(record, onRetry) : null) };
         },
       };

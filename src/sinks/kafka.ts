@@ -1,6 +1,6 @@
 import type { Producer } from 'kafkajs';
 import type { Alert } from '../alerts/alert.js';
-import { alertFromBeforeWindows, alertType } from '../events/avro.js';
+import { alertFromOlderSchema, alertType } from '../events/avro.js';
 import { confluentFrame, confluentSchemaId, type SchemaRegistryClient } from '../kafka/schema-registry.js';
 import { detectionFinding, OCSF_VERSION, type OcsfRecord } from './ocsf.js';
 import type { AlertSink } from './sink.js';
@@ -64,7 +64,7 @@ export class KafkaOcsfSink implements AlertSink {
       topic: this.topic,
       acks: -1,
       messages: records.map((r) => ({
-        key: (r.metadata as { correlation_uid: string }).correlation_uid,
+        key: r.metadata.correlation_uid,
         value: JSON.stringify(r),
         timestamp: String(r.time),
         headers: { 'content-type': 'application/json', 'auditwatch-schema': `ocsf:${OCSF_VERSION}:${r.class_uid}` },
@@ -85,7 +85,7 @@ export function decodeAlert(value: Buffer): Alert {
     return alertType.fromBuffer(body) as Alert;
   } catch (err) {
     try {
-      return alertType.fromBuffer(body, alertFromBeforeWindows) as Alert;
+      return alertType.fromBuffer(body, alertFromOlderSchema) as Alert;
     } catch {
       throw err;
     }

@@ -17,7 +17,8 @@ export const OCSF_VERSION = '1.8.0';
 export const OCSF_PROFILES: readonly string[] = ['host', 'security_control'];
 export const OCSF_CLASSES = { detectionFinding: 'detection_finding', remediationActivity: 'remediation_activity' } as const;
 
-export type OcsfRecord = Record<string, unknown> & { class_uid: number };
+/** An OCSF record as auditwatch writes it: what the sinks key, order and dedupe it by, and the rest of its class. */
+export type OcsfRecord = Record<string, unknown> & { class_uid: number; time: number; metadata: { uid: string; correlation_uid: string } };
 
 const SEVERITY: Record<Severity, { id: number; name: string }> = {
   info: { id: 1, name: 'Informational' },

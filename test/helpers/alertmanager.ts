@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../src/util/net.js';
+import { stderrTail, stopChild, untilAnswering } from '../../src/util/process.js';
 
 export interface LocalAlertmanager {
   url: string;
@@ -22,23 +23,13 @@ export async function startLocalAlertmanager(): Promise<LocalAlertmanager> {
     `--config.file=${join(dir, 'alertmanager.yml')}`, `--storage.path=${join(dir, 'data')}`,
     `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address=', '--log.level=warn',
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (d) => (stderr += d));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`Alertmanager exited (${child.exitCode}): ${stderr}`);
-    const ready = await fetch(`${url}/-/ready`).then((r) => r.ok).catch(() => false);
-    if (ready) break;
-    if (Date.now() > deadline) throw new Error(`Alertmanager not ready after 20 s: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await untilAnswering(`${url}/-/ready`, child, { what: 'Alertmanager', timeoutMs: 20_000, stderr: stderrTail(child) });
   return {
     url,
     alerts: async () => (await fetch(`${url}/api/v2/alerts?active=true&silenced=true&inhibited=true&unprocessed=true`)).json() as never,
     stop: async () => {
-      child.kill('SIGTERM');
-      await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+      await stopChild(child, 5000);
       rmSync(dir, { recursive: true, force: true });
     },
   };

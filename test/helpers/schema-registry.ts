@@ -3,6 +3,7 @@ import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../src/kafka/local-broker.js';
 import { freePort } from '../../src/util/net.js';
+import { stderrTail, stopChild, untilAnswering } from '../../src/util/process.js';
 
 const BUILD_DIR = join(PROJECT_ROOT, '.tools', 'apicurio');
 const RUNNER = join(BUILD_DIR, 'target', 'apicurio-registry-1-runner.jar');
@@ -39,29 +40,7 @@ export async function startLocalSchemaRegistry(dataDir: string, port?: number): 
   const child: ChildProcess = spawn('java', [`-Dquarkus.http.port=${listenOn}`, '-Dquarkus.http.host=127.0.0.1', '-jar', jar], {
     stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, REGISTRY_DATASOURCE_URL: `jdbc:h2:file:${join(dataDir, 'registry')}` },
   });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
   const url = `http://127.0.0.1:${listenOn}/apis/ccompat/v7`;
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  };
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`Apicurio Registry exited with code ${child.exitCode}: ${stderr.trim().split('\n').at(-1) ?? ''}`);
-    try {
-      if ((await fetch(`${url}/subjects`, { signal: AbortSignal.timeout(1000) })).ok) return { url, port: listenOn, stop };
-    } catch {
-      /* not up yet */
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error('Apicurio Registry did not answer within 60 s');
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  await untilAnswering(`${url}/subjects`, child, { what: 'Apicurio Registry', timeoutMs: 60_000, stderr: stderrTail(child) });
+  return { url, port: listenOn, stop: () => stopChild(child, 10_000) };
 }

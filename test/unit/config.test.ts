@@ -113,7 +113,7 @@ describe('alert outputs in the config', () => {
     const config = validateConfig({ alerts: { sinks: [{ type: 'kafka', topic: 'a' }, { type: 'webhook', url: 'https://hooks.example/x', secretEnv: 'HOOK_SECRET' }] } }, {});
     expect(() => buildOutputs(config, {})).toThrow('config: alerts.sinks.1.secretEnv: environment variable HOOK_SECRET is not set');
     const tls = validateConfig({ alerts: { sinks: [{ type: 'kafka', topic: 'a' }, { type: 'syslog', host: 'siem', port: 6514, tls: { caFile: '/nonexistent/ca.pem' } }] } }, {});
-    expect(() => buildOutputs(tls, {})).toThrow('config: alerts.sinks.1.tls.caFile: cannot read /nonexistent/ca.pem: ENOENT');
+    expect(() => buildOutputs(tls, {})).toThrow('config: alerts.sinks.1.tls.caFile: cannot read /nonexistent/ca.pem (ENOENT)');
     expect(buildOutputs(config, { HOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }).map((o) => o.name)).toEqual(['webhook']);
   });
 });

@@ -1,4 +1,5 @@
 import { controlKeys } from '../../actions/control-publisher.js';
+import { envSecret } from '../../config/files.js';
 import { alertsTopicOf } from '../../config/select.js';
 import { ConsoleState } from '../../console/state.js';
 import { checkConsoleHost, startConsoleServer } from '../../console/server.js';
@@ -29,10 +30,10 @@ export async function consoleCommand(args: ConsoleArgs): Promise<number> {
   checkConsoleHost(host, !!auth);
   let credentials: { username: string; password: string } | undefined;
   if (auth) {
-    const username = process.env[auth.usernameEnv];
-    const password = process.env[auth.passwordEnv];
-    if (!username || !password) throw new UsageError(`console.auth: environment variable ${!username ? auth.usernameEnv : auth.passwordEnv} is not set`);
-    credentials = { username, password };
+    credentials = {
+      username: envSecret(process.env, 'console.auth.usernameEnv', auth.usernameEnv),
+      password: envSecret(process.env, 'console.auth.passwordEnv', auth.passwordEnv),
+    };
   }
   const topics = { alerts: args.alertsTopic ?? alertsTopicOf(config) ?? '', control: config.freeze.controlTopic, audit: config.freeze.auditTopic };
   if (!topics.alerts) throw new UsageError('no alerts topic: add a kafka sink with format avro to alerts.sinks, or give --alerts-topic');

@@ -1,6 +1,6 @@
 import { OUTPUT_TYPES, type Config, type OutputSpec } from '../../config/schema.js';
-import { readFileSync } from 'node:fs';
-import { ConfigError, errorMessage } from '../../errors.js';
+import { envSecret, readConfigFile } from '../../config/files.js';
+import { ConfigError } from '../../errors.js';
 import { alertmanagerOutput } from './alertmanager.js';
 import type { AlertOutput } from './output.js';
 import { pagerDutyOutput } from './pagerduty.js';
@@ -30,22 +30,11 @@ const OUTPUTS: { [T in OutputSpec['type']]: OutputFactory<Extract<OutputSpec, { 
   }),
 };
 
-/** A secret the spec names by environment variable; its absence is a config problem naming the key. */
-function secretOf(ctx: OutputContext, key: string, variable: string): string {
-  const value = ctx.env[variable];
-  if (!value) throw new ConfigError([`config: ${ctx.at}.${key}: environment variable ${variable} is not set`]);
-  return value;
-}
+/** A secret the spec names by environment variable, or a config problem naming the key. */
+const secretOf = (ctx: OutputContext, key: string, variable: string): string => envSecret(ctx.env, `${ctx.at}.${key}`, variable);
 
-/** A file the spec names (a certificate, a key); one that cannot be read is a config problem naming the key. */
-function fileOf(ctx: OutputContext, key: string, path: string | undefined): Buffer | undefined {
-  if (path === undefined) return undefined;
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new ConfigError([`config: ${ctx.at}.${key}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`]);
-  }
-}
+/** A file the spec names (a certificate, a key), or a config problem naming the key. */
+const fileOf = (ctx: OutputContext, key: string, path: string | undefined): Buffer | undefined => (path === undefined ? undefined : readConfigFile(path, `${ctx.at}.${key}`));
 
 export function isOutput(spec: Config['alerts']['sinks'][number]): spec is OutputSpec {
   return (OUTPUT_TYPES as readonly string[]).includes(spec.type);

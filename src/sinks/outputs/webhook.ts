@@ -26,6 +26,6 @@ export function webhookOutput(spec: WebhookSpec, secret: string): AlertOutput {
   return {
     name: outputName(spec), concurrency: spec.concurrency, type: 'webhook', accepts,
     deliver: (alert, onRetry) => post(`${alert.id}.${alert.revision}`, ocsf ? JSON.stringify(detectionFinding(alert)) : alertWebhookBody(alert), onRetry),
-    ...(ocsf ? { deliverRemediation: (record: OcsfRecord, onRetry: (reason: string) => void) => post((record.metadata as { uid: string }).uid, JSON.stringify(record), onRetry) } : {}),
+    ...(ocsf ? { deliverRemediation: (record: OcsfRecord, onRetry: (reason: string) => void) => post(record.metadata.uid, JSON.stringify(record), onRetry) } : {}),
   };
 }
