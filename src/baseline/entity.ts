@@ -112,6 +112,11 @@ export function dataReadObjects(e: AuditEvent): number {
   return e.resource.type === 'k8s:secrets' ? e.objectCount : 0;
 }
 
+/** Bytes a successful data read returned, where its record says; else 0. */
+export function dataReadBytes(e: AuditEvent): number {
+  return e.bytesOut === undefined || dataReadObjects(e) === 0 ? 0 : e.bytesOut;
+}
+
 /**
  * The aggregate entities a destructive event also counts towards, so that destruction spread thin is seen whole: its
  * principal across every resource type in the environment (objects weighed by criticality, so a database counts for

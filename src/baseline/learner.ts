@@ -1,5 +1,5 @@
 import type { AuditEvent } from '../events/audit-event.js';
-import { aggregateKeys, ANY, dataReadObjects, destructiveObjects, entityKeyOf, isProtectionOff, splitEntityKey, weighted } from './entity.js';
+import { aggregateKeys, ANY, dataReadBytes, dataReadObjects, destructiveObjects, entityKeyOf, isProtectionOff, splitEntityKey, weighted } from './entity.js';
 import { emptyModel, MIN_PEERS, MIN_SEASONAL_DAYS, populationKey, type BaselineModel, type EntityBaseline, type PopulationBaseline, type PrincipalBaseline } from './model.js';
 import { FAILURE_MINUTES, isEnumeration, MinuteCounts, principalKey, READ_MINUTES } from './activity.js';
 import { WindowSet } from './windows.js';
@@ -21,7 +21,8 @@ class PeakLearner {
   /** Principal kind per entity, as first seen: for the peer groups. */
   readonly kinds = new Map<string, string>();
 
-  constructor(private readonly windowsMs: number[], private readonly bucketMs: number[]) {}
+  /** `wide`: counts past 2^32 per bucket (bytes). */
+  constructor(private readonly windowsMs: number[], private readonly bucketMs: number[], private readonly wide = false) {}
 
   /** The entity's baseline, made on first sight (`events` counts every event of it, not only this measure's). */
   entity(key: string, kind: string): EntityBaseline {
@@ -39,7 +40,7 @@ class PeakLearner {
     entity.destructiveEvents++;
     let w = this.windows.get(key);
     if (!w) {
-      w = new WindowSet(this.bucketMs);
+      w = new WindowSet(this.bucketMs, this.wide);
       this.windows.set(key, w);
     }
     w.add(t, n);
@@ -91,6 +92,7 @@ export class BaselineLearner {
   /** Destroyed objects: every entity seen (for its event count), with peaks where it destroyed, and the aggregates. */
   private readonly destroyed: PeakLearner;
   private readonly reads: PeakLearner;
+  private readonly readBytes: PeakLearner;
   private readonly principals = new Map<string, PrincipalBaseline & { reads: MinuteCounts; failures: MinuteCounts }>();
   private eventCount = 0;
   private from = Infinity;
@@ -101,6 +103,7 @@ export class BaselineLearner {
     const bucketMs = WindowSet.bucketSizes(windowsMs);
     this.destroyed = new PeakLearner(windowsMs, bucketMs);
     this.reads = new PeakLearner(windowsMs, bucketMs);
+    this.readBytes = new PeakLearner(windowsMs, bucketMs, true);
   }
 
   observe(e: AuditEvent): void {
@@ -122,7 +125,10 @@ export class BaselineLearner {
       return;
     }
     const read = dataReadObjects(e);
-    if (read > 0) this.reads.add(key, kind, e.time, read);
+    if (read === 0) return;
+    this.reads.add(key, kind, e.time, read);
+    const bytes = dataReadBytes(e);
+    if (bytes > 0) this.readBytes.add(key, kind, e.time, bytes);
   }
 
   /** Its hours, and its read and failure peaks, measured with the counters detection uses for an alert's context. */
@@ -155,6 +161,7 @@ export class BaselineLearner {
     model.entities = destroyed.entities;
     model.population = destroyed.population;
     model.reads = this.reads.result(seasonal, this.populationQuantile);
+    model.readBytes = this.readBytes.result(seasonal, this.populationQuantile);
     return model;
   }
 }

@@ -54,6 +54,8 @@ export interface BaselineModel {
    * counts its data reads there) and per population. Absent in models trained before reads were scored.
    */
   reads?: { entities: Record<string, EntityBaseline>; population: Record<string, PopulationBaseline> };
+  /** The same in bytes, from the data reads whose records say how much they returned. Absent in older models. */
+  readBytes?: { entities: Record<string, EntityBaseline>; population: Record<string, PopulationBaseline> };
 }
 
 /**
@@ -82,6 +84,7 @@ export function writeModel(dir: string, model: BaselineModel): string {
   const sorted = {
     ...model, entities: byKey(model.entities), ...(model.principals ? { principals: byKey(model.principals) } : {}),
     ...(model.reads ? { reads: { entities: byKey(model.reads.entities), population: model.reads.population } } : {}),
+    ...(model.readBytes ? { readBytes: { entities: byKey(model.readBytes.entities), population: model.readBytes.population } } : {}),
   };
   writeFileSync(`${path}.tmp`, `${JSON.stringify(sorted, null, 1)}\n`);
   renameSync(`${path}.tmp`, path);

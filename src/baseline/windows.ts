@@ -15,15 +15,16 @@ export interface WindowSetJson {
 }
 
 export class WindowSet {
-  private readonly counts: Uint32Array;
+  /** Whole counts below 2^32 per bucket; `wide` sets hold any safe integer (bytes). */
+  private readonly counts: Uint32Array | Float64Array;
   /** Per window: the bucket epoch (floor(t / bucketMs)) of the newest bucket. */
   private readonly heads: Float64Array;
   readonly sums: Float64Array;
   /** The latest event time added (for eviction of idle window sets). */
   newestTime = -Infinity;
 
-  constructor(private readonly bucketMs: readonly number[]) {
-    this.counts = new Uint32Array(bucketMs.length * BUCKETS);
+  constructor(private readonly bucketMs: readonly number[], private readonly wide = false) {
+    this.counts = wide ? new Float64Array(bucketMs.length * BUCKETS) : new Uint32Array(bucketMs.length * BUCKETS);
     this.heads = new Float64Array(bucketMs.length).fill(-Infinity);
     this.sums = new Float64Array(bucketMs.length);
   }
@@ -38,8 +39,8 @@ export class WindowSet {
     };
   }
 
-  static fromJSON(bucketMs: readonly number[], json: WindowSetJson): WindowSet {
-    const w = new WindowSet(bucketMs);
+  static fromJSON(bucketMs: readonly number[], json: WindowSetJson, wide = false): WindowSet {
+    const w = new WindowSet(bucketMs, wide);
     if (json.counts.length !== w.counts.length || json.heads.length !== bucketMs.length) {
       throw new Error(`window state has ${json.heads.length} windows, expected ${bucketMs.length}`);
     }
@@ -52,7 +53,7 @@ export class WindowSet {
 
   /** A copy with every count multiplied by `factor` (rounded up, as `weighted` counts): the same windows, weighed. */
   scaled(factor: number): WindowSet {
-    const w = new WindowSet(this.bucketMs);
+    const w = new WindowSet(this.bucketMs, this.wide);
     for (let i = 0; i < this.counts.length; i++) w.counts[i] = Math.ceil(this.counts[i]! * factor);
     w.heads.set(this.heads);
     for (let win = 0; win < this.heads.length; win++) {
@@ -66,6 +67,21 @@ export class WindowSet {
 
   static bucketSizes(windowsMs: readonly number[]): number[] {
     return windowsMs.map((w) => Math.max(1, Math.floor(w / BUCKETS)));
+  }
+
+  /**
+   * Window `w`'s sum as of event time `t`, without advancing it: `sums` holds it as of the last add, and an entity
+   * that has been quiet since then still shows what has slid out of its windows.
+   */
+  sumAsOf(w: number, t: number): number {
+    const epoch = Math.floor(t / this.bucketMs[w]!);
+    const head = this.heads[w]!;
+    if (epoch <= head) return this.sums[w]!;
+    if (head === -Infinity || epoch - head >= BUCKETS) return 0;
+    let sum = this.sums[w]!;
+    const base = w * BUCKETS;
+    for (let s = 1; s <= epoch - head; s++) sum -= this.counts[base + ((head + s) % BUCKETS + BUCKETS) % BUCKETS]!;
+    return sum;
   }
 
   /** Adds `n` at event time `t` to every window and advances them to `t`. */

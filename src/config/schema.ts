@@ -1,15 +1,24 @@
 import { z } from 'zod';
+import { parseBytes } from '../util/bytes.js';
 import { parseDuration } from '../util/duration.js';
 
+/** A whole positive number written with a unit, or bare in the base unit; anything else is `message`. */
+function withUnit(parse: (text: string) => number | undefined, message: string) {
+  return z.union([z.number(), z.string()], { error: message }).transform((v, ctx) => {
+    const n = typeof v === 'number' ? v : parse(v);
+    if (n === undefined || !Number.isSafeInteger(n) || n <= 0) {
+      ctx.addIssue({ code: 'custom', message });
+      return z.NEVER;
+    }
+    return n;
+  });
+}
+
 /** A duration written as "10s", "1m", "1h"; a bare number is milliseconds. */
-const duration = z.union([z.number(), z.string()], { error: 'expected a duration such as 500ms, 10s, 1m, 1h or 7d' }).transform((v, ctx) => {
-  const ms = typeof v === 'number' ? v : parseDuration(v);
-  if (ms === undefined || !Number.isInteger(ms) || ms <= 0) {
-    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 500ms, 10s, 1m, 1h or 7d' });
-    return z.NEVER;
-  }
-  return ms;
-});
+const duration = withUnit(parseDuration, 'expected a duration such as 500ms, 10s, 1m, 1h or 7d');
+
+/** An amount of data written as "500MB" or "2GiB"; a bare number is bytes. */
+const byteSize = withUnit(parseBytes, 'expected a size such as 500MB or 2GiB');
 
 const regex = z.string().refine(
   (s) => {
@@ -166,7 +175,7 @@ export const sinkSpec = z.discriminatedUnion('type', [kafkaSinkSpec, ndjsonSinkS
 export const OUTPUT_TYPES = ['webhook', 'alertmanager', 'slack', 'pagerduty', 'syslog'] as const;
 export type OutputSpec = Extract<z.infer<typeof sinkSpec>, { type: (typeof OUTPUT_TYPES)[number] }>;
 
-const thresholdOverride = z.strictObject({
+const thresholdOverrideFields = {
   /** Only in this environment (default: any). */
   environment: z.string().min(1).optional(),
   /** Glob, e.g. "rds:*". */
@@ -179,7 +188,8 @@ const thresholdOverride = z.strictObject({
   minObjects: z.number().int().min(1).optional(),
   /** Overrides the detector's `criticalScore` where this entry matches. */
   criticalScore: z.number().min(1).optional(),
-});
+};
+const thresholdOverride = z.strictObject({ ...thresholdOverrideFields });
 
 const suppression = z.strictObject({
   /** Only alerts of this detector (default: any). */
@@ -241,12 +251,22 @@ const bulkReadDetectorSpec = z.strictObject({
   tolerance: z.number().min(1).default(2),
   /** Never alert on fewer objects read than this in a window, whatever the baseline. */
   minObjects: z.number().int().min(1).default(200),
+  /**
+   * Where the records say how much a read returned (S3 data events: bytesTransferredOut), the bytes read are scored
+   * too, against their own learned peaks: never alert on less than this in a window. A few huge objects (a database
+   * dump) are a bulk read that the object count misses.
+   */
+  minBytes: byteSize.default(2 ** 30),
   /** Score (observed / threshold) from which a finding can be critical (see type). */
   criticalScore: z.number().min(1).default(2),
   /** Upper bound on entities tracked at once; idle ones are dropped first, then the least recent. */
   maxEntities: z.number().int().min(1000).default(2_000_000),
   /** Thresholds for some environments, data stores (resource types) or principals; later entries win. */
-  overrides: z.array(thresholdOverride).default([]),
+  overrides: z.array(z.strictObject({
+    ...thresholdOverrideFields,
+    /** Overrides the detector's `minBytes` where this entry matches. */
+    minBytes: byteSize.optional(),
+  })).default([]),
 });
 const contextDetectorSpec = z.strictObject({
   /** Protections being disabled, and a principal's first destructive action on a critical type or in a critical environment. */

@@ -1,6 +1,6 @@
 import { DecodeError } from '../errors.js';
 import { OUTCOMES, PRINCIPAL_KINDS, VERBS, type AuditEvent } from '../events/audit-event.js';
-import { auditEventType, decodeEventBatch } from '../events/avro.js';
+import { auditEventType, decodeEventBatch, decodeRawEvent } from '../events/avro.js';
 import { confluentSchemaId, type WriterSchemas } from '../kafka/schema-registry.js';
 import type { DecodeContext, DecodeResult } from './context.js';
 import { isObject, optionalString, parseJson, parseTime, requireString, type JsonObject } from './json.js';
@@ -26,7 +26,11 @@ export function canonicalToEvent(obj: JsonObject): AuditEvent {
   if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) {
     throw new DecodeError('DECODE_BAD_FIELD', `canonical: objectCount must be a non-negative integer, got ${JSON.stringify(count)}`);
   }
-  return {
+  const bytesOut = obj.bytesOut ?? undefined;
+  if (bytesOut !== undefined && (typeof bytesOut !== 'number' || !Number.isSafeInteger(bytesOut) || bytesOut < 0)) {
+    throw new DecodeError('DECODE_BAD_FIELD', `canonical: bytesOut must be a non-negative integer or null, got ${JSON.stringify(bytesOut)}`);
+  }
+  const event: AuditEvent = {
     id: requireString(obj, 'id', 'canonical'),
     time: eventTime(obj.time),
     principal: { id: requireString(principal, 'id', 'canonical principal'), kind: oneOf(principal.kind ?? 'unknown', PRINCIPAL_KINDS, 'principal.kind') },
@@ -39,6 +43,8 @@ export function canonicalToEvent(obj: JsonObject): AuditEvent {
     changeTicket: optionalString(obj.changeTicket) ?? null,
     objectCount: count,
   };
+  if (bytesOut !== undefined) event.bytesOut = bytesOut;
+  return event;
 }
 
 export function decodeCanonicalJson(value: Buffer, _ctx: DecodeContext): DecodeResult {
@@ -68,12 +74,12 @@ export function decodeCanonicalAvro(value: Buffer, ctx: DecodeContext): DecodeRe
   const body = schemaId !== undefined ? value.subarray(5) : value;
   let decoded: unknown;
   try {
-    decoded = auditEventType.fromBuffer(body);
+    decoded = decodeRawEvent(body);
   } catch (err) {
     // A raw body can itself begin with a 0 byte (an empty id string); try it whole before giving up.
     if (body !== value) {
       try {
-        decoded = auditEventType.fromBuffer(value);
+        decoded = decodeRawEvent(value);
       } catch {
         /* report the first error */
       }

@@ -239,11 +239,12 @@ export function cloudTrailRecordToEvent(record: unknown, ctx: DecodeContext): Au
   const params = isObject(record.requestParameters) ? record.requestParameters : undefined;
   const { verb, noun } = cloudTrailVerb(eventName);
   const account = optionalString(record.recipientAccountId) ?? optionalString(identity?.accountId);
-  return {
+  const extra = isObject(record.additionalEventData) ? record.additionalEventData : undefined;
+  const event: AuditEvent = {
     id,
     time,
     principal: principalOf(identity, optionalString(record.userAgent), ctx),
-    action: qualified(eventName, params, isObject(record.additionalEventData) ? record.additionalEventData : undefined, account),
+    action: qualified(eventName, params, extra, account),
     verb,
     resource: { type: resourceType(eventSource, noun), id: findResourceId(record, params) },
     environment: ctx.environmentForAccount(account),
@@ -253,6 +254,11 @@ export function cloudTrailRecordToEvent(record: unknown, ctx: DecodeContext): Au
     // Only state changes are counted by object; walking a read's request would be work nobody uses.
     objectCount: verb === 'read' ? 1 : Math.max(1, countObjects(params)),
   };
+  // S3 data events say how many bytes went out; bulk-read weighs a download by them. Other calls' responses are
+  // metadata, but a read is a read: whatever it returned is kept, and bulk-read counts only data reads.
+  const bytesOut = verb === 'read' ? extra?.bytesTransferredOut : undefined;
+  if (typeof bytesOut === 'number' && Number.isSafeInteger(bytesOut) && bytesOut >= 0) event.bytesOut = bytesOut;
+  return event;
 }
 
 /**

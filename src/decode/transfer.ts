@@ -71,8 +71,9 @@ export class DecodedWriter {
   }
 
   private event(e: AuditEvent): void {
-    // verb (3 bits), principal kind (2), outcome (1), has a change ticket (1).
-    this.byte(VERBS.indexOf(e.verb) | (PRINCIPAL_KINDS.indexOf(e.principal.kind) << 3) | (OUTCOMES.indexOf(e.outcome) << 5) | (e.changeTicket === null ? 0 : 0x40));
+    // verb (3 bits), principal kind (2), outcome (1), has a change ticket (1), has bytesOut (1).
+    this.byte(VERBS.indexOf(e.verb) | (PRINCIPAL_KINDS.indexOf(e.principal.kind) << 3) | (OUTCOMES.indexOf(e.outcome) << 5) | (e.changeTicket === null ? 0 : 0x40)
+      | (e.bytesOut === undefined ? 0 : 0x80));
     this.ensure(8);
     this.buf.writeDoubleLE(e.time, this.at);
     this.at += 8;
@@ -85,6 +86,7 @@ export class DecodedWriter {
     this.interned(e.environment);
     this.interned(e.source);
     if (e.changeTicket !== null) this.interned(e.changeTicket);
+    if (e.bytesOut !== undefined) this.uint(e.bytesOut);
   }
 
   private ensure(n: number): void {
@@ -184,10 +186,12 @@ export class DecodedReader {
     const source = this.interned();
     const changeTicket = flags & 0x40 ? this.interned() : null;
     // The field order of the decoders' own objects, so that detectors see one object shape from either path.
-    return {
+    const event: AuditEvent = {
       id, time, principal: { id: principalId, kind: PRINCIPAL_KINDS[(flags >> 3) & 3]! }, action, verb: VERBS[flags & 7]!,
       resource: { type: resourceType, id: resourceId }, environment, source, outcome: OUTCOMES[(flags >> 5) & 1]!, changeTicket, objectCount,
     };
+    if (flags & 0x80) event.bytesOut = this.uint();
+    return event;
   }
 
   private byte(): number {

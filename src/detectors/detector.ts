@@ -10,6 +10,8 @@ export interface WindowMeasure {
   observed: number;
   baseline: number;
   threshold: number;
+  /** What observed, baseline and threshold count: objects, or bytes (bulk-read, where the records say). */
+  unit: 'objects' | 'bytes';
 }
 
 /** What a detector says about one event: this entity's behaviour, as of this event, is unusual. */

@@ -2,7 +2,8 @@ import type { BaselineModel } from '../baseline/model.js';
 import type { Config, DetectorSpec } from '../config/schema.js';
 import { Criticality } from '../baseline/criticality.js';
 import { volumeSpec, volumeWindows } from '../config/select.js';
-import { DESTROYED, READ, VolumeDetector } from './volume.js';
+import { DESTROYED, VolumeDetector } from './volume.js';
+import { BulkReadDetector } from './bulk-read.js';
 import { ChangeControlDetector } from './change-control.js';
 import { ContextDetector } from './context.js';
 import { ModelDetector } from './model.js';
@@ -20,7 +21,7 @@ const DETECTORS: { [T in DetectorSpec['type']]: DetectorFactory<Extract<Detector
     new VolumeDetector({ spec, measure: DESTROYED, model, criticalEnvironments: config.environments.critical, criticality, runGapMs: config.alerts.incidentGap }),
   // The windows are the ones the model learned, bulk-delete's (its defaults when it is not configured).
   'bulk-read': (spec, config, model, _ae, criticality) =>
-    new VolumeDetector({ spec: { ...spec, windows: volumeWindows(config) }, measure: READ, model, criticalEnvironments: config.environments.critical, criticality, runGapMs: config.alerts.incidentGap }),
+    new BulkReadDetector({ spec: { ...spec, windows: volumeWindows(config) }, model, criticalEnvironments: config.environments.critical, criticality, runGapMs: config.alerts.incidentGap }),
   context: (spec, config, model, _ae, criticality) => new ContextDetector(spec, model, config.environments.critical, criticality),
   model: (spec, config, model, autoencoder, criticality) => (autoencoder ? new ModelDetector(spec, autoencoder, model, config.environments.critical, criticality) : OFF),
 };

@@ -1,10 +1,11 @@
-import { aggregateKeys, ANY, dataReadObjects, destructiveObjects, entityKey, entityKeyOf, splitEntityKey, weighted } from '../baseline/entity.js';
+import { aggregateKeys, ANY, dataReadBytes, dataReadObjects, destructiveObjects, entityKey, entityKeyOf, splitEntityKey, weighted } from '../baseline/entity.js';
 import { populationKey, type BaselineModel, type EntityBaseline, type PopulationBaseline } from '../baseline/model.js';
 import { WindowSet, type WindowSetJson } from '../baseline/windows.js';
 import { ChangeTracker, type Changelogged } from '../state/changelogged.js';
 import type { BulkDeleteSpec, BulkReadSpec, ThresholdOverride } from '../config/schema.js';
 import { AuditwatchError } from '../errors.js';
 import type { AuditEvent, PrincipalKind } from '../events/audit-event.js';
+import { formatBytes } from '../util/bytes.js';
 import { formatDuration } from '../util/duration.js';
 import { globToRegExp } from '../util/glob.js';
 import { utcHour } from '../util/time.js';
@@ -12,6 +13,12 @@ import type { Criticality } from '../baseline/criticality.js';
 import { SEVERITY_RANK, type Detector, type Finding, type Reconfigurable, type Severity } from './detector.js';
 
 const ANY_PRINCIPAL = `${ANY}\u0001`;
+
+/**
+ * A principal destroying this many resource types in one run that it never destroyed in that environment in the
+ * training history is tearing down more than its job: its across-types finding is critical as soon as it crosses.
+ */
+export const NEW_TYPES = 3;
 
 /** A reloaded spec: bulk-read's has no windows of its own (it keeps bulk-delete's). */
 type ReloadedSpec = BulkDeleteSpec | BulkReadSpec;
@@ -52,6 +59,8 @@ interface EntityState {
    */
   leader?: string;
   leaderScale?: number;
+  /** A principal across types: the resource types of this run it never destroyed here in training (see NEW_TYPES). */
+  newTypes?: Set<string>;
 }
 
 /** One entity's state as the changelog holds it; thresholds are recomputed from the config when it returns. */
@@ -61,6 +70,7 @@ interface EntityJson {
   lastDestructive: number;
   runEvents: number;
   runObjects: number;
+  newTypes?: string[];
 }
 
 /** The settings both volume detectors share; bulk-read takes its windows from bulk-delete's (what the model learned). */
@@ -68,22 +78,44 @@ type VolumeSpec = Pick<BulkDeleteSpec, 'windows' | 'tolerance' | 'minObjects' | 
 
 /** What a volume detector counts, and against which learned baselines. */
 export interface VolumeMeasure {
+  /** The detector its findings name. */
   readonly name: 'bulk-delete' | 'bulk-read';
-  /** The event's volume: destroyed objects, or objects read; 0 when the event is none of this detector's business. */
+  /** Its entries in the changelog. */
+  readonly stateName: string;
+  /** The event's volume: destroyed objects, objects read or bytes read; 0 when the event is none of this measure's business. */
   objects(e: AuditEvent): number;
   /** Whether the event also counts towards the aggregates (a principal across types, a type across principals). */
   readonly aggregates: boolean;
   baselines(model: BaselineModel): { entities: Record<string, EntityBaseline>; population: Record<string, PopulationBaseline> };
   /** "deleted" or "read", for reasons. */
   readonly past: string;
+  readonly unit: 'objects' | 'bytes';
+  /** Counts that may pass 2^32 in a bucket (bytes): windows of doubles. */
+  readonly wide: boolean;
+  /** An amount of it, for reasons: "120" or "4.2 GiB". */
+  amount(n: number): string;
+  /** What is counted, for reasons: "s3:object objects", "of s3:object data". */
+  what(resourceType: string): string;
 }
 
+const objectsOf = (resourceType: string): string => (resourceType === ANY ? 'objects (weighed by criticality) of every resource type' : `${resourceType} objects`);
+const NO_READS = { entities: {}, population: {} };
+
 export const DESTROYED: VolumeMeasure = {
-  name: 'bulk-delete', objects: destructiveObjects, aggregates: true, past: 'deleted', baselines: (m) => ({ entities: m.entities, population: m.population }),
+  name: 'bulk-delete', stateName: 'bulk-delete', objects: destructiveObjects, aggregates: true, past: 'deleted', unit: 'objects', wide: false,
+  amount: String, what: objectsOf, baselines: (m) => ({ entities: m.entities, population: m.population }),
 };
 
-const NO_READS = { entities: {}, population: {} };
-export const READ: VolumeMeasure = { name: 'bulk-read', objects: dataReadObjects, aggregates: false, past: 'read', baselines: (m) => m.reads ?? NO_READS };
+export const READ: VolumeMeasure = {
+  name: 'bulk-read', stateName: 'bulk-read', objects: dataReadObjects, aggregates: false, past: 'read', unit: 'objects', wide: false,
+  amount: String, what: objectsOf, baselines: (m) => m.reads ?? NO_READS,
+};
+
+/** Bytes of data read, where the record says (a data read without bytesOut counts only in READ). */
+export const READ_BYTES: VolumeMeasure = {
+  name: 'bulk-read', stateName: 'bulk-read-bytes', objects: dataReadBytes, aggregates: false, past: 'read', unit: 'bytes', wide: true,
+  amount: formatBytes, what: (resourceType) => `of ${resourceType} data`, baselines: (m) => m.readBytes ?? NO_READS,
+};
 
 export interface VolumeOptions {
   spec: VolumeSpec;
@@ -125,9 +157,9 @@ export class VolumeDetector implements Detector, Reconfigurable<ReloadedSpec>, C
   constructor(private readonly opts: VolumeOptions) {
     const { spec, model, measure } = opts;
     this.name = measure.name;
-    this.stateName = measure.name;
+    this.stateName = measure.stateName;
     ({ entities: this.entities, population: this.population } = measure.baselines(model));
-    if (measure === READ) {
+    if (measure.name === 'bulk-read') {
       for (const key of Object.keys(this.entities)) {
         const { principal, environment } = splitEntityKey(key);
         this.readIn.add(`${principal}\u0001${environment}`);
@@ -201,15 +233,19 @@ export class VolumeDetector implements Detector, Reconfigurable<ReloadedSpec>, C
   }
 
   private toJSON(s: EntityState): EntityJson {
-    return { windows: s.windows.toJSON(), runStart: s.runStart, lastDestructive: s.lastDestructive, runEvents: s.runEvents, runObjects: s.runObjects };
+    return {
+      windows: s.windows.toJSON(), runStart: s.runStart, lastDestructive: s.lastDestructive, runEvents: s.runEvents, runObjects: s.runObjects,
+      ...(s.newTypes ? { newTypes: [...s.newTypes] } : {}),
+    };
   }
 
   restoreEntry(key: string, value: unknown): void {
     const v = value as EntityJson;
     // Version -1 never matches: the thresholds are computed from the running config at the entity's next delete.
     this.state.set(key, {
-      windows: WindowSet.fromJSON(this.bucketMs, v.windows), thresholds: UNSET_THRESHOLDS, version: -1,
+      windows: WindowSet.fromJSON(this.bucketMs, v.windows, this.opts.measure.wide), thresholds: UNSET_THRESHOLDS, version: -1,
       runStart: v.runStart, lastDestructive: v.lastDestructive, runEvents: v.runEvents, runObjects: v.runObjects,
+      ...(v.newTypes ? { newTypes: new Set(v.newTypes) } : {}),
     });
     if (v.lastDestructive > this.newest) this.newest = v.lastDestructive;
   }
@@ -260,7 +296,7 @@ export class VolumeDetector implements Detector, Reconfigurable<ReloadedSpec>, C
     // crossed. Otherwise the entity is the story, and its own thresholds judge it.
     const weight = this.opts.criticality.weight(e.resource.type);
     const [acrossTypes, acrossPrincipals] = aggregateKeys(e);
-    const a = this.acrossTypes(e, acrossTypes) ? this.spread(e, key, acrossTypes, ANY, weighted(objects, weight), weight) : null;
+    const a = this.acrossTypes(e, acrossTypes) ? this.spread(e, key, acrossTypes, ANY, weighted(objects, weight), weight, this.isNewType(key)) : null;
     const b = this.spread(e, key, acrossPrincipals, e.resource.type, objects, 1);
     let best = own;
     if (a && (!best || SEVERITY_RANK[a.severity] > SEVERITY_RANK[best.severity])) best = a;
@@ -290,27 +326,35 @@ export class VolumeDetector implements Detector, Reconfigurable<ReloadedSpec>, C
       this.state.set(aggregate, {
         windows: first.windows.scaled(w), thresholds: this.thresholdsFor(e, ANY), version: this.version,
         runStart: first.runStart, lastDestructive: first.lastDestructive, runEvents: first.runEvents, runObjects: weighted(first.runObjects, w),
-        leader: firstKey, leaderScale: w,
+        leader: firstKey, leaderScale: w, ...(this.isNewType(firstKey) ? { newTypes: new Set([sole]) } : {}),
       });
     }
     return true;
   }
 
-  /** Counts the event towards an aggregate; its finding only when the destruction there is spread (see observe). */
-  private spread(e: AuditEvent, key: string, aggregate: string, type: string, n: number, scale: number): Finding | null {
+  /** Whether the principal never destroyed this entity's resource type in its environment in the training history. */
+  private isNewType(key: string): boolean {
+    return !this.entities[key]?.peaks.some((p) => p > 0);
+  }
+
+  /**
+   * Counts the event towards an aggregate; its finding only when the destruction there is spread (see observe).
+   * `newType`: across types, the event's resource type is one the principal never destroyed here.
+   */
+  private spread(e: AuditEvent, key: string, aggregate: string, type: string, n: number, scale: number, newType = false): Finding | null {
     const agg = this.add(e, aggregate, type, n);
-    const leader = this.leaderOf(agg, key, scale);
+    if (newType) (agg.newTypes ??= new Set()).add(e.resource.type);
+    const leader = this.leaderOf(agg, key, scale, e.time);
     // One entity holding half of every window: not spread, and not worth scoring (a bulk job's every event).
     const sums = agg.windows.sums;
-    const lead = leader.windows.sums;
     const leadScale = agg.leaderScale ?? 1;
     let spreadSomewhere = false;
-    for (let w = 0; w < sums.length && !spreadSomewhere; w++) spreadSomewhere = lead[w]! * leadScale * 2 < sums[w]!;
+    for (let w = 0; w < sums.length && !spreadSomewhere; w++) spreadSomewhere = leader.windows.sumAsOf(w, e.time) * leadScale * 2 < sums[w]!;
     if (!spreadSomewhere) return null;
     const f = this.judge(e, aggregate, type, agg);
     if (!f) return null;
     const w = this.opts.spec.windows.indexOf(f.windowMs);
-    if (leader.windows.sums[w]! * (agg.leaderScale ?? 1) * 2 >= agg.windows.sums[w]!) return null;
+    if (leader.windows.sumAsOf(w, e.time) * leadScale * 2 >= agg.windows.sums[w]!) return null;
     // What is going on now must cross by itself: a window still holding an incident that paused (its run ended)
     // is that incident's aftermath, which its own entities already reported.
     if (agg.runObjects * f.score < agg.windows.sums[w]!) return null;
@@ -318,14 +362,15 @@ export class VolumeDetector implements Detector, Reconfigurable<ReloadedSpec>, C
   }
 
   /**
-   * The entity that contributes most to an aggregate, as far as the events seen tell (its longest window's sum when
-   * it last counted): `key`, which just counted, takes the lead when its sum passes the leader's.
+   * The entity that contributes most to an aggregate, as far as the events seen tell (its longest window's sum as of
+   * now: a leader quiet for a while has less in it than when it last counted): `key`, which just counted, takes the
+   * lead when its sum passes the leader's.
    */
-  private leaderOf(agg: EntityState, key: string, scale: number): EntityState {
+  private leaderOf(agg: EntityState, key: string, scale: number, t: number): EntityState {
     const mine = this.state.get(key)!;
     const last = this.opts.spec.windows.length - 1;
     const current = agg.leader === undefined ? undefined : this.state.get(agg.leader);
-    if (!current || agg.leader === key || mine.windows.sums[last]! * scale >= current.windows.sums[last]! * (agg.leaderScale ?? 1)) {
+    if (!current || agg.leader === key || mine.windows.sums[last]! * scale >= current.windows.sumAsOf(last, t) * (agg.leaderScale ?? 1)) {
       agg.leader = key;
       agg.leaderScale = scale;
       return mine;
@@ -342,7 +387,7 @@ export class VolumeDetector implements Detector, Reconfigurable<ReloadedSpec>, C
   private add(e: AuditEvent, key: string, resourceType: string, objects: number): EntityState {
     let s = this.state.get(key);
     if (!s) {
-      s = { windows: new WindowSet(this.bucketMs), thresholds: this.thresholdsFor(e, resourceType), version: this.version, runStart: e.time, lastDestructive: e.time, runEvents: 0, runObjects: 0 };
+      s = { windows: new WindowSet(this.bucketMs, this.opts.measure.wide), thresholds: this.thresholdsFor(e, resourceType), version: this.version, runStart: e.time, lastDestructive: e.time, runEvents: 0, runObjects: 0 };
       this.state.set(key, s);
     } else if (s.version !== this.version) {
       s.thresholds = this.thresholdsFor(e, resourceType);
@@ -352,6 +397,7 @@ export class VolumeDetector implements Detector, Reconfigurable<ReloadedSpec>, C
       s.runStart = e.time;
       s.runEvents = 0;
       s.runObjects = 0;
+      s.newTypes = undefined;
     }
     s.lastDestructive = Math.max(s.lastDestructive, e.time);
     s.runEvents++;
@@ -420,21 +466,25 @@ export class VolumeDetector implements Detector, Reconfigurable<ReloadedSpec>, C
     // half of it (spread() checked that): no baseline makes it ordinary, and only coordination explains it (the
     // many-identities attack, each identity under its own threshold). Critical as soon as it crosses at all.
     const unprecedentedSpread = acrossPrincipals && !own && measure === DESTROYED;
-    const inCritical = (bestScore >= criticalScore || unprecedentedSpread) && this.opts.criticalEnvironments.includes(e.environment);
+    // Likewise one principal tearing down several types it never destroyed here: more than its job, whatever its volume.
+    const newTypes = s.newTypes?.size ?? 0;
+    const unprecedentedBreadth = newTypes >= NEW_TYPES;
+    const inCritical = (bestScore >= criticalScore || unprecedentedSpread || unprecedentedBreadth) && this.opts.criticalEnvironments.includes(e.environment);
     // A bulk read is critical only from a principal that never read this environment's data.
-    const critical = inCritical && (measure !== READ || !this.readIn.has(`${e.principal.id}\u0001${e.environment}`));
+    const critical = inCritical && (measure.name !== 'bulk-read' || !this.readIn.has(`${e.principal.id}\u0001${e.environment}`));
     const severity: Severity = critical ? 'critical' : 'warning';
     const window = formatDuration(spec.windows[best]!);
     const observed = s.windows.sums[best]!;
     const { principal } = splitEntityKey(key);
     const who = principal === ANY ? 'all principals together' : e.principal.id;
-    const what = resourceType === ANY ? 'objects (weighed by criticality) of every resource type' : `${resourceType} objects`;
+    const what = measure.what(resourceType);
+    const amount = measure.amount;
     const baseline = own
       ? seasonal && own.hourly
-        ? `${principal === ANY ? 'their' : 'this principal\'s'} learned peak here around ${String(hour).padStart(2, '0')}:00 UTC is ${bestExpected} per ${window} (the peak at any hour is ${own.peaks[this.windowIndex[best]!]})`
-        : `${principal === ANY ? 'their' : 'this principal\'s'} learned peak here is ${bestExpected} per ${window}`
+        ? `${principal === ANY ? 'their' : 'this principal\'s'} learned peak here around ${String(hour).padStart(2, '0')}:00 UTC is ${amount(bestExpected)} per ${window} (the peak at any hour is ${amount(own.peaks[this.windowIndex[best]!]!)})`
+        : `${principal === ANY ? 'their' : 'this principal\'s'} learned peak here is ${amount(bestExpected)} per ${window}`
       : population
-        ? `no history for this principal on ${resourceType} in ${e.environment}; ${peers ? `other ${e.principal.kind} principals'` : 'others\''} peak there is ${bestExpected} per ${window} (p${Math.round(model.populationQuantile * 100)} of ${population.entities} entities)`
+        ? `no history for this principal on ${resourceType} in ${e.environment}; ${peers ? `other ${e.principal.kind} principals'` : 'others\''} peak there is ${amount(bestExpected)} per ${window} (p${Math.round(model.populationQuantile * 100)} of ${population.entities} entities)`
         : `no history for ${principal === ANY ? 'anyone' : 'this principal'} on ${resourceType} in ${e.environment}, and nobody ${measure.past} ${resourceType} there in the training history`;
     return {
       detector: this.name,
@@ -443,14 +493,16 @@ export class VolumeDetector implements Detector, Reconfigurable<ReloadedSpec>, C
       score: Math.round(bestScore * 100) / 100,
       severity,
       windowMs: spec.windows[best]!,
-      reason: `${observed} ${what} ${measure.past} in ${window} by ${who} in ${e.environment}; ${baseline}; ` +
-        `threshold ${Math.round(bestThreshold * 10) / 10} (peak × ${tolerance}, at least ${+minObjects.toFixed(2)}${weight !== 1 ? `: ${resourceType === e.resource.type && weight !== this.opts.criticality.weight(resourceType) ? e.action : resourceType} has criticality ${weight}` : ''})`,
+      reason: `${amount(observed)} ${what} ${measure.past} in ${window} by ${who} in ${e.environment}; ${baseline}; ` +
+        `threshold ${amount(Math.round(bestThreshold * 10) / 10)} (peak × ${tolerance}, at least ${amount(+minObjects.toFixed(2))}${weight !== 1 ? `: ${resourceType === e.resource.type && weight !== this.opts.criticality.weight(resourceType) ? e.action : resourceType} has criticality ${weight}` : ''})` +
+        (unprecedentedBreadth ? `; ${newTypes} of the resource types in this run were never destroyed by this principal here before` : ''),
       firstEventTime: s.runStart,
       eventCount: s.runEvents,
-      objectCount: s.runObjects,
+      // Measured in bytes, the run's volume is no object count: its reads are (one object each where bytes are said).
+      objectCount: measure.unit === 'bytes' ? s.runEvents : s.runObjects,
       windows: spec.windows.map((windowMs, w) => {
         const expected = expectedIn(w);
-        return { windowMs, observed: s.windows.sums[w]!, baseline: expected, threshold: Math.round(Math.max(expected * tolerance, minObjects) * 100) / 100 };
+        return { windowMs, observed: s.windows.sums[w]!, baseline: expected, threshold: Math.round(Math.max(expected * tolerance, minObjects) * 100) / 100, unit: measure.unit };
       }),
     };
   }

@@ -24,4 +24,9 @@ export interface AuditEvent {
   changeTicket: string | null;
   /** Objects the call addressed: TerminateInstances with 60 ids is 60. Detectors count successful calls only. */
   objectCount: number;
+  /**
+   * Bytes of data a read returned, where the record says (CloudTrail's additionalEventData.bytesTransferredOut, a
+   * canonical producer's bytesOut); absent otherwise. bulk-read scores it next to the objects read.
+   */
+  bytesOut?: number;
 }

@@ -11,19 +11,41 @@ function loadType(file: string): avro.Type {
 }
 
 export const auditEventType = loadType('audit-event.avsc');
+/** The fields added to the event schema since events were first written as raw Avro, in the order they came. */
+const ADDED_EVENT_FIELDS = ['bytesOut'] as const;
 export const alertType = loadType('alert.avsc');
 /** The fields added to the alert schema since alerts were first written as raw Avro, in the order they came. */
 const ADDED_ALERT_FIELDS = ['windows', 'closed'] as const;
+
+/** Reads what `type` wrote before `added` were in its schema, through Avro schema resolution (their defaults). */
+function olderSchemaResolver(type: avro.Type, added: readonly string[]): avro.Resolver {
+  const schema = type.schema() as { fields: Array<{ name: string }> };
+  return type.createResolver(avro.Type.forSchema({ ...schema, fields: schema.fields.filter((f) => !added.includes(f.name)) } as avro.Schema));
+}
 
 /**
  * Alerts written before ADDED_ALERT_FIELDS were added (raw Avro carries no schema): read through Avro schema
  * resolution, the new fields from their defaults. Alerts written with a registry carry their schema id instead.
  */
-export const alertFromOlderSchema = (() => {
-  const schema = alertType.schema() as { fields: Array<{ name: string }> };
-  const older = avro.Type.forSchema({ ...schema, fields: schema.fields.filter((f) => !(ADDED_ALERT_FIELDS as readonly string[]).includes(f.name)) } as avro.Schema);
-  return alertType.createResolver(older);
-})();
+export const alertFromOlderSchema = olderSchemaResolver(alertType, ADDED_ALERT_FIELDS);
+const eventFromOlderSchema = olderSchemaResolver(auditEventType, ADDED_EVENT_FIELDS);
+
+/**
+ * A raw canonical Avro event, written with this schema or with the one before ADDED_EVENT_FIELDS (a producer or an
+ * instance not upgraded yet). The older body is always shorter than the current schema needs, so the two never
+ * read the same bytes differently: a body that fails the first way is tried the second.
+ */
+export function decodeRawEvent(body: Buffer): unknown {
+  try {
+    return auditEventType.fromBuffer(body);
+  } catch (err) {
+    try {
+      return auditEventType.fromBuffer(body, eventFromOlderSchema);
+    } catch {
+      throw err;
+    }
+  }
+}
 /**
  * Many events in one record, as the repartition topic carries them: a 4-byte big-endian count, then each event as
  * a 4-byte length and its Avro body. Framed by hand rather than as an Avro array: an array's item count comes
@@ -54,7 +76,7 @@ export function decodeEventBatch(value: Buffer): unknown[] {
     if (at + 4 > value.length) throw new Error(`event ${i}: truncated length`);
     const length = value.readUInt32BE(at);
     if (at + 4 + length > value.length) throw new Error(`event ${i}: truncated body`);
-    events[i] = auditEventType.fromBuffer(value.subarray(at + 4, at + 4 + length));
+    events[i] = decodeRawEvent(value.subarray(at + 4, at + 4 + length));
     at += 4 + length;
   }
   if (at !== value.length) throw new Error(`${value.length - at} bytes after the last event`);

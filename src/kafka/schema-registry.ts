@@ -72,7 +72,9 @@ export class SchemaRegistryClient implements WriterSchemas {
 
   /** Registers a schema under a subject (or finds it there) and returns its id. */
   async register(subject: string, schema: avro.Type): Promise<number> {
-    const res = await this.request('POST', `/subjects/${encodeURIComponent(subject)}/versions`, JSON.stringify({ schema: JSON.stringify(schema.schema()) }));
+    // With its defaults (exportAttrs): without them the registry sees every field added since as breaking
+    // compatibility, and the next release's schema would be refused.
+    const res = await this.request('POST', `/subjects/${encodeURIComponent(subject)}/versions`, JSON.stringify({ schema: JSON.stringify(schema.schema({ exportAttrs: true })) }));
     if (res.status >= 500) throw unavailable(`POST /subjects/${subject}/versions: HTTP ${res.status}`);
     const body = (await res.json().catch(() => ({}))) as { id?: unknown; message?: unknown };
     if (!res.ok || typeof body.id !== 'number') {

@@ -13,7 +13,7 @@ import { decodeContextFrom } from '../decode/index.js';
 import type { Detector, Reconfigurable } from '../detectors/detector.js';
 import type { Alert } from '../alerts/alert.js';
 import type { Suppression } from '../config/schema.js';
-import type { Changelogged } from '../state/changelogged.js';
+import type { Changelogged, ComposedState } from '../state/changelogged.js';
 import { DetectionTasks, type DetectionTask } from './tasks.js';
 import type { Autoencoder } from '../model/autoencoder.js';
 import { FeatureExtractor } from '../model/features.js';
@@ -91,7 +91,7 @@ export function buildDetectionPipeline(opts: DetectionOptions) {
     const policy = new AlertPolicy(running, suppressionObserver);
     const freezes = new FreezeStage(running, (alert) => dispatcher.decide(alert));
     const detectors = buildDetectors(running, model, opts.autoencoder ?? null);
-    const state = [...detectors.filter(isChangelogged), policy];
+    const state = [...detectors.flatMap(stateOf), policy];
     const changes = opts.changes;
     const context = new ContextSignals(model, running.environments.critical, changes && ((ticket) => changes.backs(ticket)));
     return {
@@ -158,8 +158,10 @@ export function buildDetectionPipeline(opts: DetectionOptions) {
   return { pipeline, dispatcher, sinks, audit, reconfigure, tasks, decodeContext: () => parts.decode };
 }
 
-function isChangelogged(d: Detector): d is Detector & Changelogged {
-  return typeof (d as Partial<Changelogged>).entryOf === 'function';
+/** A detector's changelogged state: itself, or the parts it is made of, or none. */
+function stateOf(d: Detector): Changelogged[] {
+  if (typeof (d as Partial<Changelogged>).entryOf === 'function') return [d as Detector & Changelogged];
+  return (d as Partial<ComposedState>).stateParts?.() ?? [];
 }
 
 /** Keys a running pipeline cannot change: connections, topics, outputs and the model. */

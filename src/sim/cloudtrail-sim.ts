@@ -1,4 +1,5 @@
 import { between, pick, rng, seedOf } from './random.js';
+import { transferred } from './objects.js';
 
 /** The simulated organisation's accounts; the default and demo configs map them to environments. */
 export const SIM_ACCOUNTS = { production: '111111111111', staging: '222222222222' } as const;
@@ -68,6 +69,7 @@ class Recorder {
       userAgent: who.kind === 'user' ? 'aws-cli/2.15.0' : 'aws-sdk-go-v2/1.24.0',
       requestParameters: params,
       responseElements: null,
+      ...(failed ? {} : transferred(name, params)),
       ...(failed ? { errorCode: 'AccessDenied', errorMessage: 'simulated denial' } : {}),
       requestID: `${h}-req-${n}`,
       eventID: `${h}-0000-4000-8000-${n}`,

@@ -1,4 +1,5 @@
 import { between, pick, rng, seedOf } from './random.js';
+import { transferred } from './objects.js';
 import { SIM_ACCOUNTS, type CloudTrailRecord } from './cloudtrail-sim.js';
 import { HELM_DEPLOYER, K8S_NAMESPACES, K8sRecorder, type K8sAuditRecord } from './kubernetes-sim.js';
 
@@ -34,10 +35,10 @@ export interface ApprovedChangeLabel {
 }
 
 export type IncidentKind = 'maintenance-to-prod' | 'stolen-credentials-bucket-wipe' | 'slow-drip' | 'human-destroys-databases' | 'leaked-ci-credential' | 'helm-uninstall-prod'
-  | 'exfiltration' | 'ssec-ransomware' | 'retention-removal' | 'spread-teardown' | 'many-identities';
+  | 'exfiltration' | 'ssec-ransomware' | 'retention-removal' | 'spread-teardown' | 'many-identities' | 'exfiltration-large-objects';
 export const INCIDENT_KINDS: readonly IncidentKind[] = [
   'maintenance-to-prod', 'stolen-credentials-bucket-wipe', 'slow-drip', 'human-destroys-databases', 'leaked-ci-credential', 'helm-uninstall-prod',
-  'exfiltration', 'ssec-ransomware', 'retention-removal', 'spread-teardown', 'many-identities',
+  'exfiltration', 'ssec-ransomware', 'retention-removal', 'spread-teardown', 'many-identities', 'exfiltration-large-objects',
 ];
 
 /** A simulated record of either stream: CloudTrail, or a Kubernetes audit event. */
@@ -68,7 +69,7 @@ class Writer {
     this.records.push({
       eventVersion: '1.08', eventID: id, eventTime: new Date(Math.floor(t / 1000) * 1000).toISOString().replace('.000Z', 'Z'),
       eventSource: `${source}.amazonaws.com`, eventName: name, awsRegion: 'us-east-1', sourceIPAddress: this.ip,
-      userAgent: 'aws-cli/2.15.0', userIdentity: this.who, requestParameters: params, responseElements: null,
+      userAgent: 'aws-cli/2.15.0', userIdentity: this.who, requestParameters: params, responseElements: null, ...transferred(name, params),
       requestID: `req-${id}`, readOnly: /^(Get|List|Describe)/.test(name), eventType: 'AwsApiCall', managementEvent: true, recipientAccountId: PROD,
     });
     if (counts) this.destructive.push(id);
@@ -179,6 +180,19 @@ export function simulateIncident(kind: IncidentKind, at: number, seed: number): 
         w.call(t, 's3', 'GetObject', { bucketName: 'production-customer-data', key: `c/${i}` }, true);
       }
       return label(kind, `arn:aws:iam::${PROD}:user/${name}`, w, false, { destructive: false, targetSeconds: 60 });
+    }
+    case 'exfiltration-large-objects': {
+      // A service's credentials used to download database dumps: a few dozen objects of gigabytes each, far under
+      // any object-count threshold; only the bytes tell.
+      const name = pick(r, ['app-orders', 'app-billing', 'app-search']);
+      const w = new Writer(tag, identity('role', name), '203.0.113.41');
+      let t = at;
+      w.call(t, 's3', 'ListObjects', { bucketName: 'production-backups' });
+      for (let i = between(r, 20, 40); i > 0; i--) {
+        t += between(r, 10_000, 30_000);
+        w.call(t, 's3', 'GetObject', { bucketName: 'production-backups', key: `db/orders-${i}.dump` }, true);
+      }
+      return label(kind, `arn:aws:iam::${PROD}:role/${name}`, w, false, { destructive: false, targetSeconds: 60 });
     }
     case 'ssec-ransomware': {
       // The 2025 campaign: objects rewritten in place under the attacker's own key (SSE-C), then a one-day expiry.

@@ -1,4 +1,5 @@
 import { between, rng, seedOf } from './random.js';
+import { transferred } from './objects.js';
 import { SIM_ACCOUNTS, type CloudTrailRecord } from './cloudtrail-sim.js';
 
 const DAY = 86_400_000;
@@ -10,7 +11,8 @@ const HOUR = 3_600_000;
  * - a nightly export that reads a whole production bucket (a bulk read, every night);
  * - an admin's occasional sync, reading a few hundred objects twice a week by hand;
  * - a Terraform destroy of a staging stack, several resource types at once, three days a week;
- * - expiring lifecycle rules on scratch buckets, set every morning by a platform role (retention removed, routinely).
+ * - expiring lifecycle rules on scratch buckets, set every morning by a platform role (retention removed, routinely);
+ * - a restore test that downloads the night's database dumps, gigabytes each (a bulk read by bytes, every night).
  */
 export function simulateLookAlikes(opts: { seed: number; from: number; to: number }): CloudTrailRecord[] {
   const records: CloudTrailRecord[] = [];
@@ -25,7 +27,7 @@ export function simulateLookAlikes(opts: { seed: number; from: number; to: numbe
     records.push({
       eventVersion: '1.08', eventID: id, eventTime: new Date(Math.floor(t / 1000) * 1000).toISOString().replace('.000Z', 'Z'), eventSource: `${source}.amazonaws.com`,
       eventName: name, awsRegion: 'us-east-1', sourceIPAddress: '10.0.0.9', userAgent: 'aws-sdk-go/1.50', userIdentity, requestParameters: params,
-      responseElements: null, requestID: `req-${id}`, readOnly: /^(Get|List|Describe)/.test(name), eventType: 'AwsApiCall', managementEvent: !name.endsWith('Object'), recipientAccountId: account,
+      responseElements: null, ...transferred(name, params), requestID: `req-${id}`, readOnly: /^(Get|List|Describe)/.test(name), eventType: 'AwsApiCall', managementEvent: !name.endsWith('Object'), recipientAccountId: account,
     });
   };
   for (let day = Math.floor(opts.from / DAY) * DAY; day < opts.to; day += DAY) {
@@ -55,6 +57,9 @@ export function simulateLookAlikes(opts: { seed: number; from: number; to: numbe
       add(day + 6 * HOUR + between(r, 0, 600) * 1000, env, { kind: 'role', name: 'platform-janitor' }, 's3', 'PutBucketLifecycle',
         { bucketName: `${env}-scratch`, LifecycleConfiguration: { Rule: { ID: 'expire-scratch', Status: 'Enabled', Filter: { Prefix: '' }, Expiration: { Days: 7 } } } });
     }
+    // The restore test: the night's dumps downloaded and checked, after the backup job.
+    t = day + 3 * HOUR + between(r, 0, 600) * 1000;
+    for (let i = between(r, 10, 20); i > 0; i--) add((t += between(r, 15_000, 45_000)), 'production', { kind: 'role', name: 'restore-tester' }, 's3', 'GetObject', { bucketName: 'production-backups', key: `db/${day / DAY}-${i}.dump` });
   }
   return records;
 }

@@ -93,11 +93,11 @@ export function detectionFinding(alert: Alert): OcsfRecord {
           anomaly_analyses: [{
             analysis_targets: [{ name: entity, type: 'principal × environment × resource type' }],
             anomalies: windows.map((w) => ({
-              observation_parameter: `objects per ${formatDuration(w.windowMs)}`, observation_type: 'count',
+              observation_parameter: `${w.unit} per ${formatDuration(w.windowMs)}`, observation_type: w.unit === 'bytes' ? 'volume' : 'count',
               observations: [{ value: String(w.observed), timespan: { duration: w.windowMs, type_id: 1, end_time: alert.detectedAt } }],
             })),
             baselines: windows.map((w) => ({
-              observation_parameter: `objects per ${formatDuration(w.windowMs)}`, observation_type: 'learned peak',
+              observation_parameter: `${w.unit} per ${formatDuration(w.windowMs)}`, observation_type: 'learned peak',
               observations: [{ value: String(w.baseline), timespan: { duration: w.windowMs, type_id: 1 } }],
             })),
           }],

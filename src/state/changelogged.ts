@@ -15,6 +15,11 @@ export interface Changelogged {
   restoreEntry(key: string, value: unknown): void;
 }
 
+/** A component made of several Changelogged parts, each under its own name (bulk-read's two measures). */
+export interface ComposedState {
+  stateParts(): Changelogged[];
+}
+
 /** Dirty-key bookkeeping shared by every Changelogged component. */
 export class ChangeTracker {
   private dirty: Set<string> | undefined;

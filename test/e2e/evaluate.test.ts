@@ -35,8 +35,11 @@ describe('auditwatch evaluate', () => {
     // Delete call (SSE-C rewrites, retention removed) is frozen at its first call; spread tear-downs are found.
     expect(row('exfiltration')).toMatchObject({ detected: true, frozen: false, freezeExpected: false, withinTarget: true });
     expect(row('exfiltration').delaySeconds!).toBeLessThanOrEqual(60);
+    // A few dozen dumps of gigabytes each: under every object threshold, found by the bytes they read.
+    expect(row('exfiltration-large-objects')).toMatchObject({ detected: true, frozen: false, freezeExpected: false, withinTarget: true });
+    expect(row('exfiltration-large-objects').delaySeconds!).toBeLessThanOrEqual(60);
     for (const kind of ['ssec-ransomware', 'retention-removal']) expect(row(kind), kind).toMatchObject({ detected: true, severity: 'critical', frozen: true, delayDestructiveEvents: 1 });
-    for (const kind of ['spread-teardown', 'many-identities']) expect(row(kind), kind).toMatchObject({ detected: true, withinTarget: true });
+    for (const kind of ['spread-teardown', 'many-identities']) expect(row(kind), kind).toMatchObject({ detected: true, withinTarget: true, frozen: true });
     // The change-managed migration by a principal new to production: reported under its ticket, never frozen.
     expect((result as unknown as { migration: { frozen: number; infoAlerts: number } }).migration).toMatchObject({ frozen: 0 });
     expect((result as unknown as { migration: { infoAlerts: number } }).migration.infoAlerts).toBeGreaterThan(0);

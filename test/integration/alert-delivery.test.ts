@@ -46,7 +46,7 @@ function alert(id: string, revision: number, severity: Alert['severity'], detect
     id, revision, principal: 'arn:aws:iam::111111111111:role/elb-janitor', principalKind: 'service', environment: 'production',
     resourceType: 'elasticloadbalancing:loadbalancer', severity, score: 3, detector: 'bulk-delete', reason: `revision ${revision}`,
     firstEventTime: detectedAt - 1000, detectedAt, triggerEventId: `e-${revision}`, eventCount: revision + 1, objectCount: revision + 1,
-    action: 'freeze', context: ['production is a critical environment'], contextScore: 4, windows: [{ windowMs: 60_000, observed: 40, baseline: 2, threshold: 10 }], closed: false,
+    action: 'freeze', context: ['production is a critical environment'], contextScore: 4, windows: [{ windowMs: 60_000, observed: 40, baseline: 2, threshold: 10, unit: 'objects' }], closed: false,
   };
 }
 

@@ -19,7 +19,7 @@ import { freePort, startAuditwatch } from '../helpers/run-process.js';
 import { startLocalSchemaRegistry, type LocalSchemaRegistry } from '../helpers/schema-registry.js';
 
 // A producer a release ahead of auditwatch: the canonical schema with a field added, with a default.
-const canonical = auditEventType.schema() as { fields: unknown[] };
+const canonical = auditEventType.schema({ exportAttrs: true }) as { fields: unknown[] };
 const newer = avro.Type.forSchema({ ...canonical, fields: [...canonical.fields, { name: 'bytesTransferred', type: 'long', default: 0 }] } as avro.Schema);
 
 describe('canonical Avro through a real schema registry (Apicurio Registry, its Confluent-compatible API)', () => {
@@ -99,6 +99,9 @@ describe('canonical Avro through a real schema registry (Apicurio Registry, its 
       const alertSchemaId = critical.value!.readUInt32BE(1);
       const alertSchema = await (await fetch(`${registry.url}/schemas/ids/${alertSchemaId}`)).json() as { schema: string };
       expect(avro.Type.forSchema(JSON.parse(alertSchema.schema) as avro.Schema).name).toBe('dev.auditwatch.Alert');
+      // Registered with its defaults: the next release may add a field with a default and still be compatible.
+      const fields = (JSON.parse(alertSchema.schema) as { fields: Array<{ name: string; default?: unknown }> }).fields;
+      expect(fields.find((f) => f.name === 'closed')).toMatchObject({ default: false });
       expect(await (await fetch(`${registry.url}/subjects`)).json()).toEqual(expect.arrayContaining([`${names.input}-value`, `${names.alertsTopic}-value`]));
       // The one record whose schema id the registry does not know: dead-lettered, with that reason; nothing else.
       const letter = await waitFor('the unknown-id record on the dead-letter topic', () => deadLetters.messages[0], 30_000);

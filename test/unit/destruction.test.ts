@@ -103,6 +103,37 @@ describe('spread-out destruction', () => {
     expect(findings.length).toBeGreaterThan(0);
     expect(findings[0]!.entityKey).toBe('svc-a\u0001production\u0001*');
     expect(findings[0]!.reason).toContain('of every resource type');
+    // Types svc-a never destroyed in production: from the third of them, more than its job, and critical.
+    expect(findings[0]!.severity).toBe('warning');
+    const critical = findings.find((f) => f.severity === 'critical')!;
+    expect(critical.event.resource.type).toBe('app:index');
+    expect(critical.reason).toContain('3 of the resource types in this run were never destroyed by this principal here before');
+  });
+
+  it('a tear-down of the types a principal destroys in its history, as wide as usual but larger, stays a warning', () => {
+    const types = ['app:queue', 'app:topic', 'app:cache', 'app:index'];
+    const learner = new BaselineLearner(WINDOWS, 0.95);
+    for (let day = 1; day <= 4; day++) {
+      types.forEach((type, k) => { for (let i = 0; i < 2; i++) learner.observe({ ...del('svc-wide', type, k * 2 + i), time: t0 - day * 86_400_000 + (k * 2 + i) * 1000, id: `h-${day}-${type}-${i}` }); });
+    }
+    const [volume] = buildDetectors(config, learner.model());
+    const findings = types.flatMap((type, k) => Array.from({ length: 5 }, (_, i) => volume!.observe(del('svc-wide', type, k * 5 + i)))).filter((f): f is Finding => !!f);
+    const across = findings.filter((f) => f.entityKey === 'svc-wide\u0001production\u0001*');
+    expect(across.length).toBeGreaterThan(0);
+    expect(across[0]!.severity).toBe('warning');
+  });
+
+  it('an entity that led an aggregate and went quiet does not lead it hours later with what slid out of its windows', () => {
+    const [volume] = buildDetectors(config, trained());
+    // svc-a's own incident: 40 queues at once (its own entity's story, not the aggregate's).
+    for (let i = 0; i < 40; i++) volume!.observe(del('svc-a', 'app:queue', i));
+    // A second type starts svc-a's across-types aggregate, led by the queues.
+    volume!.observe({ ...del('svc-a', 'app:topic', 40), id: 'topic-0' });
+    // Twenty hours later, no queue: three of each of six other types. The morning's queues are in no window any more.
+    const later = (type: string, i: number) => ({ ...del('svc-a', type, i), id: `later-${type}-${i}`, time: t0 + 20 * 3_600_000 + i * 1000 });
+    const types = ['app:topic', 'app:cache', 'app:index', 'app:stream', 'app:function', 'app:bucket'];
+    const findings = types.flatMap((type, k) => Array.from({ length: 3 }, (_, i) => volume!.observe(later(type, k * 3 + i)))).filter((f): f is Finding => !!f);
+    expect(findings.some((f) => f.entityKey === 'svc-a\u0001production\u0001*')).toBe(true);
   });
 
   // Together the four learned services peak at 24 (threshold 36): 24 intruders deleting 2 each make 48.

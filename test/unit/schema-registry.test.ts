@@ -19,7 +19,8 @@ const event = {
   outcome: 'success', changeTicket: null, objectCount: 1,
 };
 // A producer a release ahead: the canonical schema with a field added, with a default (a compatible change).
-const newer = avro.Type.forSchema({ ...(auditEventType.schema() as { fields: unknown[] }), fields: [...(auditEventType.schema() as { fields: unknown[] }).fields, { name: 'bytesTransferred', type: 'long', default: 0 }] } as avro.Schema);
+const current = auditEventType.schema({ exportAttrs: true }) as { fields: unknown[] };
+const newer = avro.Type.forSchema({ ...current, fields: [...current.fields, { name: 'bytesTransferred', type: 'long', default: 0 }] } as avro.Schema);
 const written = confluentFrame(7, newer.toBuffer({ ...event, bytesTransferred: 1234 }));
 const writers = (known: Record<number, avro.Type | string>): WriterSchemas => ({
   lookup: (id) => {
@@ -74,7 +75,7 @@ describe('canonical Avro with a schema registry', () => {
   });
 
   it('alerts on the topic read back whether Confluent-framed or raw, and from before alerts carried windows', () => {
-    const alert: Alert = { id: 'a-1', revision: 0, principal: 'p', principalKind: 'service', environment: 'production', resourceType: 'r', severity: 'critical', score: 3, detector: 'bulk-delete', reason: 'r', firstEventTime: 1, detectedAt: 2, triggerEventId: 'e', eventCount: 1, objectCount: 40, action: 'freeze', context: [], contextScore: 3, windows: [{ windowMs: 60_000, observed: 40, baseline: 2, threshold: 10 }], closed: false };
+    const alert: Alert = { id: 'a-1', revision: 0, principal: 'p', principalKind: 'service', environment: 'production', resourceType: 'r', severity: 'critical', score: 3, detector: 'bulk-delete', reason: 'r', firstEventTime: 1, detectedAt: 2, triggerEventId: 'e', eventCount: 1, objectCount: 40, action: 'freeze', context: [], contextScore: 3, windows: [{ windowMs: 60_000, observed: 40, baseline: 2, threshold: 10, unit: 'objects' }], closed: false };
     expect(decodeAlert(alertType.toBuffer(alert))).toEqual(alert);
     expect(decodeAlert(confluentFrame(3, alertType.toBuffer(alert)))).toEqual(alert);
     const schema = alertType.schema() as { fields: Array<{ name: string }> };

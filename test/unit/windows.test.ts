@@ -30,4 +30,24 @@ describe('event-time sliding windows', () => {
     w.add(t0 + 30_000 + 30_000 / BUCKETS, 1);
     expect(w.sums[0]).toBe(2);
   });
+
+  it('sumAsOf a later time is what the sum would be once advanced there, without advancing; wide sets hold sums past 2^32', () => {
+    const sizes = WindowSet.bucketSizes([10_000, 60_000, 600_000]);
+    const t0 = 1_700_000_000_000;
+    for (let trial = 0; trial < 50; trial++) {
+      const w = new WindowSet(sizes);
+      let t = t0;
+      for (let i = 0; i < 40; i++) w.add((t += Math.floor(Math.abs(Math.sin(trial * 40 + i)) * 20_000)), 1 + (i % 7));
+      const later = t + Math.floor(Math.abs(Math.cos(trial)) * 700_000);
+      const before = Array.from(w.sums);
+      const asOf = [0, 1, 2].map((win) => w.sumAsOf(win, later));
+      expect(Array.from(w.sums)).toEqual(before);
+      w.add(later, 0);
+      expect(asOf).toEqual(Array.from(w.sums));
+    }
+    const wide = new WindowSet(sizes, true);
+    for (let i = 0; i < 3; i++) wide.add(t0, 3e9);
+    expect(wide.sums[0]).toBe(9e9);
+    expect(WindowSet.fromJSON(sizes, wide.toJSON(), true).sumAsOf(0, t0 + 5000)).toBe(9e9);
+  });
 });
