@@ -112,10 +112,14 @@ export class ConsoleState {
         (!filter.detector || a.detector === filter.detector) && (!principal || a.principal.toLowerCase().includes(principal)))
       .sort((a, b) => b.detectedAt - a.detectedAt)
       .slice(0, limit);
+    const freezes = this.gate.active();
+    // The control topic and the audit topic are read apart: an approved freeze can be in force before its approval
+    // is read back. A proposal whose alert is frozen is not waiting, whichever topic said so first.
+    const frozenAlerts = new Set(freezes.map((f) => f.alertId));
     return {
       incidents,
-      freezes: this.gate.active(),
-      proposals: waitingProposals(this.audit).map((p) => p.freeze),
+      freezes,
+      proposals: waitingProposals(this.audit).map((p) => p.freeze).filter((p) => !frozenAlerts.has(p.alertId)),
       tampered: this.gate.tampered,
       seen: { environments: [...new Set(all.map((a) => a.environment))].sort(), detectors: [...new Set(all.map((a) => a.detector))].sort() },
     };
