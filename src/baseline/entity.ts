@@ -1,4 +1,5 @@
 import type { AuditEvent } from '../events/audit-event.js';
+import { OVERWRITE } from './overwrites.js';
 
 /** Principals whose keys are kept at most (a flood of new principals starts the table over). */
 const MAX_KEYED_PRINCIPALS = 100_000;
@@ -77,11 +78,12 @@ export const ANY = '*';
 /**
  * Writes that destroy data without a Delete call, as the CloudTrail decoder qualifies them from the request: an
  * object rewritten under a customer-provided key (SSE-C) or another account's KMS key, which its owner can no longer
- * read (the 2025 ransomware campaign against S3), and an object copied onto itself, an overwrite in place.
+ * read (the 2025 ransomware campaign against S3), and overwrites in place: an object copied onto itself, or written
+ * back by the principal that had just read it (see ReadThenWrite).
  */
 export const DESTRUCTIVE_WRITES: ReadonlySet<string> = new Set([
   'PutObject:SSE-C', 'CopyObject:SSE-C', 'UploadPartCopy:SSE-C', 'CreateMultipartUpload:SSE-C',
-  'PutObject:ForeignKMS', 'CopyObject:ForeignKMS', 'CreateMultipartUpload:ForeignKMS', 'CopyObject:InPlace',
+  'PutObject:ForeignKMS', 'CopyObject:ForeignKMS', 'CreateMultipartUpload:ForeignKMS', 'CopyObject:InPlace', OVERWRITE,
 ]);
 
 /**

@@ -231,9 +231,9 @@ const bulkDeleteDetectorSpec = z.strictObject({
   criticality: z.record(z.string().min(1), z.number().positive()).default({
     'rds:*': 5, 'dynamodb:table': 5, 'dynamodb:backup': 5, 'redshift:*': 5, 'docdb-elastic:*': 5, 's3:bucket': 5, 'kms:*': 5,
     'backup:*': 5, 'ec2:snapshot': 2, 'ec2:volume': 2, 'elasticache:*': 0.5,
-    // Writes that destroy without a Delete, by their qualified action (docs/reference/events.md): an object rewritten
+    // Writes that destroy without a Delete, by their qualified action (docs/design/detection.md): an object rewritten
     // under a key its owner does not hold is as gone as a deleted one, and rarer.
-    'action:*:SSE-C': 5, 'action:*:ForeignKMS': 5, 'action:CopyObject:InPlace': 1,
+    'action:*:SSE-C': 5, 'action:*:ForeignKMS': 5, 'action:CopyObject:InPlace': 1, 'action:PutObject:Overwrite': 1,
   }),
   /** Upper bound on entities tracked at once; idle ones (windows empty) are dropped first, then the least recent. */
   maxEntities: z.number().int().min(1000).default(2_000_000),

@@ -46,6 +46,8 @@ function firstScalar(v: unknown): string | undefined {
 }
 
 function findResourceId(record: JsonObject, params: JsonObject | undefined): string {
+  // An S3 object is its bucket and key: what a responder restores, and what an overwrite in place is matched on.
+  if (typeof params?.bucketName === 'string' && typeof params.key === 'string') return `${params.bucketName}/${params.key}`;
   if (params) {
     // The most specific of the keys present: the lowest rank among the request's own keys.
     let best: string | undefined;

@@ -5,6 +5,7 @@ import type { BaselineLearner } from '../baseline/learner.js';
 import type { Detector, Finding } from '../detectors/detector.js';
 import { destructiveObjects } from '../baseline/entity.js';
 import type { ActivityTracker } from '../baseline/activity.js';
+import { ReadThenWrite } from '../baseline/overwrites.js';
 import type { ContextSignals, RecentActivity } from '../detectors/signals.js';
 import type { AuditEvent } from '../events/audit-event.js';
 import type { FeatureExtractor } from '../model/features.js';
@@ -26,9 +27,11 @@ export class DetectionProcessor implements EventProcessor {
     private readonly freezes: FreezeStage,
     private readonly signals?: { activity: ActivityTracker; context: ContextSignals },
     private readonly changes?: ChangeBook,
+    private readonly overwrites = new ReadThenWrite(),
   ) {}
 
-  process(event: AuditEvent, out: DetectionOutput): void {
+  process(decoded: AuditEvent, out: DetectionOutput): void {
+    const event = this.overwrites.qualify(decoded);
     // Incidents this event's time leaves behind for good go out closed, before its own findings.
     this.policy.advance(event.time, out.alerts);
     const signals = this.signals;
@@ -77,9 +80,11 @@ export class DetectionProcessor implements EventProcessor {
 export class LearningProcessor implements EventProcessor {
   readonly vectors: Float32Array[] = [];
 
-  constructor(private readonly learner: BaselineLearner, private readonly features: FeatureExtractor | undefined) {}
+  constructor(private readonly learner: BaselineLearner, private readonly features: FeatureExtractor | undefined, private readonly overwrites = new ReadThenWrite()) {}
 
-  process(event: AuditEvent): void {
+  process(decoded: AuditEvent): void {
+    // The same qualification detection applies, so that a job that writes back what it reads is learned as it is.
+    const event = this.overwrites.qualify(decoded);
     this.learner.observe(event);
     const v = this.features?.extract(event);
     if (v) this.vectors.push(v);

@@ -35,10 +35,12 @@ export interface ApprovedChangeLabel {
 }
 
 export type IncidentKind = 'maintenance-to-prod' | 'stolen-credentials-bucket-wipe' | 'slow-drip' | 'human-destroys-databases' | 'leaked-ci-credential' | 'helm-uninstall-prod'
-  | 'exfiltration' | 'ssec-ransomware' | 'retention-removal' | 'spread-teardown' | 'many-identities' | 'exfiltration-large-objects';
+  | 'exfiltration' | 'ssec-ransomware' | 'retention-removal' | 'spread-teardown' | 'many-identities' | 'exfiltration-large-objects'
+  | 'overwrite-ransomware';
 export const INCIDENT_KINDS: readonly IncidentKind[] = [
   'maintenance-to-prod', 'stolen-credentials-bucket-wipe', 'slow-drip', 'human-destroys-databases', 'leaked-ci-credential', 'helm-uninstall-prod',
   'exfiltration', 'ssec-ransomware', 'retention-removal', 'spread-teardown', 'many-identities', 'exfiltration-large-objects',
+  'overwrite-ransomware',
 ];
 
 /** A simulated record of either stream: CloudTrail, or a Kubernetes audit event. */
@@ -193,6 +195,21 @@ export function simulateIncident(kind: IncidentKind, at: number, seed: number): 
         w.call(t, 's3', 'GetObject', { bucketName: 'production-backups', key: `db/orders-${i}.dump` }, true);
       }
       return label(kind, `arn:aws:iam::${PROD}:role/${name}`, w, false, { destructive: false, targetSeconds: 60 });
+    }
+    case 'overwrite-ransomware': {
+      // Ransomware that encrypts on the client: each object read, encrypted, written back over itself. No Delete, no
+      // SSE-C header: only the read before the write says the object was there.
+      const name = pick(r, ['erin', 'frank', 'grace', 'heidi']);
+      const w = new Writer(tag, identity('user', name), '198.51.100.91');
+      let t = at;
+      w.call(t, 's3', 'ListObjects', { bucketName: 'production-app-images' });
+      for (let i = between(r, 150, 400); i > 0; i--) {
+        t += between(r, 300, 1200);
+        w.call(t, 's3', 'GetObject', { bucketName: 'production-app-images', key: `img/${i}` });
+        t += between(r, 200, 800);
+        w.call(t, 's3', 'PutObject', { bucketName: 'production-app-images', key: `img/${i}` }, true);
+      }
+      return label(kind, `arn:aws:iam::${PROD}:user/${name}`, w, true, { targetSeconds: 60 });
     }
     case 'ssec-ransomware': {
       // The 2025 campaign: objects rewritten in place under the attacker's own key (SSE-C), then a one-day expiry.

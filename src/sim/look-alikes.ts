@@ -12,7 +12,8 @@ const HOUR = 3_600_000;
  * - an admin's occasional sync, reading a few hundred objects twice a week by hand;
  * - a Terraform destroy of a staging stack, several resource types at once, three days a week;
  * - expiring lifecycle rules on scratch buckets, set every morning by a platform role (retention removed, routinely);
- * - a restore test that downloads the night's database dumps, gigabytes each (a bulk read by bytes, every night).
+ * - a restore test that downloads the night's database dumps, gigabytes each (a bulk read by bytes, every night);
+ * - a config sync that reads and writes back a few dozen objects every hour (overwrites in place, routinely).
  */
 export function simulateLookAlikes(opts: { seed: number; from: number; to: number }): CloudTrailRecord[] {
   const records: CloudTrailRecord[] = [];
@@ -60,6 +61,15 @@ export function simulateLookAlikes(opts: { seed: number; from: number; to: numbe
     // The restore test: the night's dumps downloaded and checked, after the backup job.
     t = day + 3 * HOUR + between(r, 0, 600) * 1000;
     for (let i = between(r, 10, 20); i > 0; i--) add((t += between(r, 15_000, 45_000)), 'production', { kind: 'role', name: 'restore-tester' }, 's3', 'GetObject', { bucketName: 'production-backups', key: `db/${day / DAY}-${i}.dump` });
+    // The config sync: five past every hour, each object read and written back with the new settings.
+    for (let h = 0; h < 24; h++) {
+      t = day + h * HOUR + 300_000;
+      for (let i = between(r, 20, 40); i > 0; i--) {
+        const key = { bucketName: 'production-app-orders', key: `config/${i}.json` };
+        add((t += between(r, 200, 600)), 'production', { kind: 'role', name: 'config-sync' }, 's3', 'GetObject', key);
+        add((t += between(r, 50, 200)), 'production', { kind: 'role', name: 'config-sync' }, 's3', 'PutObject', key);
+      }
+    }
   }
   return records;
 }

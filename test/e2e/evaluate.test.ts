@@ -39,6 +39,8 @@ describe('auditwatch evaluate', () => {
     expect(row('exfiltration-large-objects')).toMatchObject({ detected: true, frozen: false, freezeExpected: false, withinTarget: true });
     expect(row('exfiltration-large-objects').delaySeconds!).toBeLessThanOrEqual(60);
     for (const kind of ['ssec-ransomware', 'retention-removal']) expect(row(kind), kind).toMatchObject({ detected: true, severity: 'critical', frozen: true, delayDestructiveEvents: 1 });
+    // Client-side encryption, each object read and written back over itself: counted from the reads before the writes.
+    expect(row('overwrite-ransomware')).toMatchObject({ detected: true, severity: 'critical', frozen: true, withinTarget: true });
     for (const kind of ['spread-teardown', 'many-identities']) expect(row(kind), kind).toMatchObject({ detected: true, withinTarget: true, frozen: true });
     // The change-managed migration by a principal new to production: reported under its ticket, never frozen.
     expect((result as unknown as { migration: { frozen: number; infoAlerts: number } }).migration).toMatchObject({ frozen: 0 });
