@@ -14,7 +14,11 @@ describe('the incident report for a simulated ELB-style incident', () => {
   const dir = mkdtempSync(join(tmpdir(), 'aw-report-'));
   const incidentAt = Date.parse('2026-01-07T14:00:00Z');
   const from = incidentAt - 2 * 3_600_000;
-  const normal = simulateNormalTraffic({ seed: 21, from, to: incidentAt + 3_600_000 });
+  const traffic = simulateNormalTraffic({ seed: 21, from, to: incidentAt + 3_600_000 });
+  // An object written twice after the restore point: one row of the re-apply list, with its last write.
+  const written = traffic.find((x) => x.eventName === 'PutObject' && x.recipientAccountId === '111111111111' && Date.parse(x.eventTime) > incidentAt)!;
+  const rewritten: typeof written = { ...written, eventID: `${written.eventID}-again`, eventTime: new Date(Date.parse(written.eventTime) + 60_000).toISOString().replace('.000Z', 'Z') };
+  const normal = [...traffic, rewritten];
   const incident = simulateElbIncident({ seed: 21, at: incidentAt, loadBalancers: 120 });
   const lines = [...normal, ...incident].sort((a, b) => Date.parse(a.eventTime) - Date.parse(b.eventTime)).map((r) => JSON.stringify(r));
   const input = join(dir, 'window.ndjson');
@@ -42,6 +46,9 @@ describe('the incident report for a simulated ELB-style incident', () => {
     const resources = new Set(inc.reapply.map((c) => `${c.resourceType} ${c.resourceId}`));
     expect(inc.netChanges).toHaveLength(resources.size);
     expect(inc.netChanges.length).toBeLessThan(inc.reapply.length);
+    // An S3 object is its bucket and key: the twice-written one is one row, and no other object is folded into it.
+    const object = (written.requestParameters as { bucketName: string; key: string });
+    expect(inc.netChanges.find((row) => row.resourceId === `${object.bucketName}/${object.key}`)).toMatchObject({ changes: 2, lastEventId: rewritten.eventID });
     for (const row of inc.netChanges) {
       const calls = inc.reapply.filter((c) => c.resourceType === row.resourceType && c.resourceId === row.resourceId);
       expect(row.changes).toBe(calls.length);
