@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { stringify } from 'yaml';
+import { z } from 'zod';
 import { program } from '../src/cli/main.js';
 import { configSchema } from '../src/config/schema.js';
 import { ERROR_CODES } from '../src/errors.js';
@@ -73,9 +74,11 @@ function typeOf(schema: unknown): string {
   switch (def.type) {
     case 'default': case 'prefault': case 'optional': case 'nullable':
       return typeOf(def.innerType);
-    case 'pipe':
-      // The one transform in the schema turns "10s" into milliseconds.
-      return defOf(def.in).type === 'union' ? 'duration' : typeOf(def.in);
+    case 'pipe': {
+      // The schema's transforms read a number with its unit ("10s", "2GiB"); their input says which.
+      const unit = (z.globalRegistry.get(def.in as z.ZodType) as { unit?: string } | undefined)?.unit;
+      return unit ?? typeOf(def.in);
+    }
     case 'string': return 'string';
     case 'number': return (def.checks as Array<{ _zod: { def: { check: string; format?: string } } }> | undefined)?.some((c) => c._zod.def.format === 'safeint') ? 'integer' : 'number';
     case 'boolean': return 'boolean';
@@ -150,9 +153,23 @@ export function configKeys(): ConfigKey[] {
   return out;
 }
 
+/** A size in the largest binary unit that divides it: what the schema reads back exactly. */
+function formatSize(bytes: number): string {
+  for (const [unit, size] of [['TiB', 2 ** 40], ['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {
+    if (bytes % size === 0) return `${bytes / size}${unit}`;
+  }
+  return `${bytes}B`;
+}
+
+/** A default as the config file would write it: durations and sizes with their units. */
+function written(k: ConfigKey): unknown {
+  if (typeof k.default !== 'number') return k.default;
+  return k.type === 'duration' ? formatDuration(k.default) : k.type === 'size' ? formatSize(k.default) : k.default;
+}
+
 function fmt(k: ConfigKey): string {
   if (k.default === undefined || k.type === 'mapping') return '';
-  if (k.type === 'duration' && typeof k.default === 'number') return `\`${formatDuration(k.default)}\``;
+  if (k.type === 'duration' || k.type === 'size') return `\`${String(written(k))}\``;
   return `\`${JSON.stringify(k.default)}\``;
 }
 
@@ -212,7 +229,7 @@ export function exampleConfig(): string {
     } else if (k.default === undefined) {
       out.push(`${indent}# ${name}: (${k.type})`);
     } else {
-      const value = k.type === 'duration' && typeof k.default === 'number' ? formatDuration(k.default) : k.default;
+      const value = written(k);
       const text = stringify(value, { lineWidth: 0, collectionStyle: Array.isArray(value) && value.some((v) => typeof v === 'object') ? 'block' : 'flow' }).trimEnd();
       if (text.includes('\n')) out.push(`${indent}${hash}${name}:`, ...text.split('\n').map((l) => `${indent}  ${hash}${l}`));
       else out.push(`${indent}${hash}${name}: ${text}`);
@@ -263,7 +280,7 @@ export function cliReference(): string {
     '# Command line', '', GENERATED('src/cli/main.ts'), '',
     'Exit codes: 0 done; 1 a failure, with one line `auditwatch: CODE: reason` (see [error codes](error-codes.md));',
     '2 a bad argument (one line) or a bad config (one line per problem, each naming its key). TIME is ISO-8601 or',
-    'epoch milliseconds; durations are written 500ms, 10s, 1m, 1h or 7d.', '',
+    'epoch milliseconds; durations are written 500ms, 10s, 1m, 1h or 7d; sizes 500MB or 2GiB.', '',
   ];
   const visit = (cmd: CommandLike, prefix: string) => {
     for (const sub of cmd.commands) {

@@ -2,9 +2,12 @@ import { z } from 'zod';
 import { parseBytes } from '../util/bytes.js';
 import { parseDuration } from '../util/duration.js';
 
-/** A whole positive number written with a unit, or bare in the base unit; anything else is `message`. */
-function withUnit(parse: (text: string) => number | undefined, message: string) {
-  return z.union([z.number(), z.string()], { error: message }).transform((v, ctx) => {
+/**
+ * A whole positive number written with a unit, or bare in the base unit; anything else is `message`. `unit` names
+ * what it measures, for the generated reference.
+ */
+function withUnit(unit: 'duration' | 'size', parse: (text: string) => number | undefined, message: string) {
+  return z.union([z.number(), z.string()], { error: message }).meta({ unit }).transform((v, ctx) => {
     const n = typeof v === 'number' ? v : parse(v);
     if (n === undefined || !Number.isSafeInteger(n) || n <= 0) {
       ctx.addIssue({ code: 'custom', message });
@@ -15,10 +18,10 @@ function withUnit(parse: (text: string) => number | undefined, message: string) 
 }
 
 /** A duration written as "10s", "1m", "1h"; a bare number is milliseconds. */
-const duration = withUnit(parseDuration, 'expected a duration such as 500ms, 10s, 1m, 1h or 7d');
+const duration = withUnit('duration', parseDuration, 'expected a duration such as 500ms, 10s, 1m, 1h or 7d');
 
 /** An amount of data written as "500MB" or "2GiB"; a bare number is bytes. */
-const byteSize = withUnit(parseBytes, 'expected a size such as 500MB or 2GiB');
+const byteSize = withUnit('size', parseBytes, 'expected a size such as 500MB or 2GiB');
 
 const regex = z.string().refine(
   (s) => {
