@@ -14,6 +14,7 @@ import { program } from '../src/cli/main.js';
 import { configSchema } from '../src/config/schema.js';
 import { ERROR_CODES } from '../src/errors.js';
 import { Metrics } from '../src/metrics/metrics.js';
+import { formatSize } from '../src/util/bytes.js';
 import { formatDuration } from '../src/util/duration.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
@@ -151,14 +152,6 @@ export function configKeys(): ConfigKey[] {
   const out: ConfigKey[] = [];
   walk(configSchema, [], configSchema.parse({}), docComments(), out);
   return out;
-}
-
-/** A size in the largest binary unit that divides it: what the schema reads back exactly. */
-function formatSize(bytes: number): string {
-  for (const [unit, size] of [['TiB', 2 ** 40], ['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {
-    if (bytes % size === 0) return `${bytes / size}${unit}`;
-  }
-  return `${bytes}B`;
 }
 
 /** A default as the config file would write it: durations and sizes with their units. */

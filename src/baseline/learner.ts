@@ -1,5 +1,5 @@
 import type { AuditEvent } from '../events/audit-event.js';
-import { aggregateKeys, ANY, dataReadBytes, dataReadObjects, destructiveObjects, entityKeyOf, isProtectionOff, splitEntityKey, weighted } from './entity.js';
+import { aggregateKeys, ANY, dataReadObjects, destructiveObjects, entityKeyOf, isProtectionOff, splitEntityKey, weighted } from './entity.js';
 import { emptyModel, MIN_PEERS, MIN_SEASONAL_DAYS, populationKey, type BaselineModel, type EntityBaseline, type PopulationBaseline, type PrincipalBaseline } from './model.js';
 import { FAILURE_MINUTES, isEnumeration, MinuteCounts, principalKey, READ_MINUTES } from './activity.js';
 import { WindowSet } from './windows.js';
@@ -127,8 +127,8 @@ export class BaselineLearner {
     const read = dataReadObjects(e);
     if (read === 0) return;
     this.reads.add(key, kind, e.time, read);
-    const bytes = dataReadBytes(e);
-    if (bytes > 0) this.readBytes.add(key, kind, e.time, bytes);
+    // A data read, so its bytes count where the record gives them (dataReadBytes, without asking again).
+    if (e.bytesOut) this.readBytes.add(key, kind, e.time, e.bytesOut);
   }
 
   /** Its hours, and its read and failure peaks, measured with the counters detection uses for an alert's context. */

@@ -89,9 +89,8 @@ export interface VolumeMeasure {
   baselines(model: BaselineModel): { entities: Record<string, EntityBaseline>; population: Record<string, PopulationBaseline> };
   /** "deleted" or "read", for reasons. */
   readonly past: string;
+  /** Bytes may pass 2^32 in a bucket: their windows hold doubles (see WindowSet). */
   readonly unit: 'objects' | 'bytes';
-  /** Counts that may pass 2^32 in a bucket (bytes): windows of doubles. */
-  readonly wide: boolean;
   /** An amount of it, for reasons: "120" or "4.2 GiB". */
   amount(n: number): string;
   /** What is counted, for reasons: "s3:object objects", "of s3:object data". */
@@ -102,18 +101,18 @@ const objectsOf = (resourceType: string): string => (resourceType === ANY ? 'obj
 const NO_READS = { entities: {}, population: {} };
 
 export const DESTROYED: VolumeMeasure = {
-  name: 'bulk-delete', stateName: 'bulk-delete', objects: destructiveObjects, aggregates: true, past: 'deleted', unit: 'objects', wide: false,
+  name: 'bulk-delete', stateName: 'bulk-delete', objects: destructiveObjects, aggregates: true, past: 'deleted', unit: 'objects',
   amount: String, what: objectsOf, baselines: (m) => ({ entities: m.entities, population: m.population }),
 };
 
 export const READ: VolumeMeasure = {
-  name: 'bulk-read', stateName: 'bulk-read', objects: dataReadObjects, aggregates: false, past: 'read', unit: 'objects', wide: false,
+  name: 'bulk-read', stateName: 'bulk-read', objects: dataReadObjects, aggregates: false, past: 'read', unit: 'objects',
   amount: String, what: objectsOf, baselines: (m) => m.reads ?? NO_READS,
 };
 
 /** Bytes of data read, where the record says (a data read without bytesOut counts only in READ). */
 export const READ_BYTES: VolumeMeasure = {
-  name: 'bulk-read', stateName: 'bulk-read-bytes', objects: dataReadBytes, aggregates: false, past: 'read', unit: 'bytes', wide: true,
+  name: 'bulk-read', stateName: 'bulk-read-bytes', objects: dataReadBytes, aggregates: false, past: 'read', unit: 'bytes',
   amount: formatBytes, what: (resourceType) => `of ${resourceType} data`, baselines: (m) => m.readBytes ?? NO_READS,
 };
 
@@ -141,6 +140,7 @@ export class VolumeDetector implements Detector, Reconfigurable<ReloadedSpec>, C
   readonly changes = new ChangeTracker();
   private readonly state = new Map<string, EntityState>();
   private readonly bucketMs: number[];
+  private readonly wide: boolean;
   private readonly windowIndex: number[];
   private readonly entities: Record<string, EntityBaseline>;
   private readonly population: Record<string, PopulationBaseline>;
@@ -176,6 +176,7 @@ export class VolumeDetector implements Detector, Reconfigurable<ReloadedSpec>, C
       return i;
     });
     this.bucketMs = WindowSet.bucketSizes(spec.windows);
+    this.wide = measure.unit === 'bytes';
   }
 
   private compileOverrides(spec: VolumeSpec | ReloadedSpec): void {
@@ -243,7 +244,7 @@ export class VolumeDetector implements Detector, Reconfigurable<ReloadedSpec>, C
     const v = value as EntityJson;
     // Version -1 never matches: the thresholds are computed from the running config at the entity's next delete.
     this.state.set(key, {
-      windows: WindowSet.fromJSON(this.bucketMs, v.windows, this.opts.measure.wide), thresholds: UNSET_THRESHOLDS, version: -1,
+      windows: WindowSet.fromJSON(this.bucketMs, v.windows, this.wide), thresholds: UNSET_THRESHOLDS, version: -1,
       runStart: v.runStart, lastDestructive: v.lastDestructive, runEvents: v.runEvents, runObjects: v.runObjects,
       ...(v.newTypes ? { newTypes: new Set(v.newTypes) } : {}),
     });
@@ -334,7 +335,7 @@ export class VolumeDetector implements Detector, Reconfigurable<ReloadedSpec>, C
 
   /** Whether the principal never destroyed this entity's resource type in its environment in the training history. */
   private isNewType(key: string): boolean {
-    return !this.entities[key]?.peaks.some((p) => p > 0);
+    return !this.entities[key]?.destructiveEvents;
   }
 
   /**
@@ -387,7 +388,7 @@ export class VolumeDetector implements Detector, Reconfigurable<ReloadedSpec>, C
   private add(e: AuditEvent, key: string, resourceType: string, objects: number): EntityState {
     let s = this.state.get(key);
     if (!s) {
-      s = { windows: new WindowSet(this.bucketMs, this.opts.measure.wide), thresholds: this.thresholdsFor(e, resourceType), version: this.version, runStart: e.time, lastDestructive: e.time, runEvents: 0, runObjects: 0 };
+      s = { windows: new WindowSet(this.bucketMs, this.wide), thresholds: this.thresholdsFor(e, resourceType), version: this.version, runStart: e.time, lastDestructive: e.time, runEvents: 0, runObjects: 0 };
       this.state.set(key, s);
     } else if (s.version !== this.version) {
       s.thresholds = this.thresholdsFor(e, resourceType);

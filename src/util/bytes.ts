@@ -9,7 +9,15 @@ export function parseBytes(text: string): number | undefined {
   return Math.round(Number(m[1]) * UNITS[m[2]!.toLowerCase()]!);
 }
 
-/** 1.5 GiB, 730 KiB, 12 B: binary units, three significant figures at most. */
+/** In the largest binary unit that divides it exactly ("1GiB", "1536KiB"): what parseBytes reads back as it was. */
+export function formatSize(bytes: number): string {
+  for (const [unit, size] of [['TiB', 2 ** 40], ['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {
+    if (bytes % size === 0) return `${bytes / size}${unit}`;
+  }
+  return `${bytes}B`;
+}
+
+/** For reasons: 1.5 GiB, 730 KiB, 12 B; binary units, three significant figures at most. */
 export function formatBytes(n: number): string {
   let value = n;
   for (const unit of ['B', 'KiB', 'MiB', 'GiB', 'TiB']) {

@@ -36,7 +36,12 @@ export function startCommand(args: string[], env: NodeJS.ProcessEnv = {}, metric
     exited,
     waitForLog: (re, from = 0, timeoutMs = 20_000) => waitFor(`a log line matching ${re}`, () => stderr.slice(from).find((l) => re.test(l)), timeoutMs),
     metric: async (name) => {
-      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      // "auditwatch running" is logged before `run` starts its metrics server: a caller may ask in between.
+      const response = await waitFor('the metrics endpoint to answer', () => fetch(`http://127.0.0.1:${metricsPort}/metrics`).catch((err: unknown) => {
+        if ((err as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED') return undefined;
+        throw err;
+      }), 20_000);
+      const text = await response.text();
       return text.split('\n').filter((l) => name.test(l)).reduce((sum, l) => sum + Number(l.split(' ').at(-1)), 0);
     },
   };

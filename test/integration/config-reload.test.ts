@@ -48,8 +48,7 @@ describe('hot reload of a running auditwatch, on a real broker', () => {
     await producer.connect();
     const alerts = await collect(kafka, alertsTopic);
     aw = startAuditwatch(['--config', file, '--model-dir', join(PROJECT_ROOT, 'models')], port);
-    // "auditwatch running" comes before the metrics endpoint listens; this line comes after it.
-    await aw.waitForLog(/metrics and health endpoints up/);
+    await aw.waitForLog(/auditwatch running/);
     let produced = 0;
     const send = async (principal: string) => {
       const messages = burst(principal);

@@ -111,8 +111,7 @@ describe('auditwatch run, as a process on a real broker', () => {
     await admin.createTopics({ topics: [{ topic: later, numPartitions: 2 }], waitForLeaders: true });
     const event = { id: 'later-1', time: Date.now(), principal: { id: 'u', kind: 'human' }, action: 'GetThing', verb: 'read', resource: { type: 't', id: '1' }, environment: 'dev' };
     await producer.send({ topic: later, messages: [{ value: JSON.stringify(event) }] });
-    // "auditwatch running" comes before the metrics endpoint listens; this line comes after it.
-    await aw.waitForLog(/metrics and health endpoints up/);
+    await aw.waitForLog(/auditwatch running/);
     await waitFor('the event decoded', async () => (await aw!.metric(/^auditwatch_events_decoded_total/)) === 1, 30_000);
     aw.child.kill('SIGTERM');
     expect(await aw.exited).toBe(0);
