@@ -88,9 +88,24 @@ function typeOf(schema: unknown): string {
     case 'array': return `list of ${typeOf(def.element)}`;
     case 'record': return `map of ${typeOf(def.keyType)} to ${typeOf(def.valueType)}`;
     case 'object': return 'mapping';
-    case 'union': return (def.options as unknown[]).map(typeOf).join(' or ');
+    case 'union': {
+      const options = def.options as unknown[];
+      // A component list (sinks, detectors, actuators): its options are told apart by `type`, so name those.
+      const types = options.map(componentType);
+      if (types.every((t) => t !== undefined)) return `mapping by type (${types.join(', ')})`;
+      return options.map(typeOf).join(' or ');
+    }
     default: return def.type;
   }
+}
+
+/** The literal `type` of a component's spec (`{ type: 'kafka', … }`), if `schema` is one. */
+function componentType(schema: unknown): string | undefined {
+  const def = defOf(unwrap(schema));
+  const type = def.type === 'object' ? (def.shape as Record<string, unknown>).type : undefined;
+  if (type === undefined) return undefined;
+  const typeDef = defOf(unwrap(type));
+  return typeDef.type === 'literal' && (typeDef.values as unknown[]).length === 1 ? String((typeDef.values as unknown[])[0]) : undefined;
 }
 
 function unwrap(schema: unknown): unknown {

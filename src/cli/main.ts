@@ -143,7 +143,7 @@ export function program(setExit: (code: number) => void = () => {}): Command {
     .action((o) => done(changesCommand(o)));
 
   root.command('deliver')
-    .description('deliver the alerts topic to the configured outputs (webhook, alertmanager) as a process of its own, until SIGTERM')
+    .description('deliver the alerts topic to the configured outputs (webhook, alertmanager, slack, pagerduty, syslog) as a process of its own, until SIGTERM')
     .option('--config <file>', 'YAML config file')
     .action((o) => done(deliverCommand(o)));
 

@@ -106,7 +106,15 @@ const outputCommon = {
   /** Alerts in flight to the endpoint at once (revisions of one alert always one after another, in order). */
   concurrency: z.number().int().min(1).max(256).default(8),
 };
-const httpUrl = z.string().url().refine((u) => /^https?:/.test(u), { message: 'expected an http or https URL' });
+/** One check, so a bad URL is one line: not a URL at all and not http(s) are the same problem to the user. */
+const httpUrl = z.string().refine((u) => {
+  try {
+    const { protocol } = new URL(u);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
+  }
+}, { message: 'expected an http or https URL' });
 
 const webhookSinkSpec = z.strictObject({
   /** Alerts as JSON POSTs signed as Standard Webhooks do (webhook-id, webhook-timestamp, webhook-signature). */
@@ -345,7 +353,7 @@ const webhookActuatorSpec = z.strictObject({
   /** POSTs freeze and unfreeze to an HTTP endpoint, signed as Standard Webhooks do, with a webhook-id the same on every retry. */
   type: z.literal('webhook'),
   /** The endpoint. */
-  url: z.url(),
+  url: httpUrl,
   /** Name of the environment variable that holds the signing secret (`whsec_…` base64, or any string). */
   secretEnv: z.string().min(1).default('AUDITWATCH_WEBHOOK_SECRET'),
   /** Per attempt. */
@@ -360,7 +368,7 @@ const awsIamActuatorSpec = z.strictObject({
   /** Default: AWS_REGION, then AWS_DEFAULT_REGION, then us-east-1 (IAM is global). Credentials: the standard chain. */
   region: z.string().min(1).optional(),
   /** Another IAM API endpoint (e.g. a local one); default: AWS's. */
-  endpoint: z.url().optional(),
+  endpoint: httpUrl.optional(),
   /** Environments whose freezes bind IAM principals. */
   environments: z.array(z.string().min(1)).min(1).default(['production']),
   /** Only principals of these accounts (the credentials' own); empty: any account the credentials reach. */
@@ -549,7 +557,7 @@ export const configSchema = z.strictObject({
       updateEvery: duration.default(30_000),
       /**
        * Where alerts go; every revision of every incident goes to each. kafka and ndjson are written inline; the
-       * outputs (webhook, alertmanager) read the alerts topic as their own consumer group, so a slow or dead endpoint
+       * outputs (webhook, alertmanager, slack, pagerduty, syslog) read the alerts topic as their own consumer group, so a slow or dead endpoint
        * never holds detection back, and commit only after the endpoint accepted.
        */
       sinks: z.array(sinkSpec).default([{ type: 'kafka', topic: 'auditwatch.alerts', format: 'avro' }, { type: 'ndjson', path: '-', format: 'json' }]),

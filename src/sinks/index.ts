@@ -25,7 +25,7 @@ const SINKS: { [T in InlineSpec['type']]: SinkFactory<Extract<InlineSpec, { type
   ndjson: (spec) => new NdjsonSink(spec.path, spec.format),
 };
 
-/** The inline sinks, written as detection emits; outputs (webhook, alertmanager) are not among them. */
+/** The inline sinks, written as detection emits; outputs (webhook, alertmanager, slack, pagerduty, syslog) are not among them. */
 export function buildSinks(specs: Config['alerts']['sinks'], deps: SinkDeps): AlertSink[] {
   return specs.filter((spec): spec is InlineSpec => !isOutput(spec)).map((spec) => (SINKS[spec.type] as SinkFactory<typeof spec>)(spec, deps));
 }

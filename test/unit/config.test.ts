@@ -104,6 +104,9 @@ describe('alert outputs in the config', () => {
     };
     expect(problems({ alerts: { sinks: [{ type: 'kafka', topic: 'a' }, { type: 'pager' }] } })).toEqual([expect.stringMatching(/^config: alerts\.sinks\.1\.type: .*got "pager"/)]);
     expect(problems({ alerts: { sinks: [{ type: 'kafka', topic: 'a' }, { type: 'alertmanager', url: 'ftp://am' }] } })).toEqual([expect.stringMatching(/^config: alerts\.sinks\.1\.url: expected an http or https URL/)]);
+    // Not a URL at all is the same one problem, one line.
+    expect(problems({ alerts: { sinks: [{ type: 'kafka', topic: 'a' }, { type: 'webhook', url: 'not a url', secretEnv: 'S' }] } })).toEqual([expect.stringMatching(/^config: alerts\.sinks\.1\.url: expected an http or https URL \(got "not a url"\)$/)]);
+    expect(problems({ freeze: { actuators: [{ type: 'webhook', url: 'ftp://freeze' }] } })).toEqual([expect.stringMatching(/^config: freeze\.actuators\.0\.url: expected an http or https URL/)]);
     expect(problems({ alerts: { sinks: [{ type: 'alertmanager', url: 'http://am:9093' }] } })).toEqual([expect.stringMatching(/^config: alerts\.sinks\.0\.type: alertmanager is delivered from the alerts topic: add a sink of type kafka/)]);
     // An OCSF topic is not one the outputs can read.
     expect(problems({ alerts: { sinks: [{ type: 'kafka', topic: 'a', format: 'ocsf' }, { type: 'alertmanager', url: 'http://am:9093' }] } })).toEqual([expect.stringMatching(/^config: alerts\.sinks\.1\.type: .*add a sink of type kafka with format avro/)]);
