@@ -28,7 +28,7 @@ async function pass(without: readonly string[]): Promise<{ rate: number }> {
   const config = loadConfig(join(PROJECT_ROOT, 'config', 'simulation.yaml'), {});
   config.detectors = config.detectors.filter((d) => !without.includes(d.type));
   const withModel = !without.includes('model');
-  const { pipeline } = buildDetectionPipeline({ config, model: readModel(models), autoencoder: withModel ? autoencoder : null, metrics: new Metrics(), log: createLogger('error'), sinks: [], partitioned: true });
+  const { pipeline } = buildDetectionPipeline({ config, model: readModel(models), autoencoder: withModel ? autoencoder : null, metrics: new Metrics(), log: createLogger('error'), sinks: [], tasks: { by: 'record' } });
   const t = performance.now();
   for (let i = 0; i < records.length; i += 2000) await pipeline.handle(records.slice(i, i + 2000));
   return { rate: records.length / ((performance.now() - t) / 1000) };

@@ -81,6 +81,7 @@ export function program(setExit: (code: number) => void = () => {}): Command {
     .addOption(new Option('--test-days <n>', 'days of test traffic with the incidents in it').default('2'))
     .option('--config <file>', 'YAML config (default: the simulated organisation, freezes enforced)')
     .option('--out <file>', 'also write the results as JSON')
+    .option('--partitions <n>', 'split detection into the tasks of a topic of n partitions, as `run` does (default 1: one task)')
     .action((o) => done(evaluateCommand(o)));
 
   root.command('demo')

@@ -10,11 +10,11 @@ import { BaselineLearner } from '../baseline/learner.js';
 import type { BaselineModel } from '../baseline/model.js';
 import type { Config } from '../config/schema.js';
 import { decodeContextFrom } from '../decode/index.js';
-import type { Detector, Reconfigurable } from '../detectors/detector.js';
+import type { Detector, Finding, Reconfigurable } from '../detectors/detector.js';
 import type { Alert } from '../alerts/alert.js';
 import type { Suppression } from '../config/schema.js';
 import type { Changelogged, ComposedState } from '../state/changelogged.js';
-import { DetectionTasks, type DetectionTask } from './tasks.js';
+import { DetectionTasks, type DetectionTask, type TaskRoute } from './tasks.js';
 import type { Autoencoder } from '../model/autoencoder.js';
 import { FeatureExtractor } from '../model/features.js';
 import { Criticality } from '../baseline/criticality.js';
@@ -46,10 +46,15 @@ export interface DetectionOptions {
   sinks?: AlertSink[];
   /** The learned model, when the model directory has one (see loadAutoencoder). */
   autoencoder?: Autoencoder | null;
-  /** Wraps the detection processor (a report records every event beside it). */
-  wrap?: (detection: DetectionProcessor) => EventProcessor;
-  /** One detection task per input partition (the live consumer with a state changelog), instead of one for all. */
-  partitioned?: boolean;
+  /** Wraps detection (a report records every event beside it). */
+  wrap?: (detection: EventProcessor) => EventProcessor;
+  /** Every finding of every task, as it is made (a report charts their scores). */
+  onFinding?: (finding: Finding) => void;
+  /**
+   * Detection state split into tasks as `run` splits it (see TaskRoute), instead of one task for every event: the
+   * live consumer with a state changelog, and a replay of a topic, so that it gives the live run's alerts.
+   */
+  tasks?: TaskRoute;
   /** Approved changes (the changes topic, verified): what they cover is reported as info and never frozen. */
   changes?: ChangeBook;
 }
@@ -94,9 +99,11 @@ export function buildDetectionPipeline(opts: DetectionOptions) {
     const state = [...detectors.flatMap(stateOf), policy];
     const changes = opts.changes;
     const context = new ContextSignals(model, running.environments.critical, changes && ((ticket) => changes.backs(ticket)));
+    const processor = new DetectionProcessor(detectors, policy, freezes, { activity: new ActivityTracker(), context }, changes);
+    processor.onFinding = opts.onFinding;
     return {
       detectors, policy, freezes, state, context,
-      processor: new DetectionProcessor(detectors, policy, freezes, { activity: new ActivityTracker(), context }, changes),
+      processor,
       stats: () => detectors.reduce((t, d) => {
         const s = d.stats?.() ?? { tracked: 0, evicted: 0 };
         return { tracked: t.tracked + s.tracked, evicted: t.evicted + s.evicted };
@@ -105,14 +112,14 @@ export function buildDetectionPipeline(opts: DetectionOptions) {
   };
   // Partitioned: one task per input partition, dropped and restored as partitions move (scale-out with a changelog).
   // Otherwise one task sees every event, whatever partition it came from.
-  const tasks = opts.partitioned ? new DetectionTasks(buildTask) : undefined;
+  const tasks = opts.tasks ? new DetectionTasks(buildTask, opts.tasks) : undefined;
   const single = tasks ? undefined : buildTask();
   const liveTasks = (): BuiltTask[] => (tasks ? tasks.all() : [single!]);
   const parts = {
     admission: new EventAdmission({ maxFutureSkewMs: config.admission.maxFutureSkew, dedupeWindow: config.admission.dedupeWindow }),
     stats: () => (tasks ?? single!).stats(),
     decode: decodeContextFrom(config, registry),
-    processor: tasks ?? (opts.wrap ?? ((d: DetectionProcessor): EventProcessor => d))(single!.processor),
+    processor: opts.wrap ? opts.wrap(tasks ?? single!.processor) : (tasks ?? single!.processor),
     sinks,
     dispatcher,
     deadLetter: producer ? new KafkaDeadLetterSink(producer, config.deadLetter.topic, log.child({ component: 'dead-letter' })) : new LogDeadLetterSink(log),

@@ -4,6 +4,7 @@ import type { DetectionProcessor } from './processors.js';
 import type { EventProcessor } from './pipeline.js';
 import type { SourceRecord } from '../sources/source.js';
 import type { Changelogged } from '../state/changelogged.js';
+import { partitionOf } from './repartition.js';
 
 /** Everything detection keeps for one input partition: its own detectors and alert policy. */
 export interface DetectionTask {
@@ -13,9 +14,26 @@ export interface DetectionTask {
   stats(): { tracked: number; evicted: number };
 }
 
+/**
+ * Which task an event is detected in. `record`: its record's partition, for input keyed by principal (what `run`
+ * consumes: keyed inputs and the repartition topic); each task then sees its partition in offset order, however
+ * fast each partition is read, so a replay gives the live run's alerts. `principal`: the partition the repartition
+ * stage gives its principal, so a window read from an input that is not keyed is split into the tasks `run` had;
+ * the order within a task then follows the pace the partitions are read at, as it did live.
+ */
+export type TaskRoute = { by: 'record' } | { by: 'principal'; partitions: number };
+
+/** The topic name `principal` routing files its tasks under: the repartition topic's partitions, by number. */
+const BY_PRINCIPAL = 'principal';
+
 export interface TaskRef {
   topic: string;
   partition: number;
+}
+
+/** The internal topics of a consumer group, named after it as Kafka Streams names its own. */
+export function internalTopicNames(groupId: string): { changelog: string; repartition: string } {
+  return { changelog: `${groupId}-state-changelog`, repartition: `${groupId}-repartition` };
 }
 
 /** The one name of a task: in the changelog keys, the local snapshot file names and the logs. */
@@ -33,7 +51,7 @@ export class DetectionTasks<T extends DetectionTask = DetectionTask> implements 
   /** By topic, then partition: looked up for every event, so without building a task id string each time. */
   private readonly tasks = new Map<string, Map<number, T>>();
 
-  constructor(private readonly build: () => T) {}
+  constructor(private readonly build: () => T, private readonly route: TaskRoute = { by: 'record' }) {}
 
   get(topic: string, partition: number): T {
     return this.held(topic, partition) ?? this.fresh(topic, partition);
@@ -77,7 +95,8 @@ export class DetectionTasks<T extends DetectionTask = DetectionTask> implements 
   }
 
   process(event: AuditEvent, out: DetectionOutput, record: SourceRecord): void {
-    this.get(record.topic, record.partition).processor.process(event, out);
+    const task = this.route.by === 'record' ? this.get(record.topic, record.partition) : this.get(BY_PRINCIPAL, partitionOf(event.principal.id, this.route.partitions));
+    task.processor.process(event, out);
   }
 
   flush(out: DetectionOutput): void {

@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import { Metrics } from '../metrics/metrics.js';
 import { loadAutoencoder } from '../model/autoencoder.js';
 import { buildDetectionPipeline } from '../pipeline/assemble.js';
-import { requireEvents, shadowFreezes, warnRejected, windowSource, type WindowInput } from '../pipeline/window.js';
+import { requireEvents, shadowFreezes, taskRouteFor, warnRejected, windowSource, type WindowInput } from '../pipeline/window.js';
 import type { AlertSink } from '../sinks/sink.js';
 import { ReportRecorder } from './recorder.js';
 import { buildReport, type IncidentReport } from './report.js';
@@ -27,6 +27,8 @@ export async function generateReport(config: Config, input: WindowInput, format:
   const { pipeline } = buildDetectionPipeline({
     config: shadowed, model: readModel(shadowed.modelDir), autoencoder: await loadAutoencoder(shadowed.modelDir), metrics: new Metrics(), log, sinks: [collector], changes,
     wrap: (detection) => (recorder = new ReportRecorder(detection)),
+    onFinding: (f) => recorder!.finding(f),
+    tasks: await taskRouteFor(input, shadowed, kafka),
   });
   const source = windowSource(input, format, kafka, shadowed);
   await source.run(pipeline.handle);

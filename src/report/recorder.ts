@@ -2,7 +2,6 @@ import type { DetectionOutput } from '../actions/freeze-stage.js';
 import type { Finding } from '../detectors/detector.js';
 import { VERBS, type AuditEvent, type Verb } from '../events/audit-event.js';
 import type { EventProcessor } from '../pipeline/pipeline.js';
-import type { DetectionProcessor } from '../pipeline/processors.js';
 import type { SourceRecord } from '../sources/source.js';
 
 export interface Position {
@@ -46,15 +45,16 @@ export class ReportRecorder implements EventProcessor {
   to = -Infinity;
   events = 0;
 
-  constructor(private readonly detection: DetectionProcessor) {
-    detection.onFinding = (f: Finding) => {
-      const s = Math.floor(f.event.time / 1000);
-      this.scorePerSecond.set(s, Math.max(this.scorePerSecond.get(s) ?? 0, f.score));
-    };
-  }
+  constructor(private readonly detection: EventProcessor) {}
+
+  /** Every finding of detection, alerting or not (the pipeline's onFinding). */
+  readonly finding = (f: Finding): void => {
+    const s = Math.floor(f.event.time / 1000);
+    this.scorePerSecond.set(s, Math.max(this.scorePerSecond.get(s) ?? 0, f.score));
+  };
 
   flush(out: DetectionOutput): void {
-    this.recordingFreezes(out, () => this.detection.flush(out));
+    this.recordingFreezes(out, () => this.detection.flush?.(out));
   }
 
   /** Runs detection and keeps the freeze decisions it added to `out`. */
@@ -65,7 +65,7 @@ export class ReportRecorder implements EventProcessor {
   }
 
   process(e: AuditEvent, out: DetectionOutput, record: SourceRecord): void {
-    this.recordingFreezes(out, () => this.detection.process(e, out));
+    this.recordingFreezes(out, () => this.detection.process(e, out, record));
     this.events++;
     if (e.time < this.from) this.from = e.time;
     if (e.time > this.to) this.to = e.time;

@@ -114,7 +114,7 @@ export async function buildRuntime(config: Config, opts: RuntimeOptions): Promis
   const changeFeed = new ChangeFeed(kafka, config.changes.topic, keys, metrics, log.child({ component: 'changes' }));
   await changeFeed.start();
   const { pipeline, dispatcher, sinks, audit, reconfigure, tasks, decodeContext } = buildDetectionPipeline({
-    config, model, autoencoder, metrics, log, producer, signer, partitioned: config.state.changelog, changes: changeFeed.book,
+    config, model, autoencoder, metrics, log, producer, signer, tasks: config.state.changelog ? { by: 'record' } : undefined, changes: changeFeed.book,
   });
   // Freezes already in force are reconciled before the first event, and seed the dispatcher's scope and cap state.
   // A record on the control topic that does not verify is skipped, counted and raised as a control-tamper alert.

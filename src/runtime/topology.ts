@@ -2,13 +2,10 @@ import type { Kafka } from 'kafkajs';
 import type { Config, SourceSpec } from '../config/schema.js';
 import { AuditwatchError } from '../errors.js';
 import { ensureTopics } from '../kafka/client.js';
+import { internalTopicNames } from '../pipeline/tasks.js';
 
 type KafkaSource = Extract<SourceSpec, { type: 'kafka' }>;
 
-/** The internal topics of a consumer group, named after it as Kafka Streams names its own. */
-export function internalTopicNames(groupId: string): { changelog: string; repartition: string } {
-  return { changelog: `${groupId}-state-changelog`, repartition: `${groupId}-repartition` };
-}
 
 export interface Topology {
   /** What the detection consumer group reads: keyed inputs, and the repartition topic if any input is not keyed. */

@@ -21,7 +21,7 @@ const INPUT = 'audit.input';
 function instance(producer: Producer, changelog: string, dir?: string) {
   const config = validateConfig({ alerts: { sinks: [] }, detectors: [{ type: 'bulk-delete', minObjects: 10 }] }, {});
   const alerts: Alert[] = [];
-  const built = buildDetectionPipeline({ config, model: emptyModel(WINDOWS, 0.95), metrics: new Metrics(), log, partitioned: true, sinks: [{ name: 'c', publish: async (a) => void alerts.push(...a), close: async () => {} }] });
+  const built = buildDetectionPipeline({ config, model: emptyModel(WINDOWS, 0.95), metrics: new Metrics(), log, tasks: { by: 'record' }, sinks: [{ name: 'c', publish: async (a) => void alerts.push(...a), close: async () => {} }] });
   const metrics = new Metrics();
   const state = new PartitionState(testKafka(), producer, built.tasks!, { topic: changelog, dir }, metrics, log);
   /** Like the source: wait for the restore, skip what the state already holds, process, write the state. */

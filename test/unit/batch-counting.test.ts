@@ -23,7 +23,7 @@ describe('a batch is counted per topic and per source', () => {
   it('counts a batch that mixes topics, partitions and sources in short runs', async () => {
     const config = validateConfig({ alerts: { sinks: [] } }, {});
     const metrics = new Metrics();
-    const { pipeline, tasks } = buildDetectionPipeline({ config, model: emptyModel(WINDOWS, 0.95), metrics, log: createLogger('silent'), sinks: [], partitioned: true });
+    const { pipeline, tasks } = buildDetectionPipeline({ config, model: emptyModel(WINDOWS, 0.95), metrics, log: createLogger('silent'), sinks: [], tasks: { by: 'record' } });
     const cloudtrail = simulateNormalTraffic({ seed: 3, from: START, to: START + 86_400_000 }).slice(0, 60);
     const k8s = simulateKubernetesTraffic({ seed: 3, from: START, to: START + 86_400_000 }).slice(0, 40);
     expect(cloudtrail).toHaveLength(60);

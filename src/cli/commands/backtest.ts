@@ -7,7 +7,7 @@ import { approvedChangesFor } from '../../actions/change-feed.js';
 import { controlKeys } from '../../actions/control-publisher.js';
 import { createKafka } from '../../kafka/client.js';
 import { createLogger } from '../../log.js';
-import { detectOverWindow, windowSource } from '../../pipeline/window.js';
+import { detectOverWindow, taskRouteFor, windowSource } from '../../pipeline/window.js';
 import { configFrom, inputChoice, UsageError, type WindowArgs } from '../common.js';
 
 export interface BacktestArgs extends WindowArgs {
@@ -67,8 +67,10 @@ export async function backtestCommand(args: BacktestArgs): Promise<number> {
   const window = choice.kind === 'topic' ? { ...choice, to: choice.to ?? Date.now() } : choice;
   const autoencoder = await loadAutoencoder(configA.modelDir);
   const changes = kafka ? await approvedChangesFor(kafka, configA.changes.topic, controlKeys(configA).keys) : undefined;
-  const a = await detectOverWindow(configA, model, windowSource(window, args.format, kafka, configA), log, autoencoder, { input: window, format: args.format }, changes);
-  const b = await detectOverWindow(configB, model, windowSource(window, args.format, kafka, configB), log, autoencoder, { input: window, format: args.format }, changes);
+  // Both split into tasks as the running config's `run` splits them.
+  const tasks = await taskRouteFor(window, configA, kafka);
+  const a = await detectOverWindow(configA, model, windowSource(window, args.format, kafka, configA), log, autoencoder, { input: window, format: args.format }, changes, tasks);
+  const b = await detectOverWindow(configB, model, windowSource(window, args.format, kafka, configB), log, autoencoder, { input: window, format: args.format }, changes, tasks);
   const diff = diffIncidents(a.alerts, b.alerts);
   const line = (tag: string, i: IncidentView, extra = '') => `${tag} ${i.severity.padEnd(8)} ${i.detector} ${i.principal} ${i.environment} ${i.resourceType} at ${new Date(i.firstAlertAt).toISOString()}${extra}\n`;
   process.stdout.write(`backtest over ${a.events} events: A (${args.config[0]}) ${diff.incidentsA} incidents, B (${args.config[1]}) ${diff.incidentsB} incidents\n`);

@@ -6,6 +6,7 @@ import { trainAutoencoder } from '../../model/autoencoder.js';
 import { Metrics } from '../../metrics/metrics.js';
 import { buildTrainingPipeline } from '../../pipeline/assemble.js';
 import { detectOverWindow } from '../../pipeline/window.js';
+import type { TaskRoute } from '../../pipeline/tasks.js';
 import { simulateNormalTraffic } from '../../sim/cloudtrail-sim.js';
 import { simulateKubernetesTraffic } from '../../sim/kubernetes-sim.js';
 import { simulateLookAlikes } from '../../sim/look-alikes.js';
@@ -28,6 +29,7 @@ export interface EvaluateArgs {
   testDays: string;
   config?: string;
   out?: string;
+  partitions?: string;
 }
 
 export interface IncidentResult {
@@ -63,7 +65,7 @@ function score(seed: number, label: IncidentLabel, alerts: readonly Alert[]): In
   };
 }
 
-async function evaluateSeed(seed: number, historyDays: number, testDays: number, config: Config) {
+async function evaluateSeed(seed: number, historyDays: number, testDays: number, config: Config, tasks: TaskRoute | undefined) {
   const log = createLogger('silent');
   // Two streams, as an organisation has them: CloudTrail from its AWS accounts, audit events from its cluster.
   // And benign look-alikes of the incident kinds (a nightly export, an admin's sync, a Terraform destroy in staging,
@@ -87,7 +89,7 @@ async function evaluateSeed(seed: number, historyDays: number, testDays: number,
   // A new hire joins on the test window's first day: a principal with no history doing ordinary work.
   const normal = streams(seed + 1000, TEST_START, TEST_START + testDays * DAY, TEST_START);
   const all = [...normal, ...incidents.flatMap((x) => x.records), ...migration.records].sort((a, b) => simTime(a) - simTime(b));
-  const detect = (c: Config) => detectOverWindow(c, model, new MemorySource(all.map((x) => JSON.stringify(x)), 'auto'), log, autoencoder, undefined, changes);
+  const detect = (c: Config) => detectOverWindow(c, model, new MemorySource(all.map((x) => JSON.stringify(x)), 'auto'), log, autoencoder, undefined, changes, tasks);
   const { alerts } = await detect(config);
 
   const results = incidents.map((x) => score(seed, x.label, alerts));
@@ -134,6 +136,10 @@ export async function evaluateCommand(args: EvaluateArgs): Promise<number> {
   const historyDays = Number(args.historyDays);
   const testDays = Number(args.testDays);
   if (!Number.isInteger(historyDays) || historyDays < 1 || !Number.isInteger(testDays) || testDays < 1) throw new UsageError('--history-days and --test-days take whole numbers of days ≥ 1');
+  const partitions = Number(args.partitions ?? 1);
+  if (!Number.isInteger(partitions) || partitions < 1) throw new UsageError(`--partitions: expected a whole number ≥ 1, got "${args.partitions}"`);
+  // Split as `run` splits a topic of that many partitions: per-principal state is the same, aggregates see one task.
+  const tasks: TaskRoute | undefined = partitions > 1 ? { by: 'principal', partitions } : undefined;
   // Freezes enforced in the config, so "frozen" means a freeze would have been issued (replays shadow them).
   const config = args.config ? configFrom({ config: args.config }) : simulationConfig(['127.0.0.1:9092'], 'evaluate');
   const rows: IncidentResult[] = [];
@@ -144,7 +150,7 @@ export async function evaluateCommand(args: EvaluateArgs): Promise<number> {
   let falseFreezes = 0;
   const falseExamples: string[] = [];
   for (const seed of seeds) {
-    const r = await evaluateSeed(seed, historyDays, testDays, config);
+    const r = await evaluateSeed(seed, historyDays, testDays, config, tasks);
     rows.push(...r.results);
     ablationRows.push(...(r.withoutModel ?? []));
     if (r.migration.frozen) migrationsFrozen++;

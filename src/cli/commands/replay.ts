@@ -8,7 +8,7 @@ import { createLogger } from '../../log.js';
 import { Metrics } from '../../metrics/metrics.js';
 import { buildDetectionPipeline, connectProducer } from '../../pipeline/assemble.js';
 import { NdjsonSink } from '../../sinks/ndjson.js';
-import { requireEvents, shadowFreezes, windowSource, warnRejected } from '../../pipeline/window.js';
+import { requireEvents, shadowFreezes, taskRouteFor, windowSource, warnRejected } from '../../pipeline/window.js';
 import { configFrom, inputChoice, type WindowArgs } from '../common.js';
 
 export interface ReplayArgs extends WindowArgs {
@@ -35,7 +35,8 @@ export async function replayCommand(args: ReplayArgs): Promise<number> {
   const sink = new NdjsonSink(args.alerts);
   // A topic window is judged with the approved changes on the cluster, as the live run judged it.
   const changes = kafka ? await approvedChangesFor(kafka, config.changes.topic, (keys ?? controlKeys(config)).keys) : undefined;
-  const { pipeline, dispatcher } = buildDetectionPipeline({ config, model, autoencoder: await loadAutoencoder(config.modelDir), metrics, log, producer, signer: keys?.signer, sinks: [sink], changes });
+  const tasks = await taskRouteFor(choice, config, kafka);
+  const { pipeline, dispatcher } = buildDetectionPipeline({ config, model, autoencoder: await loadAutoencoder(config.modelDir), metrics, log, producer, signer: keys?.signer, sinks: [sink], changes, tasks });
   // Live actions: the freezes already on the control topic hold their scopes, and new ones go above their sequences.
   const gate = kafka && keys ? new WriteGate(kafka, config.freeze.controlTopic, { keys: keys.keys }) : undefined;
   gate?.onChange((c) => dispatcher.observeRecord(c.record));
