@@ -5,7 +5,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { retryWhileTransient } from '../util/retry.js';
 import { decodeAlert } from './kafka.js';
 import type { OcsfRecord } from './ocsf.js';
-import type { AlertOutput } from './outputs/index.js';
+import type { AlertOutput, Attempts } from './outputs/output.js';
 
 /** The freeze audit topic as OCSF Remediation Activities: null for an entry that is not a remediation (a dry run). */
 export interface RemediationFeed {
@@ -13,7 +13,7 @@ export interface RemediationFeed {
   decode(value: Buffer): OcsfRecord | null;
 }
 
-type Deliver = (output: AlertOutput, onRetry: (reason: string) => void) => Promise<{ attempts: number }> | null;
+type Deliver = (output: AlertOutput, attempts: Attempts) => Promise<{ attempts: number }> | null;
 
 /** A topic the outputs follow: how a record becomes something to deliver (null from `deliver`: not for this output). */
 interface Feed {
@@ -36,7 +36,12 @@ export const undeliveredTopic = (alertsTopic: string): string => `${alertsTopic}
  */
 export class AlertDelivery {
   private readonly consumers: Consumer[] = [];
-  private stopped = false;
+  /**
+   * Aborted by `stop`: deliveries in flight give up at once, unsettled, so a dead endpoint never holds a shutdown
+   * (a consumer's disconnect waits for its batch). Their offsets are not committed; after a restart they are
+   * delivered again, with the same webhook-id.
+   */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly kafka: Kafka,
@@ -56,7 +61,7 @@ export class AlertDelivery {
       topic: this.alertsTopic, group: '', what: 'alert',
       item: (value) => {
         const alert = decodeAlert(value);
-        return { key: alert.id, revision: alert.revision, deliver: (output, onRetry) => (output.accepts(alert) ? output.deliver(alert, onRetry) : null) };
+        return { key: alert.id, revision: alert.revision, deliver: (output, attempts) => (output.accepts(alert) ? output.deliver(alert, attempts) : null) };
       },
     };
     const feeds = this.outputs.map((o) => this.startFeed(o, alerts));
@@ -67,7 +72,7 @@ export class AlertDelivery {
         item: (value) => {
           const record = remediations.decode(value);
           const key = record?.metadata.uid ?? '';
-          return { key, deliver: (output, onRetry) => (record && output.deliverRemediation ? output.deliverRemediation(record, onRetry) : null) };
+          return { key, deliver: (output, attempts) => (record && output.deliverRemediation ? output.deliverRemediation(record, attempts) : null) };
         },
       };
       for (const o of this.outputs) if (o.deliverRemediation) feeds.push(this.startFeed(o, feed));
@@ -79,7 +84,7 @@ export class AlertDelivery {
     const log = this.log.child({ output: output.name, topic: feed.topic });
     const groupId = `${this.groupId}-deliver-${output.name}${feed.group}`;
     // A new group's coordinator may not be elected yet (NOT_COORDINATOR): transient, retried.
-    await retryWhileTransient(() => this.startAtEndIfNew(groupId, feed.topic), { what: 'positioning a new output group', log, stopping: () => this.stopped });
+    await retryWhileTransient(() => this.startAtEndIfNew(groupId, feed.topic), { what: 'positioning a new output group', log, stopping: () => this.stopping.signal.aborted });
     const consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
     this.consumers.push(consumer);
     const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
@@ -118,7 +123,8 @@ export class AlertDelivery {
           await Promise.all(Array.from({ length: Math.min(output.concurrency, queue.length) }, async () => {
             for (let lane = queue.shift(); lane; lane = queue.shift()) {
               for (const m of lane) {
-                await this.deliverOne(output, feed, log, m, batch.partition, keepAlive);
+                // Stopping: this record and the rest of the batch stay unsettled, for after the restart.
+                if (!(await this.deliverOne(output, feed, log, m, batch.partition, keepAlive))) return;
                 settled(m.offset);
                 await commitOffsetsIfNecessary().catch(() => undefined);
               }
@@ -135,28 +141,46 @@ export class AlertDelivery {
     log.info(`delivering ${feed.what}s`);
   }
 
-  /** One record: decoded, filtered, delivered (retries keep the membership alive), or parked with the reason. */
-  private async deliverOne(output: AlertOutput, feed: Feed, log: Logger, m: KafkaMessage, partition: number, keepAlive: () => void): Promise<void> {
+  /**
+   * One record: decoded, filtered, delivered (retries keep the membership alive), or parked with the reason. False
+   * when the process stopped first: the record is neither delivered nor parked, and must not be committed.
+   */
+  private async deliverOne(output: AlertOutput, feed: Feed, log: Logger, m: KafkaMessage, partition: number, keepAlive: () => void): Promise<boolean> {
     const started = performance.now();
+    const { signal } = this.stopping;
+    if (signal.aborted) return false;
     let key: string | undefined;
     try {
       if (!m.value) throw new AuditwatchError('DECODE_EMPTY', `an empty record on ${feed.topic}`);
       const item = feed.item(m.value);
       key = item.key;
-      const delivering = item.deliver(output, (reason) => {
-        this.metrics.outputRetries.inc({ output: output.name });
-        log.warn({ [feed.what === 'alert' ? 'alertId' : 'uid']: item.key, revision: item.revision, reason }, 'delivery failed; retrying');
-        keepAlive();
+      const delivering = item.deliver(output, {
+        signal,
+        onRetry: (reason) => {
+          this.metrics.outputRetries.inc({ output: output.name });
+          log.warn({ [feed.what === 'alert' ? 'alertId' : 'uid']: item.key, revision: item.revision, reason }, 'delivery failed; retrying');
+          keepAlive();
+        },
       });
       if (!delivering) {
         this.metrics.outputDeliveries.inc({ output: output.name, outcome: 'skipped' });
-        return;
+        return true;
       }
-      await delivering;
+      // An attempt in flight ends by its own timeout; the stop does not wait for it.
+      delivering.catch(() => undefined);
+      const stopped = onAbort(signal);
+      try {
+        await Promise.race([delivering, stopped.promise]);
+      } finally {
+        stopped.dispose();
+      }
+      if (signal.aborted) return false;
       this.metrics.outputDeliveries.inc({ output: output.name, outcome: 'delivered' });
       this.metrics.outputSeconds.observe({ output: output.name }, (performance.now() - started) / 1000);
+      return true;
     } catch (err) {
-      await this.undeliverable(output, feed, m.value ?? null, key, errorMessage(err), { partition, offset: m.offset });
+      if (signal.aborted) return false;
+      return this.undeliverable(output, feed, m.value ?? null, key, errorMessage(err), { partition, offset: m.offset });
     }
   }
 
@@ -179,8 +203,11 @@ export class AlertDelivery {
     }
   }
 
-  /** The record, as it was on its topic, with why it was not delivered; retried until written, never dropped. */
-  private async undeliverable(output: AlertOutput, feed: Feed, value: Buffer | null, key: string | undefined, reason: string, at: { partition: number; offset: string }): Promise<void> {
+  /**
+   * The record, as it was on its topic, with why it was not delivered; retried until written, never dropped. False
+   * when the process stopped before it was written.
+   */
+  private async undeliverable(output: AlertOutput, feed: Feed, value: Buffer | null, key: string | undefined, reason: string, at: { partition: number; offset: string }): Promise<boolean> {
     this.metrics.outputDeliveries.inc({ output: output.name, outcome: 'failed' });
     this.log.error({ output: output.name, topic: feed.topic, key, reason, ...at }, `${feed.what} not delivered; written to the undelivered topic`);
     for (let attempt = 0; ; attempt++) {
@@ -192,8 +219,9 @@ export class AlertDelivery {
             headers: { 'auditwatch-output': output.name, 'auditwatch-reason': reason, 'auditwatch-source-topic': feed.topic, 'auditwatch-source-partition': String(at.partition), 'auditwatch-source-offset': at.offset },
           }],
         });
-        return;
+        return true;
       } catch (err) {
+        if (this.stopping.signal.aborted) return false;
         this.log.warn({ err: errorMessage(err), attempt }, 'writing the undelivered alert failed; retrying');
         await new Promise((r) => setTimeout(r, Math.min(10_000, 200 * 2 ** attempt)));
       }
@@ -201,7 +229,17 @@ export class AlertDelivery {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
+    this.stopping.abort();
     await Promise.all(this.consumers.map((c) => c.disconnect().catch(() => undefined)));
   }
+}
+
+/** Resolves when `signal` aborts; `dispose` takes the listener off again (one signal serves every delivery). */
+function onAbort(signal: AbortSignal): { promise: Promise<void>; dispose: () => void } {
+  let listener = () => {};
+  const promise = new Promise<void>((resolve) => {
+    listener = () => resolve();
+    signal.addEventListener('abort', listener, { once: true });
+  });
+  return { promise, dispose: () => signal.removeEventListener('abort', listener) };
 }

@@ -79,9 +79,11 @@ describe('alert outputs delivered from the alerts topic, to a real Alertmanager 
       ]),
     ] } }, {});
     const metrics = new Metrics();
-    const delivery = new AlertDelivery(kafka, topic, fresh('aw'), buildOutputs(config, { HOOK: SECRET, ...env }), producer, metrics, log);
+    const group = fresh('aw');
+    const built = buildOutputs(config, { HOOK: SECRET, ...env });
+    const delivery = new AlertDelivery(kafka, topic, group, built, producer, metrics, log);
     await delivery.start();
-    return { topic, delivery, metrics, sink: new KafkaAlertSink(producer, topic) };
+    return { topic, group, outputs: built, delivery, metrics, sink: new KafkaAlertSink(producer, topic) };
   }
 
   it('each revision reaches Alertmanager and the webhook once, signed, with the same alert id; info stays below minSeverity', async () => {
@@ -315,6 +317,31 @@ describe('alert outputs delivered from the alerts topic, to a real Alertmanager 
       await sink.publish([alert('alert-e', 0, 'critical')]);
       await waitFor('the next alert, delivered', () => hook.got.some((g) => g.id === 'alert-e.0'));
     } finally {
+      await undelivered.stop();
+      await delivery.stop();
+      await hook.close();
+    }
+  }, 60_000);
+
+  it('stopping while an endpoint refuses does not wait out the retries; the alert is neither parked nor committed, and the next start delivers it', async () => {
+    const port = await freePort();
+    let refuse = true;
+    const hook = await receiver(port, () => (refuse ? 503 : 200));
+    // 100 retries up to 30 s apart: waiting them out would take far longer than this test may run.
+    const { topic, group, outputs, delivery, sink, metrics } = await setup(port, { retries: 100, backoff: '30s' });
+    const undelivered = await collect(kafka, undeliveredTopic(topic));
+    let next: AlertDelivery | undefined;
+    try {
+      await sink.publish([alert('alert-f', 0, 'critical')]);
+      await waitFor('a refused attempt', async () => (await metrics.registry.getSingleMetricAsString('auditwatch_output_retries_total')).includes('output="webhook"} 1'));
+      await delivery.stop();
+      refuse = false;
+      next = new AlertDelivery(kafka, topic, group, outputs, producer, new Metrics(), log);
+      await next.start();
+      await waitFor('the alert, delivered after the restart', () => hook.got.some((g) => g.id === 'alert-f.0'), 30_000);
+      expect(undelivered.messages).toHaveLength(0);
+    } finally {
+      await next?.stop();
       await undelivered.stop();
       await delivery.stop();
       await hook.close();

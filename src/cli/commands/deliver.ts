@@ -17,7 +17,7 @@ import { configFrom, untilSignal, UsageError } from '../common.js';
 export async function deliverCommand(args: { config?: string }): Promise<number> {
   const config = configFrom(args);
   const outputs = buildOutputs(config);
-  if (outputs.length === 0) throw new UsageError('the config has no outputs to deliver (alerts.sinks of type webhook or alertmanager)');
+  if (outputs.length === 0) throw new UsageError('the config has no outputs to deliver (alerts.sinks of type webhook, alertmanager, slack, pagerduty or syslog)');
   const log = createLogger(config.log.level).child({ component: 'delivery' });
   const metrics = new Metrics({ defaultMetrics: true });
   const kafka = createKafka(config.kafka, log);

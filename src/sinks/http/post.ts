@@ -30,6 +30,21 @@ export interface RetryPolicy {
   sleep?: (ms: number) => Promise<void>;
   onRetry?: (reason: string) => void;
   random?: () => number;
+  /** Aborted when the process stops: no further attempt or wait (the caller delivers again after a restart). */
+  signal?: AbortSignal;
+}
+
+/** A wait that ends early, resolving, when `signal` aborts. */
+function interruptibleSleep(signal: AbortSignal | undefined): (ms: number) => Promise<void> {
+  return (ms) => new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+  });
 }
 
 /**
@@ -38,13 +53,14 @@ export interface RetryPolicy {
  * Throws DELIVERY_FAILED with the last reason, named after `what`.
  */
 export async function withRetries(what: string, attempt: (n: number) => Promise<AttemptOutcome>, policy: RetryPolicy): Promise<{ attempts: number }> {
-  const sleep = policy.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = policy.sleep ?? interruptibleSleep(policy.signal);
   let last: AttemptOutcome = { done: false, reason: '' };
   for (let n = 0; n <= policy.retries; n++) {
     if (n > 0 && !last.done) {
       policy.onRetry?.(last.reason);
       await sleep(last.waitMs || backoffMs(n, policy, policy.random));
     }
+    if (policy.signal?.aborted) throw new AuditwatchError('DELIVERY_FAILED', `${what}: stopped after ${n} attempt(s): shutting down`, { retriable: true });
     last = await attempt(n);
     if (last.done) return { attempts: n + 1 };
   }

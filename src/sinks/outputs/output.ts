@@ -12,9 +12,15 @@ export interface AlertOutput {
   readonly concurrency: number;
   accepts(alert: Alert): boolean;
   /** Resolves once the endpoint accepted the alert; throws DELIVERY_FAILED after the configured attempts. */
-  deliver(alert: Alert, onRetry: (reason: string) => void): Promise<{ attempts: number }>;
+  deliver(alert: Alert, attempts: Attempts): Promise<{ attempts: number }>;
   /** OCSF outputs: a freeze or a lift, as a Remediation Activity (read from freeze.auditTopic). */
-  deliverRemediation?(record: OcsfRecord, onRetry: (reason: string) => void): Promise<{ attempts: number }>;
+  deliverRemediation?(record: OcsfRecord, attempts: Attempts): Promise<{ attempts: number }>;
+}
+
+/** What the delivery loop gives one delivery: told of each retry, and a signal that says the process is stopping. */
+export interface Attempts {
+  onRetry: (reason: string) => void;
+  signal?: AbortSignal;
 }
 
 /** The spec's `minSeverity` and `match`, as one test. */
