@@ -19,6 +19,7 @@ import { MemorySource } from '../../src/sources/memory.js';
 import type { Source, SourceRecord } from '../../src/sources/source.js';
 import type { TaskRoute } from '../../src/pipeline/tasks.js';
 import { partitionOf } from '../../src/pipeline/repartition.js';
+import { dayWithSpreadDestruction, principalKey } from '../helpers/spread.js';
 
 const config = loadConfig(join(PROJECT_ROOT, 'config', 'simulation.yaml'), {});
 const log = createLogger('silent');
@@ -85,28 +86,11 @@ describe('determinism', () => {
 
   it('a topic read at any pace across its partitions gives the alerts of the live run (tasks as `run` splits them)', async () => {
     const model = readModel(join(PROJECT_ROOT, 'models'));
-    const day = SHIPPED_HISTORY.end + 3 * DAY;
-    const at = day + 14 * 3_600_000;
-    // Four roles new to production delete load balancers together, 6 each (under every one's own threshold): only
-    // the type-across-principals aggregate sees them, and it is kept per task.
-    const spread = [0, 1, 2, 3].flatMap((k) => Array.from({ length: 6 }, (_, i) => {
-      const role = `arn:aws:iam::111111111111:role/cleaner-${k}`;
-      return {
-        eventVersion: '1.08', eventID: `spread-${k}-${i}`, eventTime: new Date(at + (i * 4 + k) * 250).toISOString(), eventSource: 'elasticloadbalancing.amazonaws.com',
-        eventName: 'DeleteLoadBalancer', recipientAccountId: '111111111111', awsRegion: 'us-east-1',
-        userIdentity: { type: 'AssumedRole', arn: `arn:aws:sts::111111111111:assumed-role/cleaner-${k}/s`, accountId: '111111111111', sessionContext: { sessionIssuer: { arn: role, userName: `cleaner-${k}` } } },
-        requestParameters: { loadBalancerArn: `arn:aws:elasticloadbalancing:us-east-1:111111111111:loadbalancer/app/lb-${k}-${i}` },
-      };
-    }));
-    const traffic = withElbIncident([...history({ seed: 5, days: 1, end: day + DAY }), ...spread], { seed: 5, incidentAt: at + 3_600_000 })
-      .sort((a, b) => Date.parse(a.eventTime) - Date.parse(b.eventTime));
+    // Four roles delete 6 load balancers each, together (under every one's own threshold): only the
+    // type-across-principals aggregate sees them, and it is kept per task.
+    const traffic = dayWithSpreadDestruction();
     // A topic keyed by principal, 3 partitions, as `run` consumes it (a keyed input, or the repartition topic).
-    type Identity = { arn?: string; userName?: string; sessionContext?: { sessionIssuer?: { arn?: string } } };
-    const principalOf = (r: object) => {
-      const u = (r as { userIdentity: Identity }).userIdentity;
-      return u.sessionContext?.sessionIssuer?.arn ?? u.arn ?? u.userName ?? '';
-    };
-    const records = traffic.map((r, i): SourceRecord => ({ topic: 'audit', partition: partitionOf(principalOf(r), 3), offset: String(i), key: null, value: Buffer.from(JSON.stringify(r)), format: 'cloudtrail' }));
+    const records = traffic.map((r, i): SourceRecord => ({ topic: 'audit', partition: partitionOf(principalKey(r), 3), offset: String(i), key: null, value: Buffer.from(JSON.stringify(r)), format: 'cloudtrail' }));
     const inTimeOrder = records;
     const partitionAfterPartition = [2, 1, 0].flatMap((p) => records.filter((r) => r.partition === p));
     expect(new Set(records.map((r) => r.partition)).size).toBe(3);
