@@ -35,7 +35,7 @@ await produce(producer, topic, keyedCloudTrailValues(N));
 /** A phase's events/s, and the cores of this process's busy threads when it ran here. */
 type Phase = () => Promise<{ rate: number; threadCores?: number[] }>;
 const inProcess = (span: Promise<Span>) => span.then((s) => ({ rate: eventsPerSecond(s), threadCores: s.threadCores }));
-const workers = (thread: boolean) => auditwatchProcess(bench.kafka, bench.brokers, topic, 'cloudtrail', N, alerts, WORKERS, { thread }).then((rate) => ({ rate }));
+const workers = (thread: boolean) => auditwatchProcess(bench.kafka, bench.brokers, topic, 'cloudtrail', N, alerts, WORKERS, { consumer: { thread } }).then((rate) => ({ rate }));
 // The baseline first: each repeat's ratios are to it.
 const phases: Array<[string, Phase]> = [
   ['bare kafkajs + JSON.parse', () => inProcess(baseline(bench.kafka, topic, N))],

@@ -217,8 +217,16 @@ export async function auditwatchRun({ brokers }: Pick<BenchBroker, 'kafka' | 'br
  * event, on the supervisor's /metrics polled every 100 ms: what a worker read alone while the others were joining
  * is left out.
  */
+export interface AuditwatchProcessOptions {
+  /** `kafka.consumer` keys. */
+  consumer?: Record<string, unknown>;
+  /** Alert outputs beside the alerts topic (`alerts.sinks` entries), and the environment their secrets come from. */
+  outputs?: Array<Record<string, unknown>>;
+  env?: NodeJS.ProcessEnv;
+}
+
 export async function auditwatchProcess(kafka: Kafka, brokers: string, topic: string, format: 'cloudtrail' | 'canonical-avro', n: number, alertsTopic: string, workers: number,
-  consumer: Record<string, unknown> = {}): Promise<number> {
+  { consumer = {}, outputs = [], env = {} }: AuditwatchProcessOptions = {}): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'aw-bench-run-'));
   const groupId = `aw-${workers}w-${Date.now()}-${Math.random().toString(36).slice(2)}`;
   const port = await freePort();
@@ -229,11 +237,11 @@ export async function auditwatchProcess(kafka: Kafka, brokers: string, topic: st
     // Frequent heartbeats: the member that joined first learns sooner that the others are in, and hands over.
     kafka: { brokers: brokers.split(','), clientId: groupId, groupId, consumer: { heartbeatInterval: '500ms', ...consumer } },
     sources: [{ type: 'kafka', topics: [topic], format, keyedByPrincipal: true, fromBeginning: true }],
-    alerts: { sinks: [{ type: 'kafka', topic: alertsTopic }] },
+    alerts: { sinks: [{ type: 'kafka', topic: alertsTopic }, ...outputs] },
     metrics: { port },
     log: { level: 'error' },
   }));
-  const aw = startAuditwatch(['--config', configPath, '--model-dir', join(PROJECT_ROOT, 'models'), '--workers', String(workers)], port);
+  const aw = startAuditwatch(['--config', configPath, '--model-dir', join(PROJECT_ROOT, 'models'), '--workers', String(workers)], port, env);
   aw.child.once('exit', teardown.killOnExit(aw.child.pid));
   const decoded = () => aw.metric(/^auditwatch_events_decoded_total/).catch(() => 0); // 0 until it listens
   const admin = kafka.admin();

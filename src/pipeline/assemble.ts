@@ -110,8 +110,8 @@ export function buildDetectionPipeline(opts: DetectionOptions) {
       }, { tracked: 0, evicted: 0 }),
     };
   };
-  // Partitioned: one task per input partition, dropped and restored as partitions move (scale-out with a changelog).
-  // Otherwise one task sees every event, whatever partition it came from.
+  // With a route: one task per partition, dropped and restored as partitions move (scale-out with a changelog), or
+  // split the same way for a replay. Otherwise one task sees every event, whatever partition it came from.
   const tasks = opts.tasks ? new DetectionTasks(buildTask, opts.tasks) : undefined;
   const single = tasks ? undefined : buildTask();
   const liveTasks = (): BuiltTask[] => (tasks ? tasks.all() : [single!]);

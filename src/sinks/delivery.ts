@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { AuditwatchError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -42,6 +43,8 @@ export class AlertDelivery {
    * delivered again, with the same webhook-id.
    */
   private readonly stopping = new AbortController();
+  /** Resolves when `stopping` aborts: one promise every delivery in flight races against. */
+  private readonly stopped = new Promise<void>((resolve) => this.stopping.signal.addEventListener('abort', () => resolve(), { once: true }));
 
   constructor(
     private readonly kafka: Kafka,
@@ -53,7 +56,10 @@ export class AlertDelivery {
     private readonly log: Logger,
     /** The freeze audit topic, as OCSF Remediation Activities, for the outputs that deliver them (format: ocsf). */
     private readonly remediations?: RemediationFeed,
-  ) {}
+  ) {
+    // Every retry wait in flight listens to the one signal (up to each output's concurrency): not a leak.
+    setMaxListeners(0, this.stopping.signal);
+  }
 
   /** Resolves once every output's consumer has joined its group, so alerts written from then on reach them all. */
   async start(): Promise<void> {
@@ -168,12 +174,7 @@ export class AlertDelivery {
       }
       // An attempt in flight ends by its own timeout; the stop does not wait for it.
       delivering.catch(() => undefined);
-      const stopped = onAbort(signal);
-      try {
-        await Promise.race([delivering, stopped.promise]);
-      } finally {
-        stopped.dispose();
-      }
+      await Promise.race([delivering, this.stopped]);
       if (signal.aborted) return false;
       this.metrics.outputDeliveries.inc({ output: output.name, outcome: 'delivered' });
       this.metrics.outputSeconds.observe({ output: output.name }, (performance.now() - started) / 1000);
@@ -234,12 +235,3 @@ export class AlertDelivery {
   }
 }
 
-/** Resolves when `signal` aborts; `dispose` takes the listener off again (one signal serves every delivery). */
-function onAbort(signal: AbortSignal): { promise: Promise<void>; dispose: () => void } {
-  let listener = () => {};
-  const promise = new Promise<void>((resolve) => {
-    listener = () => resolve();
-    signal.addEventListener('abort', listener, { once: true });
-  });
-  return { promise, dispose: () => signal.removeEventListener('abort', listener) };
-}
