@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { WebhookActuatorSpec } from '../config/schema.js';
+import { envSecret } from '../config/files.js';
 import { AuditwatchError, errorMessage } from '../errors.js';
 import { postWithRetries } from '../sinks/http/post.js';
 import { webhookHeaders } from '../sinks/http/standard-webhooks.js';
@@ -17,11 +18,10 @@ export class WebhookActuator implements Actuator {
   readonly name: string;
   private readonly secret: string;
 
-  constructor(private readonly spec: WebhookActuatorSpec, env: NodeJS.ProcessEnv = process.env, private readonly sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))) {
+  /** `at`: where the spec is in the config, for a problem with it (`freeze.actuators.0`). */
+  constructor(private readonly spec: WebhookActuatorSpec, env: NodeJS.ProcessEnv = process.env, private readonly sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms)), at = 'freeze.actuators[]') {
     this.name = `webhook:${new URL(spec.url).host}`;
-    const secret = env[spec.secretEnv];
-    if (!secret) throw new AuditwatchError('CONFIG_INVALID', `actuator webhook: environment variable ${spec.secretEnv} is not set`);
-    this.secret = secret;
+    this.secret = envSecret(env, `${at}.secretEnv`, spec.secretEnv);
   }
 
   async check(): Promise<void> {

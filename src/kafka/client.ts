@@ -1,6 +1,5 @@
-import { readConfigFile } from '../config/files.js';
+import { envSecret, readConfigFile } from '../config/files.js';
 import { Kafka, logLevel, type Admin, type ITopicConfig, type KafkaConfig, type LogEntry } from 'kafkajs';
-import { AuditwatchError } from '../errors.js';
 import { OUTPUT_TYPES, type Config } from '../config/schema.js';
 import { alertsTopicOf } from '../config/select.js';
 import { createLogger, type Logger } from '../log.js';
@@ -36,8 +35,7 @@ export function connectionSecurity(config: Pick<Config['kafka'], 'ssl' | 'sasl'>
   }
   if (config.sasl) {
     const { mechanism, username, passwordEnv, passwordFile } = config.sasl;
-    const password = passwordEnv ? env[passwordEnv] : read(passwordFile!, 'sasl.passwordFile').trim();
-    if (!password) throw new AuditwatchError('CONFIG_INVALID', `kafka.sasl.passwordEnv: environment variable ${passwordEnv} is not set`);
+    const password = passwordEnv ? envSecret(env, 'kafka.sasl.passwordEnv', passwordEnv) : read(passwordFile!, 'sasl.passwordFile').trim();
     out.sasl = { mechanism, username, password } as KafkaConfig['sasl'];
   }
   return out;

@@ -115,6 +115,16 @@ describe('alert outputs in the config', () => {
       .toEqual([expect.stringMatching(/^config: alerts\.sinks\.2\.name: output name alertmanager is used twice/)]);
     const config = validateConfig({ alerts: { sinks: [{ type: 'kafka', topic: 'a' }, { type: 'webhook', url: 'https://hooks.example/x', secretEnv: 'HOOK_SECRET' }] } }, {});
     expect(() => buildOutputs(config, {})).toThrow('config: alerts.sinks.1.secretEnv: environment variable HOOK_SECRET is not set');
+    // The freeze actuators' secrets the same way, every one at once.
+    const { buildActuators } = await import('../../src/actions/index.js');
+    const actuated = validateConfig({ freeze: { actuators: [
+      { type: 'postgres', connectionEnv: 'PG_URL', roles: [{ environment: 'production', role: 'app' }] },
+      { type: 'webhook', url: 'https://freeze.example/hook', secretEnv: 'FREEZE_HOOK' },
+    ] } }, {});
+    expect(() => buildActuators(actuated, {})).toThrow(expect.objectContaining({ problems: [
+      'config: freeze.actuators.0.connectionEnv: environment variable PG_URL is not set',
+      'config: freeze.actuators.1.secretEnv: environment variable FREEZE_HOOK is not set',
+    ] }));
     const tls = validateConfig({ alerts: { sinks: [{ type: 'kafka', topic: 'a' }, { type: 'syslog', host: 'siem', port: 6514, tls: { caFile: '/nonexistent/ca.pem' } }] } }, {});
     expect(() => buildOutputs(tls, {})).toThrow('config: alerts.sinks.1.tls.caFile: cannot read /nonexistent/ca.pem (ENOENT)');
     expect(buildOutputs(config, { HOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }).map((o) => o.name)).toEqual(['webhook']);

@@ -21,6 +21,6 @@ describe('Kafka TLS and SASL', () => {
     expect(() => validateConfig({ kafka: { sasl: { mechanism: 'plain', username: 'aw', password: 'inline' } } }, {})).toThrow(/kafka\.sasl: .*password: unknown key|kafka\.sasl\.password: unknown key|password/);
     expect(() => validateConfig({ kafka: { sasl: { mechanism: 'plain', username: 'aw' } } }, {})).toThrow(/exactly one of passwordEnv or passwordFile/);
     const c = validateConfig({ kafka: { sasl: { mechanism: 'plain', username: 'aw', passwordEnv: 'NOPE' } } }, {});
-    expect(() => connectionSecurity(c.kafka, {})).toThrow(/NOPE is not set/);
+    expect(() => connectionSecurity(c.kafka, {})).toThrow('config: kafka.sasl.passwordEnv: environment variable NOPE is not set');
   });
 });
