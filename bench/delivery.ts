@@ -55,7 +55,7 @@ async function endpoint(mode: Mode): Promise<{ port: number; accepted: string[];
   return { port, accepted, recover: () => (healthy = true) };
 }
 
-const webhookOutput = (port: number) => ({ type: 'webhook', url: `http://127.0.0.1:${port}/hook`, secretEnv: 'BENCH_HOOK', timeout: '10s', retries: 100, backoff: '200ms' });
+const webhookSpec = (port: number) => ({ type: 'webhook', url: `http://127.0.0.1:${port}/hook`, secretEnv: 'BENCH_HOOK', timeout: '10s', retries: 100, backoff: '200ms' });
 
 async function phase(mode: Mode, brokers: string, kafka: Awaited<ReturnType<typeof benchBroker>>['kafka'], admin: Awaited<ReturnType<typeof benchBroker>>['admin'], n: number) {
   const run = `delivery-${n}-${Date.now().toString(36)}`;
@@ -64,7 +64,7 @@ async function phase(mode: Mode, brokers: string, kafka: Awaited<ReturnType<type
   const hook = await endpoint(mode);
   const accepted = hook.accepted;
   const port = hook.port;
-  const outputs = mode === 'no output' ? [] : [webhookOutput(port)];
+  const outputs = mode === 'no output' ? [] : [webhookSpec(port)];
   const dir = mkdtempSync(join(tmpdir(), 'aw-bench-delivery-'));
   const configPath = join(dir, 'config.yaml');
   writeFileSync(configPath, stringify({
@@ -175,7 +175,7 @@ async function throughputStage(brokers: string, kafka: Awaited<ReturnType<typeof
     for (const mode of modes) {
       const hook = await endpoint(mode);
       const alertsTopic = `alerts.${run}.${round}.${modes.indexOf(mode)}`;
-      const outputs = mode === 'no output' ? [] : [webhookOutput(hook.port)];
+      const outputs = mode === 'no output' ? [] : [webhookSpec(hook.port)];
       const rate = await auditwatchProcess(kafka, brokers, topic, 'cloudtrail', events, alertsTopic, 1, { outputs, env: { BENCH_HOOK: SECRET } });
       const written = (await admin.fetchTopicOffsets(alertsTopic)).reduce((sum, p) => sum + Number(p.high), 0);
       say(`  ${mode}: ${Math.round(rate)} events/s, ${written} alert revisions written, ${hook.accepted.length} accepted by the endpoint meanwhile`);

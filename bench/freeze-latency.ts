@@ -29,7 +29,7 @@ import pg from 'pg';
 import { stringify } from 'yaml';
 import { WriteGate } from '../src/actions/write-gate.js';
 import { PROJECT_ROOT } from '../src/kafka/local-broker.js';
-import { internalTopicNames } from '../src/pipeline/tasks.js';
+import { internalTopicNames } from '../src/runtime/topology.js';
 import { decodeAlert } from '../src/sinks/kafka.js';
 import { startLocalPostgres } from '../test/helpers/postgres.js';
 import { benchBroker, incidentArrivals } from './consumers.js';

@@ -69,6 +69,26 @@ export class ConfigError extends AuditwatchError {
   }
 }
 
+/**
+ * `build` for each item, with every ConfigError's problems gathered into one (one line each, in item order), so a
+ * config with several problems is told all of them at once. Other errors go through; undefined results are dropped.
+ */
+export function buildEach<T, R>(items: readonly T[], build: (item: T, index: number) => R | undefined): R[] {
+  const built: R[] = [];
+  const problems: string[] = [];
+  items.forEach((item, i) => {
+    try {
+      const r = build(item, i);
+      if (r !== undefined) built.push(r);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.problems);
+    }
+  });
+  if (problems.length) throw new ConfigError(problems);
+  return built;
+}
+
 export function isRetriable(err: unknown): boolean {
   if (err instanceof AuditwatchError) return err.retriable;
   // kafkajs errors carry the same field.

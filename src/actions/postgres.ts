@@ -1,6 +1,5 @@
 import pg from 'pg';
 import type { PostgresActuatorSpec } from '../config/schema.js';
-import { envSecret } from '../config/files.js';
 import { AuditwatchError } from '../errors.js';
 import type { Actuator, ApplyOutcome, RevertOutcome } from './actuator.js';
 import type { FreezeCommand } from './freeze-command.js';
@@ -96,10 +95,9 @@ export class PostgresActuator implements Actuator {
   private readonly mappings: Array<PostgresActuatorSpec['roles'][number] & { principalRe?: RegExp; typeRe?: RegExp }>;
   private stateReady: Promise<void> | undefined;
 
-  /** `at`: where the spec is in the config, for a problem with it (`freeze.actuators.0`). */
-  constructor(private readonly spec: PostgresActuatorSpec, env: NodeJS.ProcessEnv = process.env, at = 'freeze.actuators[]') {
-    const url = envSecret(env, `${at}.connectionEnv`, spec.connectionEnv);
-    this.pool = new pg.Pool({ connectionString: url, max: 2, connectionTimeoutMillis: 5000 });
+  /** `connectionUrl`: the value of the spec's `connectionEnv` (buildActuators reads it). */
+  constructor(private readonly spec: PostgresActuatorSpec, connectionUrl: string) {
+    this.pool = new pg.Pool({ connectionString: connectionUrl, max: 2, connectionTimeoutMillis: 5000 });
     this.pool.on('error', () => {}); // an idle client's error surfaces on the next query instead
     this.mappings = spec.roles.map((m) => ({
       ...m,

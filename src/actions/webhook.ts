@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { WebhookActuatorSpec } from '../config/schema.js';
-import { envSecret } from '../config/files.js';
 import { AuditwatchError, errorMessage } from '../errors.js';
 import { postWithRetries } from '../sinks/http/post.js';
 import { webhookHeaders } from '../sinks/http/standard-webhooks.js';
@@ -16,12 +15,10 @@ import type { FreezeCommand } from './freeze-command.js';
  */
 export class WebhookActuator implements Actuator {
   readonly name: string;
-  private readonly secret: string;
 
-  /** `at`: where the spec is in the config, for a problem with it (`freeze.actuators.0`). */
-  constructor(private readonly spec: WebhookActuatorSpec, env: NodeJS.ProcessEnv = process.env, private readonly sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms)), at = 'freeze.actuators[]') {
+  /** `secret`: the value of the spec's `secretEnv` (buildActuators reads it). */
+  constructor(private readonly spec: WebhookActuatorSpec, private readonly secret: string, private readonly sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))) {
     this.name = `webhook:${new URL(spec.url).host}`;
-    this.secret = envSecret(env, `${at}.secretEnv`, spec.secretEnv);
   }
 
   async check(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { AuditEvent } from '../events/audit-event.js';
+import { fnv1a } from '../util/hash.js';
 
 /** What the detectors see a PutObject as when its principal had just read the same object. */
 export const OVERWRITE = 'PutObject:Overwrite';
@@ -9,12 +10,6 @@ export const OVERWRITE_WITHIN_MS = 600_000;
 /** Reads remembered per detection task (2 MB of tables): a newer read of another object may take an older's slot. */
 const SLOTS = 1 << 17;
 
-/** FNV-1a over the UTF-16 code units: the object's slot and its tag, without a Map entry per read. */
-function hashOf(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h >>> 0;
-}
 
 /**
  * Read, then written back. CloudTrail does not say whether a PutObject replaced an object, but an object its own
@@ -45,7 +40,8 @@ export class ReadThenWrite {
     if (e.resource.type !== 's3:object' || e.outcome !== 'success') return e;
     const reading = e.action === 'GetObject';
     if (!reading && e.action !== 'PutObject') return e;
-    const hash = hashOf(e.resource.id);
+    // The object's slot and its tag, without a Map entry per read.
+    const hash = fnv1a(e.resource.id);
     const slot = hash & (this.slots - 1);
     if (reading) {
       // An object id without a key is a bucket: nothing to overwrite in place.

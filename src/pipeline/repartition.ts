@@ -8,18 +8,14 @@ import type { DeadLetterSink } from '../sinks/dead-letter.js';
 import type { SourceRecord } from '../sources/source.js';
 import { admitRecords, type EventTimeBounds } from './admission.js';
 import { lookUpWriterSchemas } from './schema-lookup.js';
+import { fnv1a } from '../util/hash.js';
 
 /** Events per repartition record: a few hundred KB of Avro, under the broker's 1 MB limit. */
 const EVENTS_PER_RECORD = 1000;
 
-/** FNV-1a: a stable partition for a principal, the same in every instance and every run. */
+/** A stable partition for a principal, the same in every instance and every run. */
 export function partitionOf(principal: string, partitions: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < principal.length; i++) {
-    h ^= principal.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) % partitions;
+  return fnv1a(principal) % partitions;
 }
 
 /**

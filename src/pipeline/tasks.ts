@@ -31,11 +31,6 @@ export interface TaskRef {
   partition: number;
 }
 
-/** The internal topics of a consumer group, named after it as Kafka Streams names its own. */
-export function internalTopicNames(groupId: string): { changelog: string; repartition: string } {
-  return { changelog: `${groupId}-state-changelog`, repartition: `${groupId}-repartition` };
-}
-
 /** The one name of a task: in the changelog keys, the local snapshot file names and the logs. */
 export function taskId(topic: string, partition: number): string {
   return `${topic}:${partition}`;

@@ -15,7 +15,7 @@ import { KafkaRangeSource } from '../sources/kafka/topic-reader.js';
 import type { Source } from '../sources/source.js';
 import { buildDetectionPipeline } from './assemble.js';
 import type { Rejections } from './rejections.js';
-import { internalTopicNames, type TaskRoute } from './tasks.js';
+import type { TaskRoute } from './tasks.js';
 
 /** A window of events to run detection over again: a file (or stdin) or a topic's time range. */
 export type WindowInput = { kind: 'file'; path: string } | { kind: 'topic'; topic: string; from?: number; to?: number };
@@ -30,31 +30,6 @@ export function windowSource(input: WindowInput, format: InputFormat, kafka: Kaf
   if (input.kind === 'file') return fileSource(input.path, format, config);
   if (!kafka) throw new Error('a topic window needs a Kafka connection');
   return new KafkaRangeSource(kafka, { topic: input.topic, from: input.from, to: input.to, format });
-}
-
-/**
- * How `run` split the window's events into detection tasks, so that a replay gives the live run's alerts: per
- * partition for a topic keyed by principal (an input declared `keyedByPrincipal`, or the repartition topic), by the
- * principal's partition on the repartition topic for one that is not. A file, or a config without `state.changelog`,
- * is one task, as `run` without a changelog is.
- */
-export async function taskRouteFor(input: WindowInput, config: Config, kafka: Kafka | undefined): Promise<TaskRoute | undefined> {
-  if (input.kind !== 'topic' || !kafka || !config.state.changelog) return undefined;
-  const { repartition } = internalTopicNames(config.kafka.groupId);
-  const keyed = input.topic === repartition || config.sources.some((s) => s.keyedByPrincipal && s.topics.includes(input.topic));
-  if (keyed) return { by: 'record' };
-  // As topology.ts sizes the repartition topic, unless it exists already: then its own count is what `run` used.
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const existing = new Set(await admin.listTopics());
-    const sized = [repartition, ...config.sources.flatMap((s) => s.topics), input.topic].filter((t) => existing.has(t));
-    const counts = new Map((await admin.fetchTopicMetadata({ topics: [...new Set(sized)] })).topics.map((t) => [t.name, t.partitions.length]));
-    const partitions = counts.get(repartition) ?? config.state.partitions ?? Math.max(1, ...counts.values());
-    return { by: 'principal', partitions };
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 /**

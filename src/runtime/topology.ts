@@ -1,11 +1,16 @@
-import type { Kafka } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import type { Config, SourceSpec } from '../config/schema.js';
 import { AuditwatchError } from '../errors.js';
 import { ensureTopics } from '../kafka/client.js';
-import { internalTopicNames } from '../pipeline/tasks.js';
+import type { TaskRoute } from '../pipeline/tasks.js';
+import type { WindowInput } from '../pipeline/window.js';
 
 type KafkaSource = Extract<SourceSpec, { type: 'kafka' }>;
 
+/** The internal topics of a consumer group, named after it as Kafka Streams names its own. */
+export function internalTopicNames(groupId: string): { changelog: string; repartition: string } {
+  return { changelog: `${groupId}-state-changelog`, repartition: `${groupId}-repartition` };
+}
 
 export interface Topology {
   /** What the detection consumer group reads: keyed inputs, and the repartition topic if any input is not keyed. */
@@ -37,11 +42,8 @@ export async function ensureInternalTopics(kafka: Kafka, config: Config, topolog
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const inputs = config.sources.flatMap((s) => s.topics);
     const existing = new Set(await admin.listTopics());
-    const known = inputs.filter((t) => existing.has(t));
-    const counts = known.length ? (await admin.fetchTopicMetadata({ topics: known })).topics.map((t) => t.partitions.length) : [];
-    const partitions = config.state.partitions ?? Math.max(1, ...counts);
+    const partitions = await internalPartitions(admin, config, existing);
     await ensureTopics(admin, [
       { topic: topology.changelogTopic, partitions, compacted: true },
       ...(topology.repartition.length ? [{ topic: topology.repartitionTopic, partitions }] : []),
@@ -56,6 +58,38 @@ export async function ensureInternalTopics(kafka: Kafka, config: Config, topolog
       }
     }
     return { repartitionPartitions: size.get(topology.repartitionTopic) ?? 0 };
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** The internal topics' partitions: `state.partitions`, or as many as the largest of `topics` (the inputs) that exists. */
+async function internalPartitions(admin: Admin, config: Config, existing: Set<string>, topics = config.sources.flatMap((s) => s.topics)): Promise<number> {
+  const known = [...new Set(topics)].filter((t) => existing.has(t));
+  const counts = known.length ? (await admin.fetchTopicMetadata({ topics: known })).topics.map((t) => t.partitions.length) : [];
+  return config.state.partitions ?? Math.max(1, ...counts);
+}
+
+/**
+ * How `run` split a window's events into detection tasks, so that a replay gives the live run's alerts: per partition
+ * for a topic detection reads as it is (keyed by principal, or the repartition topic); for a topic the repartition
+ * stage re-keys, by the principal's partition on the repartition topic (its own count if it exists, else as
+ * `ensureInternalTopics` would size it). A file, or a config without `state.changelog`, is one task, as `run` without
+ * a changelog is.
+ */
+export async function taskRouteFor(input: WindowInput, config: Config, kafka: Kafka | undefined): Promise<TaskRoute | undefined> {
+  if (input.kind !== 'topic' || !kafka || !config.state.changelog) return undefined;
+  const topology = planTopology(config);
+  if (input.topic === topology.repartitionTopic || topology.detection.some((s) => s.topics.includes(input.topic))) return { by: 'record' };
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    if (existing.has(topology.repartitionTopic)) {
+      return { by: 'principal', partitions: (await admin.fetchTopicMetadata({ topics: [topology.repartitionTopic] })).topics[0]!.partitions.length };
+    }
+    // A topic the config does not name as an input counts too: it is the nearest guess at what `run` read.
+    return { by: 'principal', partitions: await internalPartitions(admin, config, existing, [...config.sources.flatMap((s) => s.topics), input.topic]) };
   } finally {
     await admin.disconnect();
   }

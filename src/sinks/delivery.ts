@@ -6,7 +6,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { retryWhileTransient } from '../util/retry.js';
 import { decodeAlert } from './kafka.js';
 import type { OcsfRecord } from './ocsf.js';
-import type { AlertOutput, Attempts } from './outputs/output.js';
+import type { AlertOutput, RetryHooks } from './outputs/output.js';
 
 /** The freeze audit topic as OCSF Remediation Activities: null for an entry that is not a remediation (a dry run). */
 export interface RemediationFeed {
@@ -14,7 +14,7 @@ export interface RemediationFeed {
   decode(value: Buffer): OcsfRecord | null;
 }
 
-type Deliver = (output: AlertOutput, attempts: Attempts) => Promise<{ attempts: number }> | null;
+type Deliver = (output: AlertOutput, hooks: RetryHooks) => Promise<{ attempts: number }> | null;
 
 /** A topic the outputs follow: how a record becomes something to deliver (null from `deliver`: not for this output). */
 interface Feed {
@@ -67,7 +67,7 @@ export class AlertDelivery {
       topic: this.alertsTopic, group: '', what: 'alert',
       item: (value) => {
         const alert = decodeAlert(value);
-        return { key: alert.id, revision: alert.revision, deliver: (output, attempts) => (output.accepts(alert) ? output.deliver(alert, attempts) : null) };
+        return { key: alert.id, revision: alert.revision, deliver: (output, hooks) => (output.accepts(alert) ? output.deliver(alert, hooks) : null) };
       },
     };
     const feeds = this.outputs.map((o) => this.startFeed(o, alerts));
@@ -78,7 +78,7 @@ export class AlertDelivery {
         item: (value) => {
           const record = remediations.decode(value);
           const key = record?.metadata.uid ?? '';
-          return { key, deliver: (output, attempts) => (record && output.deliverRemediation ? output.deliverRemediation(record, attempts) : null) };
+          return { key, deliver: (output, hooks) => (record && output.deliverRemediation ? output.deliverRemediation(record, hooks) : null) };
         },
       };
       for (const o of this.outputs) if (o.deliverRemediation) feeds.push(this.startFeed(o, feed));

@@ -1,3 +1,5 @@
+import { fnv1a } from './hash.js';
+
 /**
  * The last `capacity` ids seen, to drop redeliveries: `add` says whether an id is new, and remembers it.
  *
@@ -68,10 +70,9 @@ export class RecentIds {
   }
 }
 
-/** FNV-1a over the UTF-16 code units, with a final mix so that ids differing only at the end spread over the table. */
+/** FNV-1a with a final mix, so that ids differing only at the end spread over the table. */
 function hash(s: string): number {
-  let h = 0x811c9dc5 | 0;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  let h = fnv1a(s);
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   return h ^ (h >>> 13);

@@ -81,7 +81,6 @@ describe('the freeze lifecycle on a real broker and a real PostgreSQL', () => {
   let admin: pg.Client;
   let producer: Producer;
   const kafka = createKafka({ brokers: brokers(), clientId: fresh('freeze-test') }, log);
-  const env = () => ({ TEST_PG_URL: server.url });
 
   beforeAll(async () => {
     server = await startLocalPostgres();
@@ -115,7 +114,7 @@ describe('the freeze lifecycle on a real broker and a real PostgreSQL', () => {
 
   function executor(config: Config, metrics = new Metrics()): FreezeExecutor {
     return new FreezeExecutor(new WriteGate(kafka, config.freeze.controlTopic, { keys: keys() }), publisher(config),
-      [new PostgresActuator(postgresSpec(), env())], new KafkaFreezeAuditLog(producer, config.freeze.auditTopic), metrics, log);
+      [new PostgresActuator(postgresSpec(), server.url)], new KafkaFreezeAuditLog(producer, config.freeze.auditTopic), metrics, log);
   }
 
   async function publish(config: Config, ttlMs: number, alertId: string): Promise<FreezeCommand> {

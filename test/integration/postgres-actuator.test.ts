@@ -22,7 +22,7 @@ describe('the PostgreSQL freeze on a real server', () => {
     admin = new pg.Client({ connectionString: server.url });
     await admin.connect();
     await admin.query(FIXTURE_SQL);
-    actuator = new PostgresActuator(postgresSpec(), { TEST_PG_URL: server.url });
+    actuator = new PostgresActuator(postgresSpec(), server.url);
   }, 60_000);
 
   afterAll(async () => {
@@ -33,10 +33,10 @@ describe('the PostgreSQL freeze on a real server', () => {
 
   it('check passes for mapped roles that exist and own nothing, and fails otherwise', async () => {
     await expect(actuator.check()).resolves.toBeUndefined();
-    const missing = new PostgresActuator(postgresSpec({ roles: [{ environment: 'production', role: 'nobody_here' }] }), { TEST_PG_URL: server.url });
+    const missing = new PostgresActuator(postgresSpec({ roles: [{ environment: 'production', role: 'nobody_here' }] }), server.url);
     await expect(missing.check()).rejects.toThrow(/role nobody_here does not exist/);
     await missing.close();
-    const owner = new PostgresActuator(postgresSpec({ roles: [{ environment: 'production', role: 'owner_role' }] }), { TEST_PG_URL: server.url });
+    const owner = new PostgresActuator(postgresSpec({ roles: [{ environment: 'production', role: 'owner_role' }] }), server.url);
     await expect(owner.check()).rejects.toThrow(/owns 3 tables/);
     await owner.close();
   });
@@ -90,7 +90,7 @@ describe('the PostgreSQL freeze on a real server', () => {
       WHERE r.rolname = 'batch_app' ORDER BY 1`)).rows.map((r) => r.line as string);
     const before = await memberships();
     expect(before).toEqual(['app_readers admin=false by postgres', 'app_writers admin=false by lead', 'nested_writers admin=true by postgres']);
-    const batch = new PostgresActuator(postgresSpec({ roles: [{ environment: 'production', principal: 'role/batch$', role: 'batch_app' }] }), { TEST_PG_URL: server.url });
+    const batch = new PostgresActuator(postgresSpec({ roles: [{ environment: 'production', principal: 'role/batch$', role: 'batch_app' }] }), server.url);
     const write = async () => {
       const client = as('batch_app');
       await client.connect();
@@ -141,7 +141,7 @@ describe('the PostgreSQL freeze on a real server', () => {
     const db = `aw_retry_${Math.random().toString(36).slice(2, 10)}`;
     const url = new URL(server.url);
     url.pathname = `/${db}`;
-    const fresh = new PostgresActuator(postgresSpec(), { TEST_PG_URL: url.href });
+    const fresh = new PostgresActuator(postgresSpec(), url.href);
     const c = command({ environment: 'production', principal: JANITOR }, 'alert-retry');
     try {
       await expect(fresh.apply(c)).rejects.toThrow(/does not exist/);
@@ -161,7 +161,7 @@ describe('the PostgreSQL freeze on a real server', () => {
     const before = await aclSnapshot(admin);
     for (let round = 0; round < 10; round++) {
       await admin.query('DROP SCHEMA IF EXISTS auditwatch CASCADE');
-      const [a, b] = [0, 1].map(() => new PostgresActuator(postgresSpec(), { TEST_PG_URL: server.url }));
+      const [a, b] = [0, 1].map(() => new PostgresActuator(postgresSpec(), server.url));
       try {
         const byPrincipal = command({ environment: 'production', principal: JANITOR }, `alert-${round}-a`);
         const byType = command({ environment: 'production', resourceType: 'elasticloadbalancing:loadbalancer' }, `alert-${round}-b`);

@@ -86,8 +86,8 @@ describe('determinism', () => {
 
   it('a topic read at any pace across its partitions gives the alerts of the live run (tasks as `run` splits them)', async () => {
     const model = readModel(join(PROJECT_ROOT, 'models'));
-    // Four roles delete 6 load balancers each, together (under every one's own threshold): only the
-    // type-across-principals aggregate sees them, and it is kept per task.
+    // Many services deleting a few queues each (under every one's own threshold): only the type-across-principals
+    // aggregate sees them, and it is kept per task.
     const traffic = dayWithSpreadDestruction();
     // A topic keyed by principal, 3 partitions, as `run` consumes it (a keyed input, or the repartition topic).
     const records = traffic.map((r, i): SourceRecord => ({ topic: 'audit', partition: partitionOf(principalKey(r), 3), offset: String(i), key: null, value: Buffer.from(JSON.stringify(r)), format: 'cloudtrail' }));

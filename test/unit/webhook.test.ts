@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { scopeKey, type FreezeCommand } from '../../src/actions/freeze-command.js';
+import { buildActuators } from '../../src/actions/index.js';
 import { WebhookActuator } from '../../src/actions/webhook.js';
 import { signWebhook, verifyWebhook } from '../../src/sinks/http/standard-webhooks.js';
 import { validateConfig } from '../../src/config/load.js';
@@ -37,7 +38,7 @@ describe('the webhook actuator', () => {
   it('signs id.timestamp.body as Standard Webhooks do, and sends the same webhook-id on every retry', async () => {
     const r = await receiver([500, 503, 200]);
     close = () => r.server.close();
-    const hook = new WebhookActuator(spec(r.url), { HOOK_SECRET: 's3cret' }, noSleep);
+    const hook = new WebhookActuator(spec(r.url), 's3cret', noSleep);
     expect(await hook.apply(command)).toBe('applied');
     expect(r.got).toHaveLength(3);
     for (const g of r.got) expect(verifyWebhook('s3cret', g.headers, g.body)).toBe(true);
@@ -60,20 +61,21 @@ describe('the webhook actuator', () => {
   it('a 4xx is final; retries run out on 5xx; a slow receiver times out', async () => {
     const bad = await receiver([400, 200]);
     close = () => bad.server.close();
-    await expect(new WebhookActuator(spec(bad.url), { HOOK_SECRET: 'k' }, noSleep).apply(command)).rejects.toThrow(/freeze failed: .*refused with HTTP 400/);
+    await expect(new WebhookActuator(spec(bad.url), 'k', noSleep).apply(command)).rejects.toThrow(/freeze failed: .*refused with HTTP 400/);
     expect(bad.got).toHaveLength(1);
     bad.server.close();
     const down = await receiver([500, 500, 500]);
     close = () => down.server.close();
-    await expect(new WebhookActuator(spec(down.url, { retries: 2 }), { HOOK_SECRET: 'k' }, noSleep).apply(command)).rejects.toThrow(/HTTP 500/);
+    await expect(new WebhookActuator(spec(down.url, { retries: 2 }), 'k', noSleep).apply(command)).rejects.toThrow(/HTTP 500/);
     expect(down.got).toHaveLength(3);
     down.server.close();
     const slow = await receiver([200], 1000);
     close = () => slow.server.close();
-    await expect(new WebhookActuator(spec(slow.url, { retries: 0 }), { HOOK_SECRET: 'k' }, noSleep).apply(command)).rejects.toThrow(/timed out after 300 ms/);
+    await expect(new WebhookActuator(spec(slow.url, { retries: 0 }), 'k', noSleep).apply(command)).rejects.toThrow(/timed out after 300 ms/);
   });
 
   it('refuses to start without its secret', () => {
-    expect(() => new WebhookActuator(spec('http://127.0.0.1:1/x'), {})).toThrow(/HOOK_SECRET is not set/);
+    const config = validateConfig({ freeze: { actuators: [spec('http://127.0.0.1:1/x')] } }, {});
+    expect(() => buildActuators(config, {})).toThrow('config: freeze.actuators.0.secretEnv: environment variable HOOK_SECRET is not set');
   });
 });

@@ -7,7 +7,8 @@ import { approvedChangesFor } from '../../actions/change-feed.js';
 import { controlKeys } from '../../actions/control-publisher.js';
 import { createKafka } from '../../kafka/client.js';
 import { createLogger } from '../../log.js';
-import { detectOverWindow, taskRouteFor, windowSource } from '../../pipeline/window.js';
+import { detectOverWindow, windowSource } from '../../pipeline/window.js';
+import { taskRouteFor } from '../../runtime/topology.js';
 import { configFrom, inputChoice, UsageError, type WindowArgs } from '../common.js';
 
 export interface BacktestArgs extends WindowArgs {

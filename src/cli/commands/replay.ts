@@ -8,7 +8,8 @@ import { createLogger } from '../../log.js';
 import { Metrics } from '../../metrics/metrics.js';
 import { buildDetectionPipeline, connectProducer } from '../../pipeline/assemble.js';
 import { NdjsonSink } from '../../sinks/ndjson.js';
-import { requireEvents, shadowFreezes, taskRouteFor, windowSource, warnRejected } from '../../pipeline/window.js';
+import { requireEvents, shadowFreezes, windowSource, warnRejected } from '../../pipeline/window.js';
+import { taskRouteFor } from '../../runtime/topology.js';
 import { configFrom, inputChoice, type WindowArgs } from '../common.js';
 
 export interface ReplayArgs extends WindowArgs {

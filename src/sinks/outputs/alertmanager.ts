@@ -32,6 +32,6 @@ export function alertmanagerOutput(spec: AlertmanagerSpec, incidentGap: number):
   const url = `${spec.url.replace(/\/+$/, '')}/api/v2/alerts`;
   return {
     name: outputName(spec), concurrency: spec.concurrency, type: 'alertmanager', accepts: alertFilter(spec),
-    deliver: (alert, attempts) => postWithRetries(url, JSON.stringify([alertmanagerAlert(alert, incidentGap)]), { ...retrySettings(spec), ...attempts, headers: () => ({}) }),
+    deliver: (alert, hooks) => postWithRetries(url, JSON.stringify([alertmanagerAlert(alert, incidentGap)]), { ...retrySettings(spec), ...hooks, headers: () => ({}) }),
   };
 }

@@ -1,6 +1,6 @@
 import { OUTPUT_TYPES, type Config, type OutputSpec } from '../../config/schema.js';
 import { envSecret, readConfigFile } from '../../config/files.js';
-import { ConfigError } from '../../errors.js';
+import { buildEach } from '../../errors.js';
 import { alertmanagerOutput } from './alertmanager.js';
 import type { AlertOutput } from './output.js';
 import { pagerDutyOutput } from './pagerduty.js';
@@ -42,19 +42,9 @@ export function isOutput(spec: Config['alerts']['sinks'][number]): spec is Outpu
 
 /** The config's outputs, built; every problem at once, one line each naming its key. */
 export function buildOutputs(config: Pick<Config, 'alerts'>, env: NodeJS.ProcessEnv = process.env): AlertOutput[] {
-  const outputs: AlertOutput[] = [];
-  const problems: string[] = [];
-  config.alerts.sinks.forEach((spec, i) => {
-    if (!isOutput(spec)) return;
-    try {
-      outputs.push((OUTPUTS[spec.type] as OutputFactory<typeof spec>)(spec, { env, incidentGap: config.alerts.incidentGap, at: `alerts.sinks.${i}` }));
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      problems.push(...err.problems);
-    }
-  });
-  if (problems.length) throw new ConfigError(problems);
-  return outputs;
+  return buildEach(config.alerts.sinks, (spec, i) => (isOutput(spec)
+    ? (OUTPUTS[spec.type] as OutputFactory<typeof spec>)(spec, { env, incidentGap: config.alerts.incidentGap, at: `alerts.sinks.${i}` })
+    : undefined));
 }
 
 export type { AlertOutput } from './output.js';

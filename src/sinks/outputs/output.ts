@@ -2,6 +2,7 @@ import type { Alert } from '../../alerts/alert.js';
 import { SEVERITY_RANK } from '../../detectors/detector.js';
 import type { OutputSpec } from '../../config/schema.js';
 import type { OcsfRecord } from '../ocsf.js';
+import type { RetryPolicy } from '../http/post.js';
 import { globToRegExp } from '../../util/glob.js';
 
 /** An alert output delivered from the alerts topic (src/sinks/delivery.ts): it says which alerts it takes, and sends one. */
@@ -12,16 +13,13 @@ export interface AlertOutput {
   readonly concurrency: number;
   accepts(alert: Alert): boolean;
   /** Resolves once the endpoint accepted the alert; throws DELIVERY_FAILED after the configured attempts. */
-  deliver(alert: Alert, attempts: Attempts): Promise<{ attempts: number }>;
+  deliver(alert: Alert, hooks: RetryHooks): Promise<{ attempts: number }>;
   /** OCSF outputs: a freeze or a lift, as a Remediation Activity (read from freeze.auditTopic). */
-  deliverRemediation?(record: OcsfRecord, attempts: Attempts): Promise<{ attempts: number }>;
+  deliverRemediation?(record: OcsfRecord, hooks: RetryHooks): Promise<{ attempts: number }>;
 }
 
-/** What the delivery loop gives one delivery: told of each retry, and a signal that says the process is stopping. */
-export interface Attempts {
-  onRetry: (reason: string) => void;
-  signal?: AbortSignal;
-}
+/** What the delivery loop hands one delivery's retries: told of each retry, and a signal that the process is stopping. */
+export type RetryHooks = Pick<RetryPolicy, 'onRetry' | 'signal'>;
 
 /** The spec's `minSeverity` and `match`, as one test. */
 export function alertFilter(spec: OutputSpec): (alert: Alert) => boolean {

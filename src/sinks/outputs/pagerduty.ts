@@ -40,8 +40,8 @@ export function pagerDutyOutput(spec: PagerDutySpec, routingKey: string): AlertO
   return {
     name: outputName(spec), concurrency: spec.concurrency, type: 'pagerduty',
     accepts: (a) => accepts(a) && (a.closed || SEVERITY_RANK[a.severity] > (sent.get(a.id) ?? -1)),
-    deliver: async (alert, attempts) => {
-      const done = await postWithRetries(spec.url, JSON.stringify(pagerDutyEvent(alert, routingKey)), { ...retrySettings(spec), ...attempts, headers: () => ({}) });
+    deliver: async (alert, hooks) => {
+      const done = await postWithRetries(spec.url, JSON.stringify(pagerDutyEvent(alert, routingKey)), { ...retrySettings(spec), ...hooks, headers: () => ({}) });
       if (sent.size >= 100_000) sent.clear();
       if (alert.closed) sent.delete(alert.id);
       else sent.set(alert.id, SEVERITY_RANK[alert.severity]);

@@ -38,6 +38,6 @@ export function slackMessage(a: Alert, linkTemplate: string | undefined): Record
 export function slackOutput(spec: SlackSpec, url: string): AlertOutput {
   return {
     name: outputName(spec), concurrency: spec.concurrency, type: 'slack', accepts: alertFilter(spec),
-    deliver: (alert, attempts) => postWithRetries(url, JSON.stringify(slackMessage(alert, spec.linkTemplate)), { ...retrySettings(spec), ...attempts, headers: () => ({}) }),
+    deliver: (alert, hooks) => postWithRetries(url, JSON.stringify(slackMessage(alert, spec.linkTemplate)), { ...retrySettings(spec), ...hooks, headers: () => ({}) }),
   };
 }

@@ -86,7 +86,7 @@ export function syslogOutput(spec: SyslogSpec, version: string, tls?: SyslogTls)
   };
   return {
     name: outputName(spec), type: 'syslog', concurrency: 1, accepts: alertFilter(spec),
-    deliver: (alert, attempts) => {
+    deliver: (alert, hooks) => {
       const message = syslogMessage(alert, spec, undefined, version);
       const frame = `${Buffer.byteLength(message)} ${message}`;
       return withRetries(`syslog${tls ? '+tls' : ''} ${spec.host}:${spec.port}`, async () => {
@@ -99,7 +99,7 @@ export function syslogOutput(spec: SyslogSpec, version: string, tls?: SyslogTls)
           connecting = undefined;
           return { done: false, reason: errorMessage(err) };
         }
-      }, { ...retrySettings(spec), ...attempts });
+      }, { ...retrySettings(spec), ...hooks });
     },
   };
 }

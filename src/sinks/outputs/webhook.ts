@@ -3,7 +3,7 @@ import type { OutputSpec } from '../../config/schema.js';
 import { detectionFinding, type OcsfRecord } from '../ocsf.js';
 import { postWithRetries } from '../http/post.js';
 import { webhookHeaders } from '../http/standard-webhooks.js';
-import { alertFilter, outputName, retrySettings, type AlertOutput, type Attempts } from './output.js';
+import { alertFilter, outputName, retrySettings, type AlertOutput, type RetryHooks } from './output.js';
 
 type WebhookSpec = Extract<OutputSpec, { type: 'webhook' }>;
 
@@ -20,12 +20,12 @@ export function alertWebhookBody(alert: Alert): string {
  */
 export function webhookOutput(spec: WebhookSpec, secret: string): AlertOutput {
   const accepts = alertFilter(spec);
-  const post = (id: string, body: string, attempts: Attempts) =>
-    postWithRetries(spec.url, body, { ...retrySettings(spec), ...attempts, headers: () => webhookHeaders(secret, id, body) });
+  const post = (id: string, body: string, hooks: RetryHooks) =>
+    postWithRetries(spec.url, body, { ...retrySettings(spec), ...hooks, headers: () => webhookHeaders(secret, id, body) });
   const ocsf = spec.format === 'ocsf';
   return {
     name: outputName(spec), concurrency: spec.concurrency, type: 'webhook', accepts,
-    deliver: (alert, attempts) => post(`${alert.id}.${alert.revision}`, ocsf ? JSON.stringify(detectionFinding(alert)) : alertWebhookBody(alert), attempts),
-    ...(ocsf ? { deliverRemediation: (record: OcsfRecord, attempts: Attempts) => post(record.metadata.uid, JSON.stringify(record), attempts) } : {}),
+    deliver: (alert, hooks) => post(`${alert.id}.${alert.revision}`, ocsf ? JSON.stringify(detectionFinding(alert)) : alertWebhookBody(alert), hooks),
+    ...(ocsf ? { deliverRemediation: (record: OcsfRecord, hooks: RetryHooks) => post(record.metadata.uid, JSON.stringify(record), hooks) } : {}),
   };
 }
