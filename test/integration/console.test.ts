@@ -76,11 +76,16 @@ describe.skipIf(!existsSync(CHROMIUM))('auditwatch console in a real browser, on
 
       // The incident, produced to the real broker, appears without a reload.
       await produceCloudTrail(producer, names.input, simulateElbIncident({ seed: 5, at: Date.now(), loadBalancers: 40, callsPerSecond: 20 }));
-      const row = page.locator('#alerts tr[data-alert-id]', { hasText: JANITOR_ARN }).filter({ hasText: 'critical' }).first();
-      await row.waitFor({ timeout: 60_000 });
-      const alertId = (await row.getAttribute('data-alert-id'))!;
-      const approveButton = page.locator(`button[data-approve="${alertId}"]`);
-      await approveButton.waitFor({ timeout: 30_000 });
+      // One incident gives two critical bulk-delete alerts (load balancers, target groups) with one principal scope:
+      // the first decided proposes the freeze, the other finds the scope held. Approve the alert the proposal names.
+      const proposal = page.locator('#proposals tr[data-proposal]', { hasText: JANITOR_ARN }).first();
+      await proposal.waitFor({ timeout: 60_000 });
+      const alertId = (await proposal.getAttribute('data-proposal'))!;
+      await page.locator(`#alerts tr[data-alert-id="${alertId}"]`, { hasText: JANITOR_ARN }).filter({ hasText: 'critical' }).waitFor({ timeout: 5000 });
+      await page.locator(`button[data-approve="${alertId}"]`).waitFor({ timeout: 5000 });
+      const bulkDeletes = page.locator('#alerts tr[data-alert-id]', { hasText: JANITOR_ARN }).filter({ hasText: 'bulk-delete' });
+      await expect.poll(() => bulkDeletes.count(), { timeout: 30_000 }).toBe(2);
+      expect(await page.locator('#proposals tr[data-proposal]').count()).toBe(1);
       mkdirSync(SCREENSHOT_DIR, { recursive: true });
       await page.screenshot({ path: join(SCREENSHOT_DIR, 'console-proposal.png') });
       // Filters: the alert is there at critical and gone for another environment.
