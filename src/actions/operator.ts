@@ -46,7 +46,11 @@ export function waitingProposals(audit: readonly FreezeAuditEntry[]): FreezeAudi
  */
 export function approvalOf(config: Config, audit: readonly FreezeAuditEntry[], alertId: string, who: Operator, now: number, reason?: string): { command: FreezeCommand; entry: FreezeAuditEntry } {
   const proposal = audit.filter((e) => e.action === 'FreezeProposed' && e.freeze.alertId === alertId).at(-1);
-  if (!proposal) throw new UsageError(`no freeze proposal for alert ${alertId} on ${config.freeze.auditTopic}`);
+  if (!proposal) {
+    // An alert whose scope another alert's proposal already holds says freeze-proposed too: name what is waiting.
+    const waiting = waitingProposals(audit).map((e) => `${e.freeze.alertId} (${e.freeze.scopeKey})`);
+    throw new UsageError(`no freeze proposal for alert ${alertId} on ${config.freeze.auditTopic}; ${waiting.length ? `waiting for approval: ${waiting.join(', ')}` : 'none is waiting'}`);
+  }
   if (audit.some((e) => e.action === 'FreezeApproved' && e.freeze.alertId === alertId)) throw new UsageError(`the proposal for alert ${alertId} was already approved`);
   checkAllowed(config, proposal.freeze.scope);
   const ttl = proposal.freeze.expiresAt - proposal.freeze.createdAt;

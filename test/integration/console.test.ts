@@ -86,6 +86,16 @@ describe.skipIf(!existsSync(CHROMIUM))('auditwatch console in a real browser, on
       const bulkDeletes = page.locator('#alerts tr[data-alert-id]', { hasText: JANITOR_ARN }).filter({ hasText: 'bulk-delete' });
       await expect.poll(() => bulkDeletes.count(), { timeout: 30_000 }).toBe(2);
       expect(await page.locator('#proposals tr[data-proposal]').count()).toBe(1);
+      // The other alert's row says freeze-proposed too; approving it names the proposal that holds its scope.
+      const otherId = (await bulkDeletes.evaluateAll((rows, id) => rows.map((r) => r.getAttribute('data-alert-id')).find((x) => x !== id), alertId))!;
+      const other = await page.evaluate(async (id) => {
+        const csrf = document.querySelector<HTMLMetaElement>('meta[name="auditwatch-csrf"]')!.content;
+        const res = await fetch('/api/approve', { method: 'POST', headers: { 'content-type': 'application/json', 'x-auditwatch-csrf': csrf }, body: JSON.stringify({ alertId: id }) });
+        return { status: res.status, body: (await res.json()) as { error?: string } };
+      }, otherId);
+      expect(other.status).toBe(400);
+      expect(other.body.error).toContain(`no freeze proposal for alert ${otherId}`);
+      expect(other.body.error).toContain(`waiting for approval: ${alertId} (environment=production;principal=${JANITOR_ARN})`);
       mkdirSync(SCREENSHOT_DIR, { recursive: true });
       await page.screenshot({ path: join(SCREENSHOT_DIR, 'console-proposal.png') });
       // Filters: the alert is there at critical and gone for another environment.
