@@ -10,7 +10,6 @@ export const OVERWRITE_WITHIN_MS = 600_000;
 /** Reads remembered per detection task (2 MB of tables): a newer read of another object may take an older's slot. */
 const SLOTS = 1 << 17;
 
-
 /**
  * Read, then written back. CloudTrail does not say whether a PutObject replaced an object, but an object its own
  * principal read a few minutes before is there: writing it back is an overwrite in place. Ransomware that encrypts on

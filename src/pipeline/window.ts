@@ -68,14 +68,22 @@ export function shadowFreezes(config: Config): Config {
   return { ...config, freeze: { ...config.freeze, mode: shadow(config.freeze.mode), rules: config.freeze.rules.map((r) => ({ ...r, mode: shadow(r.mode) })) } };
 }
 
+export interface WindowDetection {
+  autoencoder?: Autoencoder | null;
+  /** A user's window: it must yield events, and what it rejected is told (the evaluation's simulated ones need not). */
+  window?: { input: WindowInput; format: InputFormat };
+  changes?: ChangeBook;
+  /** Split into tasks as `run` split the window's events (see taskRouteFor); one task when absent. */
+  tasks?: TaskRoute;
+}
+
 /** Runs detection over a window with the live code and freezes shadowed, and returns every alert revision. */
-export async function detectOverWindow(config: Config, model: BaselineModel, source: Source, log: Logger, autoencoder: Autoencoder | null = null,
-  window?: { input: WindowInput; format: InputFormat }, changes?: ChangeBook, tasks?: TaskRoute): Promise<{ alerts: Alert[]; events: number; rejected: number }> {
+export async function detectOverWindow(config: Config, model: BaselineModel, source: Source, log: Logger,
+  { autoencoder = null, window, changes, tasks }: WindowDetection = {}): Promise<{ alerts: Alert[]; events: number; rejected: number }> {
   const alerts: Alert[] = [];
   const collector: AlertSink = { name: 'collect', publish: async (a) => void alerts.push(...a), close: async () => {} };
   const { pipeline } = buildDetectionPipeline({ config: shadowFreezes(config), model, autoencoder, metrics: new Metrics(), log, sinks: [collector], changes, tasks });
   await source.run(pipeline.handle);
-  // A user's window must yield something; the evaluation's own simulated windows always do.
   if (window) {
     warnRejected(log, window.format, pipeline);
     requireEvents(window.input, window.format, source, pipeline);

@@ -3,7 +3,7 @@ import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { AuditwatchError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { retryWhileTransient } from '../util/retry.js';
+import { retryWhileTransient, sleepUnlessAborted } from '../util/retry.js';
 import { decodeAlert } from './kafka.js';
 import type { OcsfRecord } from './ocsf.js';
 import type { AlertOutput, RetryHooks } from './outputs/output.js';
@@ -222,9 +222,10 @@ export class AlertDelivery {
         });
         return true;
       } catch (err) {
-        if (this.stopping.signal.aborted) return false;
         this.log.warn({ err: errorMessage(err), attempt }, 'writing the undelivered alert failed; retrying');
-        await new Promise((r) => setTimeout(r, Math.min(10_000, 200 * 2 ** attempt)));
+        // Stopping (now or during the wait): left unsettled, for after the restart.
+        await sleepUnlessAborted(Math.min(10_000, 200 * 2 ** attempt), this.stopping.signal);
+        if (this.stopping.signal.aborted) return false;
       }
     }
   }
@@ -234,4 +235,3 @@ export class AlertDelivery {
     await Promise.all(this.consumers.map((c) => c.disconnect().catch(() => undefined)));
   }
 }
-

@@ -1,3 +1,4 @@
+import { setTimeout as wait } from 'node:timers/promises';
 import { errorMessage, isTransient } from '../errors.js';
 import type { Logger } from '../log.js';
 
@@ -27,4 +28,9 @@ export async function retryWhileTransient<T>(work: () => Promise<T>, opts: Retry
       await opts.between?.().catch(() => {});
     }
   }
+}
+
+/** Waits `ms`, or less when `signal` aborts first; resolves either way (the caller reads the signal). */
+export function sleepUnlessAborted(ms: number, signal?: AbortSignal): Promise<void> {
+  return wait(ms, undefined, { signal }).catch(() => undefined);
 }

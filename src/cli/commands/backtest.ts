@@ -70,8 +70,8 @@ export async function backtestCommand(args: BacktestArgs): Promise<number> {
   const changes = kafka ? await approvedChangesFor(kafka, configA.changes.topic, controlKeys(configA).keys) : undefined;
   // Both split into tasks as the running config's `run` splits them.
   const tasks = await taskRouteFor(window, configA, kafka);
-  const a = await detectOverWindow(configA, model, windowSource(window, args.format, kafka, configA), log, autoencoder, { input: window, format: args.format }, changes, tasks);
-  const b = await detectOverWindow(configB, model, windowSource(window, args.format, kafka, configB), log, autoencoder, { input: window, format: args.format }, changes, tasks);
+  const a = await detectOverWindow(configA, model, windowSource(window, args.format, kafka, configA), log, { autoencoder, window: { input: window, format: args.format }, changes, tasks });
+  const b = await detectOverWindow(configB, model, windowSource(window, args.format, kafka, configB), log, { autoencoder, window: { input: window, format: args.format }, changes, tasks });
   const diff = diffIncidents(a.alerts, b.alerts);
   const line = (tag: string, i: IncidentView, extra = '') => `${tag} ${i.severity.padEnd(8)} ${i.detector} ${i.principal} ${i.environment} ${i.resourceType} at ${new Date(i.firstAlertAt).toISOString()}${extra}\n`;
   process.stdout.write(`backtest over ${a.events} events: A (${args.config[0]}) ${diff.incidentsA} incidents, B (${args.config[1]}) ${diff.incidentsB} incidents\n`);

@@ -89,7 +89,7 @@ async function evaluateSeed(seed: number, historyDays: number, testDays: number,
   // A new hire joins on the test window's first day: a principal with no history doing ordinary work.
   const normal = streams(seed + 1000, TEST_START, TEST_START + testDays * DAY, TEST_START);
   const all = [...normal, ...incidents.flatMap((x) => x.records), ...migration.records].sort((a, b) => simTime(a) - simTime(b));
-  const detect = (c: Config) => detectOverWindow(c, model, new MemorySource(all.map((x) => JSON.stringify(x)), 'auto'), log, autoencoder, undefined, changes, tasks);
+  const detect = (c: Config) => detectOverWindow(c, model, new MemorySource(all.map((x) => JSON.stringify(x)), 'auto'), log, { autoencoder, changes, tasks });
   const { alerts } = await detect(config);
 
   const results = incidents.map((x) => score(seed, x.label, alerts));

@@ -1,4 +1,5 @@
 import { AuditwatchError } from '../../errors.js';
+import { sleepUnlessAborted } from '../../util/retry.js';
 
 export interface PostOptions extends RetryPolicy {
   /** Per attempt, ms. */
@@ -34,26 +35,13 @@ export interface RetryPolicy {
   signal?: AbortSignal;
 }
 
-/** A wait that ends early, resolving, when `signal` aborts. */
-function interruptibleSleep(signal: AbortSignal | undefined): (ms: number) => Promise<void> {
-  return (ms) => new Promise<void>((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-  });
-}
-
 /**
  * The one retry loop every output shares: `attempt` until it is done, at most `retries` more times, with exponential
  * backoff and full jitter (or the wait the endpoint asked for). An attempt that throws an AuditwatchError is final.
  * Throws DELIVERY_FAILED with the last reason, named after `what`.
  */
 export async function withRetries(what: string, attempt: (n: number) => Promise<AttemptOutcome>, policy: RetryPolicy): Promise<{ attempts: number }> {
-  const sleep = policy.sleep ?? interruptibleSleep(policy.signal);
+  const sleep = policy.sleep ?? ((ms: number) => sleepUnlessAborted(ms, policy.signal));
   let last: AttemptOutcome = { done: false, reason: '' };
   for (let n = 0; n <= policy.retries; n++) {
     if (n > 0 && !last.done) {
